@@ -1,0 +1,1 @@
+//! REMI: vocabulary, encoder, decoder, grammar, transposition.
