@@ -1,0 +1,3 @@
+//! Stage runner: graph, manifests, fingerprints, freshness, locks, atomic outputs.
+
+pub mod stage;

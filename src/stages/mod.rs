@@ -1,0 +1,1 @@
+//! Stage glue: each stage reads its inputs, calls down into the domain modules, writes outputs.
