@@ -43,6 +43,11 @@ enum Command {
     },
     /// Print each stage as fresh / stale / missing / blocked, and why.
     Status,
+    /// Measure each stage's speed beside a peer baseline, in one run (tokenize | all).
+    Bench {
+        #[arg(default_value = "all")]
+        which: String,
+    },
     /// Write the small built-in synthetic corpus (used when Pop1K7 cannot be had).
     DemoData {
         /// Where to write it.
@@ -137,6 +142,10 @@ fn dispatch(cli: Cli) -> Result<()> {
                 runner::demo_banner();
             }
             Ok(())
+        }
+        Command::Bench { which } => {
+            let cfg = Config::load(&cli.config)?;
+            cadenza::bench::run(&cfg, &which)
         }
         Command::DemoData { out, songs, seed } => {
             if out.exists()

@@ -49,7 +49,8 @@ impl Lock {
                     };
                 }
                 Err(e) => {
-                    return Err(e).with_context(|| format!("cannot create lock {}", path.display()));
+                    return Err(e)
+                        .with_context(|| format!("cannot create lock {}", path.display()));
                 }
             }
         }

@@ -16,10 +16,10 @@ use crate::{hash, midi, remi, shards};
 pub struct Tokenize;
 
 /// A MIDI file found under the raw folder.
-struct Source {
-    path: PathBuf,
+pub struct Source {
+    pub path: PathBuf,
     /// Relative to the raw folder, `/`-separated: the stable key for ids, sharding and order.
-    rel: String,
+    pub rel: String,
 }
 
 fn is_midi(p: &Path) -> bool {
@@ -29,7 +29,7 @@ fn is_midi(p: &Path) -> bool {
 }
 
 /// All MIDI files under `root`, any depth, sorted by relative path.
-fn list_sources(root: &Path) -> Result<Vec<Source>> {
+pub fn list_sources(root: &Path) -> Result<Vec<Source>> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
