@@ -87,7 +87,7 @@ pub fn render(roll: &Roll) -> (String, RollInfo) {
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="roll" viewBox="0 0 {width} {height}" width="{width}" height="{height}" data-px-per-beat="{PX_PER_BEAT}" data-row-height="{ROW_HEIGHT}" data-top-pitch="{top}" data-bottom-pitch="{bottom}" data-bars="{bars_drawn}">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="roll" viewBox="0 0 {width} {height}" preserveAspectRatio="none" width="{width}" height="{height}" data-px-per-beat="{PX_PER_BEAT}" data-row-height="{ROW_HEIGHT}" data-top-pitch="{top}" data-bottom-pitch="{bottom}" data-bars="{bars_drawn}">"#
     );
     let _ = write!(
         s,
