@@ -244,3 +244,54 @@ fn accompany(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remi;
+
+    #[test]
+    fn demo_corpus_is_readable_varied_and_deterministic() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(write_demo_corpus(dir.path(), 12, 7).unwrap(), 12);
+        let mut bars = Vec::new();
+        let mut first_bytes = Vec::new();
+        for i in 0..12 {
+            let path = dir.path().join(format!("demo/song_{i:03}.mid"));
+            let bytes = std::fs::read(&path).unwrap();
+            let song = midi::read_bytes(&bytes).unwrap();
+            assert!(
+                song.chords.len() >= 16 && song.tempos.len() >= 64,
+                "song {i}"
+            );
+            assert!(
+                song.chords
+                    .iter()
+                    .all(|m| Chord::from_marker(&m.text).is_some())
+            );
+            let enc = remi::encode(&song).unwrap();
+            assert!(
+                (16..=48).contains(&enc.n_bars),
+                "song {i}: {} bars",
+                enc.n_bars
+            );
+            assert!(enc.n_notes as usize >= 4 * enc.n_bars as usize);
+            bars.push(enc.n_bars);
+            first_bytes.push(bytes);
+        }
+        bars.sort();
+        bars.dedup();
+        assert!(bars.len() > 3, "bar counts vary: {bars:?}");
+        first_bytes.dedup();
+        assert_eq!(first_bytes.len(), 12, "songs differ");
+
+        // Same seed, same files; another seed, other files.
+        let again = tempfile::tempdir().unwrap();
+        write_demo_corpus(again.path(), 2, 7).unwrap();
+        let other = tempfile::tempdir().unwrap();
+        write_demo_corpus(other.path(), 2, 8).unwrap();
+        let read = |d: &Path| std::fs::read(d.join("demo/song_001.mid")).unwrap();
+        assert_eq!(read(again.path()), first_bytes[1]);
+        assert_ne!(read(other.path()), first_bytes[1]);
+    }
+}

@@ -215,12 +215,35 @@ fn sample(rng: &mut Rng, bars: u32) -> Vec<u16> {
 #[test]
 fn random_grammatical_sequences_round_trip_through_midi() {
     let mut rng = Rng::new(2024);
+    let mut seen = std::collections::HashMap::new();
     for i in 0..60 {
         let seq = sample(&mut rng, 1 + i % 5);
+        for &t in &seq {
+            let kind = std::mem::discriminant(&Vocab::token(t).unwrap());
+            *seen.entry(kind).or_insert(0usize) += 1;
+        }
         remi::validate(&seq).unwrap();
         let song = remi::decode(&seq).unwrap();
         let reread = midi::read_bytes(&midi::write_bytes(&song)).unwrap();
         let again = remi::encode(&reread).unwrap();
         assert_eq!(again.tokens, seq, "sequence {i}");
+    }
+    // The samples exercise every kind of token except Pad.
+    for t in [
+        BOS,
+        BAR,
+        EOS,
+        pos(0),
+        chord(0, Quality::Major),
+        id(Token::Tempo(32)),
+    ] {
+        assert!(
+            seen.contains_key(&std::mem::discriminant(&Vocab::token(t).unwrap())),
+            "{}",
+            Vocab::name(t)
+        );
+    }
+    for t in note(60) {
+        assert!(seen[&std::mem::discriminant(&Vocab::token(t).unwrap())] > 100);
     }
 }

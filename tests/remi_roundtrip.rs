@@ -82,6 +82,9 @@ fn decoded_notes(song: &Song) -> Vec<QuantNote> {
 
 /// Checks one song; returns (n_tokens, n_notes).
 fn check_song(name: &str, song: &Song) -> (usize, usize) {
+    let rewritten = midi::read_bytes(&midi::write_bytes(song))
+        .unwrap_or_else(|e| panic!("{name}: rewrite: {e}"));
+    assert_eq!(&rewritten, song, "{name}: write then read changes the song");
     let enc = remi::encode(song).unwrap_or_else(|e| panic!("{name}: encode: {e}"));
     remi::validate(&enc.tokens).unwrap_or_else(|e| panic!("{name}: not grammatical: {e}"));
     let decoded = remi::decode(&enc.tokens).unwrap_or_else(|e| panic!("{name}: decode: {e}"));
