@@ -130,6 +130,11 @@ fn dispatch(cli: Cli) -> Result<()> {
             if runner::is_demo_corpus(&cfg) {
                 runner::demo_banner();
             }
+            // The last line of `make pipeline`: where to listen.
+            let page = cadenza::report::index_path(&cfg);
+            if report.iter().any(|(s, _, _)| s == "report") && page.is_file() {
+                println!("listening report: {}", page.display());
+            }
             Ok(())
         }
         Command::Status => {

@@ -262,6 +262,12 @@ fn report_stage_runs_then_is_fresh_then_stale_on_new_metrics() {
     let o = pipeline(&run, &["run", "report"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("fresh, skipped"), "{}", text(&o));
+    // Fresh or not, the last line says where the page is.
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        stdout.lines().last(),
+        Some(format!("listening report: {}", index.display()).as_str())
+    );
 
     // evaluate ran again (new fingerprint): the page is stale and is rewritten.
     let metrics = run.run_dir().join("metrics");

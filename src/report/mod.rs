@@ -41,6 +41,11 @@ pub fn report_dir(cfg: &crate::config::Config) -> PathBuf {
     cfg.run_dir().join("report")
 }
 
+/// artifacts/<run>/report/index.html
+pub fn index_path(cfg: &crate::config::Config) -> PathBuf {
+    report_dir(cfg).join(INDEX)
+}
+
 /// Writes the page and its files into `out`, a folder that will sit (or already sits) beside
 /// generated/ in the run folder: links to generated files are made relative to that place.
 pub fn write_report(
