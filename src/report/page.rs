@@ -30,10 +30,10 @@ pub fn page_html(p: &PageParts) -> String {
          <title>cadenza · {}</title><style>{CSS}</style></head><body>\n",
         html(&d.run_name)
     );
-    let _ = write!(
+    let _ = writeln!(
         s,
         "<header><h1>Listening report · run <code>{}</code></h1><p>{} generated pieces, {} real \
-         test-split songs shown. Listen first, then look at the numbers.</p></header>\n",
+         test-split songs shown. Listen first, then look at the numbers.</p></header>",
         html(&d.run_name),
         p.cards.len(),
         p.reference.len()
@@ -45,7 +45,7 @@ pub fn page_html(p: &PageParts) -> String {
         );
     }
     for n in &d.notes {
-        let _ = write!(s, "<p class=\"error\">{}</p>\n", html(n));
+        let _ = writeln!(s, "<p class=\"error\">{}</p>", html(n));
     }
     run_section(&mut s, d);
     summary_section(&mut s, &d.summary);
@@ -186,11 +186,11 @@ fn pieces_section(s: &mut String, cards: &[Card]) {
 }
 
 fn reference_section(s: &mut String, cards: &[Card], total: usize) {
-    let _ = write!(
+    let _ = writeln!(
         s,
         "<section id=\"reference\"><h2>Real test-split songs</h2><p>{} of {} songs of the \
          test split, the reference the summary compares against (MIDI copied into this \
-         folder).</p><div class=\"cards\">\n",
+         folder).</p><div class=\"cards\">",
         cards.len(),
         total
     );
