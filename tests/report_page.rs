@@ -67,6 +67,45 @@ fn cards(html: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Checks that every element is closed in order (void elements aside) and that ids are unique:
+/// the page is well-formed, not just a bag of strings.
+fn assert_well_formed(html: &str) {
+    const VOID: [&str; 8] = [
+        "meta", "img", "br", "input", "link", "source", "hr", "!doctype",
+    ];
+    let mut stack: Vec<String> = Vec::new();
+    let mut ids = std::collections::BTreeSet::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        let tail = &rest[i + 1..];
+        let end = tail.find('>').expect("unclosed tag");
+        let tag = &tail[..end];
+        rest = &tail[end + 1..];
+        if let Some(name) = tag.strip_prefix('/') {
+            let open = stack
+                .pop()
+                .unwrap_or_else(|| panic!("</{name}> closes nothing"));
+            assert_eq!(open, name, "</{name}> closes <{open}>");
+            continue;
+        }
+        let name = tag.split_whitespace().next().unwrap().to_ascii_lowercase();
+        if let Some(id) = attr(&format!("<{tag}>"), "id") {
+            assert!(ids.insert(id.clone()), "duplicate id {id}");
+        }
+        if VOID.contains(&name.as_str()) || tag.ends_with('/') {
+            continue;
+        }
+        if name == "script" || name == "style" {
+            // Raw text up to the closing tag.
+            let close = format!("</{name}>");
+            rest = &rest[rest.find(&close).expect("unclosed raw-text element") + close.len()..];
+            continue;
+        }
+        stack.push(name);
+    }
+    assert!(stack.is_empty(), "unclosed elements: {stack:?}");
+}
+
 fn assert_links_resolve(report: &Path) {
     let html = std::fs::read_to_string(report.join("index.html")).unwrap();
     let all = links(&html);
@@ -95,6 +134,7 @@ fn page_is_complete_and_links_resolve() {
     let html = std::fs::read_to_string(run.report_dir().join("index.html")).unwrap();
     assert!(html.starts_with("<!doctype html>"));
     assert!(html.trim_end().ends_with("</html>"));
+    assert_well_formed(&html);
     assert!(
         !html.contains("http://") && !html.contains("https://"),
         "no network"
