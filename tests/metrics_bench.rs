@@ -1,15 +1,14 @@
-//! The evaluate benchmark, run by scripts/bench_evaluate.sh (ignored in the normal suite):
-//! CADENZA_BENCH_DIR=DIR [CADENZA_BENCH_CSV=OUT.csv] cargo test --release --test metrics_bench -- --ignored --nocapture
+//! The evaluate benchmark without the CLI (ignored in the normal suite; run from the repo root):
+//! CADENZA_BENCH_RAW=DIR cargo test --release --test metrics_bench -- --ignored --nocapture
+
+use std::path::Path;
 
 #[test]
-#[ignore = "benchmark: needs CADENZA_BENCH_DIR"]
-fn bench_evaluate_folder() {
-    let dir =
-        std::env::var("CADENZA_BENCH_DIR").expect("set CADENZA_BENCH_DIR to a folder of MIDI");
-    let report = cadenza::metrics::bench::bench_evaluate(std::path::Path::new(&dir)).unwrap();
-    println!("{}", report.line());
-    if let Ok(csv) = std::env::var("CADENZA_BENCH_CSV") {
-        report.write_csv(std::path::Path::new(&csv)).unwrap();
-    }
-    assert!(report.files > 0);
+#[ignore = "benchmark: reads the whole corpus and runs the Python peer"]
+fn bench_evaluate_corpus() {
+    let raw = std::env::var("CADENZA_BENCH_RAW")
+        .unwrap_or_else(|_| "/work/shared/data/pop1k7/midi_analyzed".into());
+    let text = format!("[run]\nname = \"bench\"\nraw_dir = \"{raw}\"\n");
+    let cfg = cadenza::config::Config::parse(&text, Path::new("bench.toml")).unwrap();
+    println!("{}", cadenza::metrics::bench::bench(&cfg).unwrap());
 }

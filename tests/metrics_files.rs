@@ -10,6 +10,7 @@ use cadenza::metrics::run::{evaluate_dir_into, evaluate_run, metrics_dir};
 use cadenza::metrics::store::read_pieces;
 use cadenza::midi::{Note, Song, write_bytes};
 use cadenza::rng::Rng;
+use cadenza::shards::{SongRecord, Split, write_shards};
 use metrics_support::{brute, random_notes};
 use std::path::Path;
 
@@ -24,6 +25,58 @@ fn song(mut notes: Vec<Note>) -> Song {
 fn write_midi(path: &Path, notes: Vec<Note>) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, write_bytes(&song(notes))).unwrap();
+}
+
+/// Two test-split songs and one train song in the raw folder and the token shards; returns the
+/// test songs' ids with their notes.
+fn reference_corpus(cfg: &Config) -> Vec<(String, Vec<Note>)> {
+    let ids = |split: Split| {
+        (0..)
+            .map(|i| format!("src_001/{i}"))
+            .filter(move |id| Split::of(id) == split)
+    };
+    let mut test = Vec::new();
+    let mut records = Vec::new();
+    for (k, id) in ids(Split::Test)
+        .take(2)
+        .chain(ids(Split::Train).take(1))
+        .enumerate()
+    {
+        // Song k: k + 2 bars, one C per bar plus an E in the last bar.
+        let mut notes: Vec<Note> = (0..k as u32 + 2)
+            .map(|b| Note {
+                start: b * 1920,
+                end: b * 1920 + 240,
+                pitch: 60,
+                velocity: 80,
+            })
+            .collect();
+        notes.push(Note {
+            start: (k as u32 + 1) * 1920 + 480,
+            end: (k as u32 + 1) * 1920 + 720,
+            pitch: 64,
+            velocity: 80,
+        });
+        let source = format!("{id}.mid");
+        write_midi(&cfg.run.raw_dir.join(&source), notes.clone());
+        let split = Split::of(&id);
+        if split == Split::Test {
+            test.push((id.clone(), notes));
+        }
+        records.push(SongRecord {
+            song_id: id,
+            source,
+            source_sha256: String::new(),
+            split,
+            n_bars: 0,
+            n_notes: 0,
+            n_tokens: 0,
+            tokens: vec![],
+        });
+    }
+    std::fs::create_dir_all(cfg.tokens_dir()).unwrap();
+    write_shards(&cfg.tokens_dir(), &records, 256).unwrap();
+    test
 }
 
 fn config(root: &Path) -> Config {
@@ -77,6 +130,7 @@ fn random_pieces_from_files_agree_with_brute_force() {
 fn a_corrupt_generated_file_is_an_error_row_and_tables_are_written() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path());
+    let reference = reference_corpus(&cfg);
     let gen_dir = cfg
         .run_dir()
         .join("generated/task=unconditional/sampler=t1.0");
@@ -111,7 +165,11 @@ fn a_corrupt_generated_file_is_an_error_row_and_tables_are_written() {
 
     let out = metrics_dir(&cfg);
     let outcome = evaluate_run(&cfg, &out).unwrap();
-    assert_eq!((outcome.files, outcome.errors), (3, 1));
+    assert_eq!((outcome.files, outcome.errors), (5, 1));
+    assert!(
+        out.join("pieces/task=reference/sampler=real/part-0.parquet")
+            .is_file()
+    );
     assert!(
         out.join("pieces/task=unconditional/sampler=t1.0/part-0.parquet")
             .is_file()
@@ -143,8 +201,28 @@ fn a_corrupt_generated_file_is_an_error_row_and_tables_are_written() {
         .as_ref()
         .unwrap();
     assert_eq!((two_bars.n_bars, two_bars.gs), (2, 1.0));
-    let s = &outcome.summary[0];
+    // The real test-split songs are the reference rows, named by song id; the train song is not.
+    let mut real: Vec<_> = rows
+        .iter()
+        .filter(|r| r.group == Group::reference())
+        .collect();
+    real.sort_by(|a, b| a.piece.cmp(&b.piece));
+    assert_eq!(real.len(), 2);
+    for (row, (id, notes)) in real.iter().zip(&reference) {
+        assert_eq!(&row.piece, id);
+        let m = row.metrics.as_ref().unwrap();
+        assert_eq!(m.gs, brute::gs(notes));
+        assert_eq!(m.h4, brute::h(notes, 4));
+    }
+    let names: Vec<String> = outcome
+        .summary
+        .iter()
+        .map(|s| s.group.task.clone())
+        .collect();
+    assert_eq!(names, ["reference", "unconditional"]);
+    let s = &outcome.summary[1];
     assert_eq!((s.n, s.n_errors), (3, 1));
+    assert!(s.rank == Some(1) && s.distance.is_some());
     assert_eq!(
         s.stats[2].mean,
         Some(1.0),
@@ -156,6 +234,7 @@ fn a_corrupt_generated_file_is_an_error_row_and_tables_are_written() {
 fn external_folders_live_beside_the_run_rows() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path());
+    reference_corpus(&cfg);
     let gen_dir = cfg
         .run_dir()
         .join("generated/task=continuation/sampler=greedy");
@@ -185,6 +264,7 @@ fn external_folders_live_beside_the_run_rows() {
     let groups = |rows: &[cadenza::metrics::PieceRow]| {
         let mut g: Vec<String> = rows
             .iter()
+            .filter(|r| r.group != Group::reference())
             .map(|r| format!("{}/{}/{}", r.group.task, r.group.sampler, r.piece))
             .collect();
         g.sort();
@@ -205,7 +285,11 @@ fn external_folders_live_beside_the_run_rows() {
         }],
     );
     let outcome = evaluate_dir_into(&out, &ext, "mine").unwrap();
-    assert_eq!(outcome.summary.len(), 2);
+    assert_eq!(
+        outcome.summary.len(),
+        3,
+        "reference, continuation/greedy, external/mine"
+    );
     assert_eq!(
         groups(&read_pieces(&out).unwrap()),
         [
@@ -216,7 +300,7 @@ fn external_folders_live_beside_the_run_rows() {
     );
     // A stage rerun keeps the external rows.
     evaluate_run(&cfg, &out).unwrap();
-    assert_eq!(read_pieces(&out).unwrap().len(), 3);
+    assert_eq!(groups(&read_pieces(&out).unwrap()).len(), 3);
     // Bad labels and empty folders are refused with a reason.
     assert!(format!("{:#}", evaluate_dir_into(&out, &ext, "a/b").unwrap_err()).contains("label"));
     let empty = dir.path().join("empty");

@@ -6,6 +6,7 @@ use cadenza::metrics::report::report_in;
 use cadenza::metrics::score::PieceMetrics;
 use cadenza::metrics::store::{read_pieces, write_tables};
 use cadenza::metrics::summarize;
+use cadenza::shards::{SongRecord, Split, write_shards};
 use polars::prelude::*;
 use std::path::Path;
 
@@ -163,26 +164,24 @@ fn a_failed_write_keeps_the_previous_tables() {
     );
 }
 
-/// A token shard as the tokenizer writes it (DESIGN.md schema), made with Polars here.
+/// A token shard written by the shards module, as tokenize does.
 fn write_shard(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
-    let tokens: Vec<Series> = vec![
-        Series::new("".into(), [1u16, 2, 3]),
-        Series::new("".into(), [1u16, 4]),
+    let song = |id: &str, split: Split, tokens: Vec<u16>| SongRecord {
+        song_id: id.into(),
+        source: format!("{id}.mid"),
+        source_sha256: "aa".into(),
+        split,
+        n_bars: 10,
+        n_notes: 100,
+        n_tokens: tokens.len() as u32,
+        tokens,
+    };
+    let songs = [
+        song("src_001/1", Split::Test, vec![1, 2, 3]),
+        song("src_002/3", Split::Train, vec![1, 4]),
     ];
-    let mut df = df![
-        "song_id" => ["src_001/1", "src_002/3"],
-        "source" => ["src_001/1.mid", "src_002/3.mid"],
-        "source_sha256" => ["aa", "bb"],
-        "split" => ["test", "train"],
-        "n_bars" => [10u32, 20],
-        "n_notes" => [100u32, 200],
-        "n_tokens" => [3u32, 2],
-        "tokens" => tokens,
-    ]
-    .unwrap();
-    let file = std::fs::File::create(dir.join("shard-00000.parquet")).unwrap();
-    ParquetWriter::new(file).finish(&mut df).unwrap();
+    write_shards(dir, &songs, 256).unwrap();
 }
 
 #[test]

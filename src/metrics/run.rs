@@ -115,8 +115,11 @@ pub fn evaluate_run(cfg: &Config, out: &Path) -> Result<EvaluateOutcome> {
 /// (at any depth) as task=external, sampler=`label`, into the run's metrics folder beside the
 /// rows already there (a previous `external/label` partition is replaced), and recompute the
 /// summary over all groups, so the folder ranks against the reference and the samplers.
+/// Holds the stage's lock meanwhile, so it never races `pipeline run evaluate`.
 pub fn evaluate_dir(cfg: &Config, midi_dir: &Path, label: &str) -> Result<EvaluateOutcome> {
-    evaluate_dir_into(&metrics_dir(cfg), midi_dir, label)
+    let out = metrics_dir(cfg);
+    let _lock = crate::pipeline::lock::Lock::acquire(&out)?;
+    evaluate_dir_into(&out, midi_dir, label)
 }
 
 /// [`evaluate_dir`] with an explicit metrics folder.

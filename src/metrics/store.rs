@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::pipeline::atomic::AtomicDir;
+
 use super::pieces::{Group, PieceRow, check_label, pieces_frame, rows_from_frame, write_parquet};
 use super::summary::{SummaryRow, summarize, summary_frame};
 
@@ -67,32 +69,9 @@ pub fn read_pieces(metrics_dir: &Path) -> Result<Vec<PieceRow>> {
 /// of the old folder that the tables do not replace (manifest.json, ...) are carried over; the
 /// old plot is dropped since it no longer matches. Returns the summary that was written.
 pub fn write_tables(metrics_dir: &Path, rows: &[PieceRow]) -> Result<Vec<SummaryRow>> {
-    let parent = metrics_dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("cannot create {}", parent.display()))?;
-    let name = metrics_dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("metrics");
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).with_context(|| format!("cannot clear {}", tmp.display()))?;
-    }
-    let summary = match fill(&tmp, metrics_dir, rows) {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(e);
-        }
-    };
-    swap_into_place(
-        &tmp,
-        metrics_dir,
-        parent.join(format!(".{name}.old-{}", std::process::id())),
-    )?;
+    let tmp = AtomicDir::new(metrics_dir)?;
+    let summary = fill(tmp.path(), metrics_dir, rows)?;
+    tmp.commit()?;
     Ok(summary)
 }
 
@@ -126,31 +105,6 @@ fn fill(tmp: &Path, old: &Path, rows: &[PieceRow]) -> Result<Vec<SummaryRow>> {
         }
     }
     Ok(summary)
-}
-
-/// old -> aside, tmp -> target, then drop aside; on failure the old folder is put back.
-fn swap_into_place(tmp: &Path, target: &Path, aside: PathBuf) -> Result<()> {
-    let had_old = target.exists();
-    if had_old {
-        if aside.exists() {
-            std::fs::remove_dir_all(&aside)
-                .with_context(|| format!("cannot clear {}", aside.display()))?;
-        }
-        std::fs::rename(target, &aside)
-            .with_context(|| format!("cannot move {} aside", target.display()))?;
-    }
-    if let Err(e) = std::fs::rename(tmp, target) {
-        if had_old {
-            let _ = std::fs::rename(&aside, target);
-        }
-        let _ = std::fs::remove_dir_all(tmp);
-        return Err(e)
-            .with_context(|| format!("cannot move the new tables into {}", target.display()));
-    }
-    if had_old {
-        let _ = std::fs::remove_dir_all(&aside);
-    }
-    Ok(())
 }
 
 /// A hash of the written tables (every pieces file and the summary, with their paths), so

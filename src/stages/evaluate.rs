@@ -33,8 +33,14 @@ impl Stage for Evaluate {
     /// (paths and contents); no generated folder is fine: then only reference rows are made.
     fn inputs(&self, cfg: &Config) -> Result<BTreeMap<String, String>> {
         let mut inputs = BTreeMap::new();
-        inputs.insert("tokenize".to_string(), crate::pipeline::upstream_fingerprint(cfg, "tokenize")?);
-        inputs.insert("generated".to_string(), generated_fingerprint(&generated_dir(cfg))?);
+        inputs.insert(
+            "tokenize".to_string(),
+            crate::pipeline::upstream_fingerprint(cfg, "tokenize")?,
+        );
+        inputs.insert(
+            "generated".to_string(),
+            generated_fingerprint(&generated_dir(cfg))?,
+        );
         Ok(inputs)
     }
 
@@ -44,6 +50,10 @@ impl Stage for Evaluate {
         counts.insert("files".into(), outcome.files.into());
         counts.insert("errors".into(), outcome.errors.into());
         counts.insert("groups".into(), outcome.summary.len().into());
-        Ok(StageOutput { counts, fingerprint: tables_fingerprint(out)?, summary: outcome.line() })
+        Ok(StageOutput {
+            counts,
+            fingerprint: tables_fingerprint(out)?,
+            summary: outcome.line(),
+        })
     }
 }

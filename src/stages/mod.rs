@@ -2,12 +2,14 @@
 
 use crate::pipeline::stage::Stage;
 
+pub mod evaluate;
 pub mod tokenize;
 
 /// The implementation of a stage named in the graph.
 pub fn by_name(name: &str) -> Option<Box<dyn Stage>> {
     match name {
         "tokenize" => Some(Box::new(tokenize::Tokenize)),
+        "evaluate" => Some(Box::new(evaluate::Evaluate)),
         _ => None,
     }
 }

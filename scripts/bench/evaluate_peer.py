@@ -1,18 +1,22 @@
 """Plain-Python H1/H4/GS (DESIGN.md "Metrics") over a folder of MIDI, read with mido.
 
-Used by scripts/bench_evaluate.sh as the baseline for the Rust evaluate, and as an independent
-cross-check of its values. The reader mirrors crate::midi::read: ticks rescaled to 480 per beat
+The peer baseline of `pipeline bench evaluate` (src/metrics/bench.rs), and an independent
+cross-check of its values. Written for cadenza; only mido is third-party (installed into the
+bench venv by scripts/bench/venv.sh, never committed). The reader mirrors crate::midi::read: ticks rescaled to 480 per beat
 with floor, drum channel (9) dropped, velocity-0 note-on is a note-off, overlapping notes of one
 pitch pair first-in first-out, notes open at the end close at the track's last tick, zero-length
 notes dropped. GS uses per-position counts (the same algorithm as the Rust code), so the timing
 compares implementations, not algorithms.
 
-    python bench_evaluate.py DIR [--csv OUT.csv]
-    python bench_evaluate.py --compare RUST.csv PY.csv
+    python evaluate_peer.py DIR [--values OUT.jsonl]
+
+Prints one JSON line last: files, errors, seconds (read + metrics), read_seconds. With
+--values, writes one JSON object per file: piece, h1, h4, gs (null where undefined), n_notes,
+error.
 """
 
 import collections
-import csv
+import json
 import math
 import os
 import sys
@@ -111,7 +115,11 @@ def piece_name(root, path):
     return os.path.splitext(rel)[0].replace(os.sep, "/")
 
 
-def run(root, csv_path):
+def finite(x):
+    return None if isinstance(x, float) and math.isnan(x) else x
+
+
+def run(root, values_path):
     files = midi_files(root)
     rows = []
     errors = 0
@@ -123,55 +131,21 @@ def run(root, csv_path):
             notes = read_notes(path)
         except Exception as e:  # noqa: BLE001 - any unreadable file is one error row
             errors += 1
-            rows.append((piece_name(root, path), "", "", "", "", str(e)))
+            rows.append({"piece": piece_name(root, path), "error": str(e)})
             continue
         finally:
             read_s += time.perf_counter() - t
         h1, h4, gs, n = metrics(notes)
-        rows.append((piece_name(root, path), h1, h4, gs, n, ""))
+        rows.append({"piece": piece_name(root, path), "h1": finite(h1), "h4": finite(h4), "gs": finite(gs), "n_notes": n})
     seconds = time.perf_counter() - t0
-    if csv_path:
-        with open(csv_path, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["piece", "h1", "h4", "gs", "n_notes", "error"])
-            w.writerows(rows)
-    print(
-        f"python: files={len(files)} errors={errors} seconds={seconds:.3f} "
-        f"read_seconds={read_s:.3f} files_per_s={len(files) / seconds:.1f}"
-    )
-
-
-def load(path):
-    with open(path) as f:
-        return {r["piece"]: r for r in csv.DictReader(f)}
-
-
-def compare(rust_csv, py_csv):
-    rust, py = load(rust_csv), load(py_csv)
-    common = sorted(set(rust) & set(py))
-    worst = {"h1": 0.0, "h4": 0.0, "gs": 0.0}
-    mismatched_notes = 0
-    for piece in common:
-        a, b = rust[piece], py[piece]
-        if (a["error"] or "") or (b["error"] or ""):
-            continue
-        for m in worst:
-            x, y = float(a[m]), float(b[m])
-            if not (math.isnan(x) and math.isnan(y)):
-                worst[m] = max(worst[m], abs(x - y))
-        if int(float(a["n_notes"])) != int(float(b["n_notes"])):
-            mismatched_notes += 1
-    print(
-        f"agreement: pieces={len(common)} only_rust={len(set(rust) - set(py))} only_python={len(set(py) - set(rust))} "
-        f"max_abs_diff h1={worst['h1']:.3g} h4={worst['h4']:.3g} gs={worst['gs']:.3g} n_notes_mismatch={mismatched_notes}"
-    )
+    if values_path:
+        with open(values_path, "w") as f:
+            for r in rows:
+                f.write(json.dumps(r) + "\n")
+    print(json.dumps({"files": len(files), "errors": errors, "seconds": seconds, "read_seconds": read_s}))
 
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    if args and args[0] == "--compare":
-        compare(args[1], args[2])
-    else:
-        root = args[0]
-        csv_path = args[args.index("--csv") + 1] if "--csv" in args else None
-        run(root, csv_path)
+    values = args[args.index("--values") + 1] if "--values" in args else None
+    run(args[0], values)
