@@ -307,3 +307,50 @@ fn report_writes_a_labelled_svg() {
         assert!(svg.contains(label), "{label} missing");
     }
 }
+
+#[test]
+fn results_format_as_table_csv_and_json_and_write_parquet() {
+    use cadenza::metrics::{OutputFormat, format_frame, write_result};
+    let dir = tempfile::tempdir().unwrap();
+    let metrics_dir = dir.path().join("metrics");
+    write_tables(&metrics_dir, &rows()).unwrap();
+    let sql = "SELECT sampler, piece, h4 FROM pieces WHERE task = 'unconditional' AND error IS NULL ORDER BY sampler, piece";
+    let mut df = query_tables(&metrics_dir, dir.path(), sql).unwrap();
+    let csv = format_frame(&mut df, "csv".parse::<OutputFormat>().unwrap()).unwrap();
+    assert_eq!(
+        csv.lines().collect::<Vec<_>>(),
+        ["sampler,piece,h4", "a,000,4.0", "a,001,4.0", "b,000,2.5"]
+    );
+    let json = format_frame(&mut df, OutputFormat::Json).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v[2]["sampler"], "b");
+    assert_eq!(v[2]["h4"], 2.5);
+    let table = format_frame(&mut df, OutputFormat::Table).unwrap();
+    assert!(
+        table.contains("sampler") && table.contains("2.5"),
+        "{table}"
+    );
+    assert!("xml".parse::<OutputFormat>().is_err());
+    let out = dir.path().join("result.parquet");
+    write_result(&mut df, &out).unwrap();
+    let back = ParquetReader::new(std::fs::File::open(&out).unwrap())
+        .finish()
+        .unwrap();
+    assert_eq!(back.height(), 3);
+}
+
+#[test]
+fn evaluate_config_names_a_bad_key() {
+    let text = "[run]\nname = \"x\"\n[evaluate]\nreference_split = \"tests\"\n";
+    let err = cadenza::config::Config::parse(text, Path::new("x.toml")).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("evaluate.reference_split"),
+        "{err:#}"
+    );
+    let text = "[run]\nname = \"x\"\n[evaluate]\nreference = \"test\"\n";
+    let err = cadenza::config::Config::parse(text, Path::new("x.toml")).unwrap_err();
+    assert!(format!("{err:#}").contains("reference"), "{err:#}");
+    let text = "[run]\nname = \"x\"\n[evaluate]\nreference_split = \"valid\"\n";
+    let cfg = cadenza::config::Config::parse(text, Path::new("x.toml")).unwrap();
+    assert_eq!(cfg.evaluate.split().unwrap(), Split::Valid);
+}

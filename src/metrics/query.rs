@@ -48,24 +48,35 @@ pub fn query_tables(metrics: &Path, tokens: &Path, sql: &str) -> Result<DataFram
     let mut missing = Vec::new();
     match scan_pieces(metrics) {
         Ok(lf) => ctx.register("pieces", lf),
-        Err(e) => missing.push(format!("pieces ({e:#})")),
+        Err(e) => missing.push(("pieces", format!("{e:#}"))),
     }
     match scan_summary(metrics) {
         Ok(lf) => ctx.register("summary", lf),
-        Err(e) => missing.push(format!("summary ({e:#})")),
+        Err(e) => missing.push(("summary", format!("{e:#}"))),
     }
     match scan_songs(tokens) {
         Ok(lf) => ctx.register("songs", lf),
-        Err(e) => missing.push(format!("songs ({e:#})")),
+        Err(e) => missing.push(("songs", format!("{e:#}"))),
     }
     let result = ctx.execute(sql).and_then(|lf| lf.collect());
     result.map_err(|e| {
         let mut msg = format!("query failed: {e}");
-        if !missing.is_empty() {
-            msg.push_str(&format!("\nunavailable tables: {}", missing.join("; ")));
+        // Say why a table the query names is not there (and what to run).
+        let named: Vec<&(&str, String)> = missing
+            .iter()
+            .filter(|(name, _)| mentions(sql, name))
+            .collect();
+        for (name, why) in named {
+            msg.push_str(&format!("\ntable `{name}` is unavailable: {why}"));
         }
         anyhow!(msg)
     })
+}
+
+/// Whether `sql` names `table` as a word (case-insensitive).
+fn mentions(sql: &str, table: &str) -> bool {
+    sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|w| w.eq_ignore_ascii_case(table))
 }
 
 fn scan_summary(metrics: &Path) -> Result<LazyFrame> {

@@ -29,12 +29,69 @@ pub fn report(cfg: &Config) -> Result<PathBuf> {
 /// [`report`] for an explicit metrics folder.
 pub fn report_in(metrics: &Path) -> Result<PathBuf> {
     let summary = read_summary(metrics)?;
-    println!("{summary}");
+    print!("{}", summary_text(&summary)?);
     let points = plot_points(&summary)?;
     let path = metrics.join(PLOT_FILE);
     draw(&points, &path)?;
     println!("plot: {}", path.display());
     Ok(path)
+}
+
+/// The summary as an aligned text table: one line per task x sampler, best rank first after
+/// the reference.
+pub fn summary_text(summary: &DataFrame) -> Result<String> {
+    let s = |n: &str| -> Result<Vec<String>> {
+        Ok(summary
+            .column(n)?
+            .str()?
+            .iter()
+            .map(|v| v.unwrap_or("").to_string())
+            .collect())
+    };
+    let f =
+        |n: &str| -> Result<Vec<Option<f64>>> { Ok(summary.column(n)?.f64()?.iter().collect()) };
+    let u =
+        |n: &str| -> Result<Vec<Option<u32>>> { Ok(summary.column(n)?.u32()?.iter().collect()) };
+    let (task, sampler) = (s("task")?, s("sampler")?);
+    let (n, errors, rank) = (u("n")?, u("n_errors")?, u("rank")?);
+    let distance = f("distance")?;
+    let stats: Vec<(Vec<Option<f64>>, Vec<Option<f64>>)> = ["h1", "h4", "gs"]
+        .iter()
+        .map(|m| Ok((f(&format!("{m}_mean"))?, f(&format!("{m}_std"))?)))
+        .collect::<Result<_>>()?;
+    let num =
+        |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |x| format!("{x:.digits$}"));
+    let mut order: Vec<usize> = (0..summary.height()).collect();
+    order.sort_by_key(|&i| {
+        (
+            task[i] != REFERENCE_TASK,
+            rank[i].unwrap_or(u32::MAX),
+            task[i].clone(),
+            sampler[i].clone(),
+        )
+    });
+    let mut out = format!(
+        "{:<32} {:>5} {:>4}  {:>15}  {:>15}  {:>15}  {:>8} {:>4}\n",
+        "task/sampler", "n", "err", "H1 mean±std", "H4 mean±std", "GS mean±std", "distance", "rank"
+    );
+    for i in order {
+        let cells: Vec<String> = stats
+            .iter()
+            .map(|(mean, std)| format!("{}±{}", num(mean[i], 3), num(std[i], 3)))
+            .collect();
+        out += &format!(
+            "{:<32} {:>5} {:>4}  {:>15}  {:>15}  {:>15}  {:>8} {:>4}\n",
+            format!("{}/{}", task[i], sampler[i]),
+            n[i].unwrap_or(0),
+            errors[i].unwrap_or(0),
+            cells[0],
+            cells[1],
+            cells[2],
+            num(distance[i], 3),
+            rank[i].map_or("-".to_string(), |r| r.to_string())
+        );
+    }
+    Ok(out)
 }
 
 /// summary.parquet as a DataFrame.
@@ -97,6 +154,18 @@ fn span(values: impl Iterator<Item = (f64, f64)>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+/// Dark, distinct colours (readable as text on white).
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
+];
+
 /// Draw the SVG: one point with ±std bars per group; the reference is a black cross.
 pub fn draw(points: &[PlotPoint], path: &Path) -> Result<()> {
     let err = |e: &dyn std::fmt::Display| anyhow!("cannot draw {}: {e}", path.display());
@@ -116,6 +185,7 @@ pub fn draw(points: &[PlotPoint], path: &Path) -> Result<()> {
         .map_err(|e| err(&e))?;
     chart
         .configure_mesh()
+        .light_line_style(WHITE)
         .x_desc("H4 (bits, pitch-class entropy over 4 bars)")
         .y_desc("GS (grooving similarity)")
         .draw()
@@ -124,9 +194,9 @@ pub fn draw(points: &[PlotPoint], path: &Path) -> Result<()> {
         let color: RGBAColor = if p.reference {
             BLACK.to_rgba()
         } else {
-            Palette99::pick(i).to_rgba()
+            PALETTE[i % PALETTE.len()].to_rgba()
         };
-        let line = color.stroke_width(2);
+        let line = color.mix(0.55).stroke_width(2);
         let bars = [
             PathElement::new(vec![(p.h4 - p.h4_std, p.gs), (p.h4 + p.h4_std, p.gs)], line),
             PathElement::new(vec![(p.h4, p.gs - p.gs_std), (p.h4, p.gs + p.gs_std)], line),
