@@ -232,6 +232,15 @@ fn queries_see_pieces_with_hive_columns_summary_and_songs() {
         "avg skips the null of the error row"
     );
 
+    // The undefined GS of a one-bar piece is null in the table, so avg skips it.
+    let gs = query_tables(
+        &metrics_dir,
+        &tokens,
+        "SELECT avg(gs) AS gs, count(gs) AS n FROM pieces WHERE sampler = 'a'",
+    )
+    .unwrap();
+    assert_eq!(gs.column("gs").unwrap().f64().unwrap().get(0), Some(0.9));
+
     let errors = query_tables(
         &metrics_dir,
         &tokens,

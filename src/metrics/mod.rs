@@ -4,6 +4,19 @@
 //! - [`pieces`], [`summary`], [`store`]: the tables and the metrics folder on disk.
 //! - [`inputs`], [`run`]: what gets scored, in parallel, and the evaluate entry points.
 //! - [`query`], [`report`]: `pipeline query` and `pipeline report`.
+//! - [`bench`]: `pipeline bench evaluate` against a plain-Python peer.
+//!
+//! On disk (`<run_dir>/metrics/`, replaced as a whole on each write):
+//! - `pieces/task=T/sampler=S/part-0.parquet`: one row per file (piece, file, h1, h4, gs,
+//!   n_bars, n_notes, notes_per_bar, pitch_range, mean_velocity, mean_duration_beats,
+//!   empty_bar_share, error). `task`/`sampler` live only in the folder names (a hive scan adds
+//!   them). Undefined values (no pair of bars for GS, ...) and the metrics of unreadable files
+//!   are null; `error` says why a file could not be read.
+//! - Groups: generated pieces (task and sampler from `generated/task=…/sampler=…/`, piece = file
+//!   stem), `reference/real` (the real songs of `evaluate.reference_split`, piece = song id) and
+//!   `external/<label>` (`pipeline evaluate --midi-dir`, piece = relative path).
+//! - `summary.parquet`: per group n, errors, mean/std of H1/H4/GS, |Δ mean| to the reference,
+//!   distance and rank (see [`summary`]).
 
 pub mod bench;
 pub mod inputs;

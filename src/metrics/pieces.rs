@@ -103,11 +103,13 @@ pub const PIECE_COLUMNS: [&str; 13] = [
 ];
 
 /// The rows of one partition as a DataFrame (no task/sampler columns). Metrics of a failed
-/// file are null; NaN stays NaN (an undefined value, e.g. GS of a one-bar piece).
+/// file are null, and so are undefined values (NaN in [`PieceMetrics`], e.g. GS of a one-bar
+/// piece): SQL aggregates such as `avg(gs)` then skip them, as the summary does, instead of
+/// turning NaN. Reading back gives NaN again.
 pub fn pieces_frame(rows: &[&PieceRow]) -> Result<DataFrame> {
     let ok = |f: fn(&PieceMetrics) -> f64| -> Vec<Option<f64>> {
         rows.iter()
-            .map(|r| r.metrics.as_ref().ok().map(f))
+            .map(|r| r.metrics.as_ref().ok().map(f).filter(|x| !x.is_nan()))
             .collect()
     };
     let ok_u32 = |f: fn(&PieceMetrics) -> u32| -> Vec<Option<u32>> {

@@ -27,7 +27,7 @@ pub struct EvaluateOutcome {
 }
 
 impl EvaluateOutcome {
-    /// The one-line summary printed at the end.
+    /// The one-line summary printed at the end (the runner prefixes the stage name).
     pub fn line(&self) -> String {
         let rate = if self.seconds > 0.0 {
             self.files as f64 / self.seconds
@@ -35,7 +35,7 @@ impl EvaluateOutcome {
             0.0
         };
         format!(
-            "evaluate: {} files, {} errors, {} groups, {:.2} s, {:.0} files/s",
+            "{} files, {} errors, {} groups, {:.2} s, {:.0} files/s",
             self.files,
             self.errors,
             self.summary.len(),
