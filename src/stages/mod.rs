@@ -2,6 +2,7 @@
 
 use crate::pipeline::stage::Stage;
 
+pub mod evaluate;
 pub mod report;
 pub mod tokenize;
 
@@ -9,6 +10,7 @@ pub mod tokenize;
 pub fn by_name(name: &str) -> Option<Box<dyn Stage>> {
     match name {
         "tokenize" => Some(Box::new(tokenize::Tokenize)),
+        "evaluate" => Some(Box::new(evaluate::Evaluate)),
         "report" => Some(Box::new(report::Report)),
         _ => None,
     }
