@@ -94,7 +94,7 @@ fn page_works_in_headless_chromium() {
         }
         return;
     };
-    let run = report_fixture::Run::new(true);
+    let run = report_fixture::Run::new();
     cadenza::report::write_report(&run.config(), &run.report_dir(), 12).unwrap();
     let index = run.report_dir().join("index.html");
     let url = format!("file://{}", index.display());

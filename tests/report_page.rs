@@ -126,7 +126,7 @@ fn assert_links_resolve(report: &Path) {
 
 #[test]
 fn page_is_complete_and_links_resolve() {
-    let run = Run::new(true);
+    let run = Run::new();
     let stats = cadenza::report::write_report(&run.config(), &run.report_dir(), 12).unwrap();
     assert_eq!(stats.cards, PIECES.len());
     assert_eq!(stats.with_wav, 1);
@@ -203,7 +203,7 @@ fn page_is_complete_and_links_resolve() {
 
 #[test]
 fn summary_table_equals_summary_parquet() {
-    let run = Run::new(false);
+    let run = Run::new();
     cadenza::report::write_report(&run.config(), &run.report_dir(), 12).unwrap();
     let html = std::fs::read_to_string(run.report_dir().join("index.html")).unwrap();
     let table = &html[html.find("id=\"summary-table\"").unwrap()..];
@@ -261,7 +261,7 @@ fn summary_table_equals_summary_parquet() {
     }
     // 13 numeric columns per row, every one of them.
     assert_eq!(checked, 13 * df.height());
-    // No plot from evaluate: the page draws its own from the summary.
+    // The H4/GS plot, drawn from the summary.
     assert!(run.report_dir().join("h4_gs.svg").is_file());
     assert!(html.contains("src=\"h4_gs.svg\""));
 }
@@ -287,7 +287,7 @@ fn text(o: &Output) -> String {
 
 #[test]
 fn report_stage_runs_then_is_fresh_then_stale_on_new_metrics() {
-    let run = Run::new(true);
+    let run = Run::new();
     let index: PathBuf = run.report_dir().join("index.html");
     let o = pipeline(&run, &["run", "report"]);
     assert!(o.status.success(), "{}", text(&o));
@@ -332,7 +332,7 @@ fn report_stage_runs_then_is_fresh_then_stale_on_new_metrics() {
 
 #[test]
 fn report_stage_names_the_missing_upstream_stage() {
-    let run = Run::new(true);
+    let run = Run::new();
     std::fs::remove_file(run.run_dir().join("metrics/manifest.json")).unwrap();
     let o = pipeline(&run, &["run", "report"]);
     assert!(!o.status.success());

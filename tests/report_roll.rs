@@ -142,7 +142,7 @@ fn hand_made_notes_are_where_they_belong() {
 
 #[test]
 fn page_rolls_hold_every_note_of_their_midi() {
-    let run = report_fixture::Run::new(true);
+    let run = report_fixture::Run::new();
     cadenza::report::write_report(&run.config(), &run.report_dir(), 12).unwrap();
     let midi = run.partition("continuation", "greedy").join("000.mid");
     let song = cadenza::midi::read_file(&midi).unwrap();

@@ -16,9 +16,7 @@ pub const SUMMARY_COLUMNS: [&str; 13] = [
     "h4_delta", "gs_delta", "distance", "rank",
 ];
 
-/// Task and sampler of the reference rows that evaluate writes.
-pub const REFERENCE_TASK: &str = "reference";
-pub const REFERENCE_SAMPLER: &str = "real";
+pub use crate::metrics::pieces::{REFERENCE_SAMPLER, REFERENCE_TASK};
 /// The task whose pieces start with a prompt, and its prompt length when pieces.parquet has no
 /// `start_bar` (DESIGN.md: the first 8 bars).
 pub const CONTINUATION_TASK: &str = "continuation";
@@ -93,8 +91,6 @@ pub struct RunData {
     /// The model section of the config, flattened.
     pub model: Vec<(String, String)>,
     pub summary: Vec<SummaryRow>,
-    /// metrics/h4_gs.svg, when evaluate's report drew it.
-    pub plot: Option<PathBuf>,
     pub pieces: Vec<Piece>,
     /// The first test-split songs (at most the requested number), with their raw files.
     pub reference: Vec<Piece>,
@@ -103,12 +99,7 @@ pub struct RunData {
     pub notes: Vec<String>,
 }
 
-pub fn generated_dir(cfg: &Config) -> PathBuf {
-    cfg.run_dir().join("generated")
-}
-pub fn metrics_dir(cfg: &Config) -> PathBuf {
-    cfg.run_dir().join("metrics")
-}
+pub use crate::metrics::run::{generated_dir, metrics_dir};
 pub fn train_dir(cfg: &Config) -> PathBuf {
     cfg.run_dir().join("train")
 }
@@ -174,13 +165,11 @@ pub fn collect(cfg: &Config, max_reference: usize) -> Result<RunData> {
             (Vec::new(), 0)
         }
     };
-    let plot = Some(metrics_dir(cfg).join("h4_gs.svg")).filter(|p| p.is_file());
     Ok(RunData {
         run_name: cfg.run.name.clone(),
         train,
         model: flatten(&serde_json::to_value(&cfg.model).unwrap_or_default()),
         summary,
-        plot,
         pieces,
         reference,
         reference_total,

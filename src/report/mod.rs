@@ -10,7 +10,6 @@ mod cards;
 pub mod data;
 pub mod escape;
 mod page;
-pub mod plot;
 pub mod roll;
 pub mod tables;
 
@@ -19,7 +18,7 @@ use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 use cards::Card;
-use data::{Piece, RunData};
+use data::Piece;
 use escape::{file_component, url};
 
 /// The page's file name inside the report folder.
@@ -70,7 +69,7 @@ pub fn write_report(
         .map(|(i, p)| reference_card(p, i, out))
         .collect::<Result<_>>()?;
 
-    let plot_href = write_plot(&data, out)?;
+    let plot_href = write_plot(cfg, out)?;
     let html = page::page_html(&page::PageParts {
         data: &data,
         cards: &cards,
@@ -187,20 +186,19 @@ fn draw_roll(
     )))
 }
 
-/// Copies evaluate's plot, or draws one from the summary; returns its link.
-fn write_plot(data: &RunData, out: &Path) -> Result<Option<String>> {
+/// Draws the H4/GS plot from summary.parquet with evaluate's own drawing (the picture that
+/// `pipeline report` makes), so it always matches the table; returns its link.
+fn write_plot(cfg: &crate::config::Config, out: &Path) -> Result<Option<String>> {
     const FILE: &str = "h4_gs.svg";
-    if let Some(src) = &data.plot {
-        std::fs::copy(src, out.join(FILE))
-            .with_context(|| format!("cannot copy {}", src.display()))?;
-        return Ok(Some(FILE.into()));
+    let metrics = data::metrics_dir(cfg);
+    if !metrics.join(crate::metrics::store::SUMMARY_FILE).is_file() {
+        return Ok(None);
     }
-    match plot::h4_gs_svg(&data.summary) {
-        Some(svg) => {
-            std::fs::write(out.join(FILE), svg)
-                .with_context(|| format!("cannot write {}", out.join(FILE).display()))?;
-            Ok(Some(FILE.into()))
-        }
-        None => Ok(None),
+    let summary = crate::metrics::report::read_summary(&metrics)?;
+    let points = crate::metrics::report::plot_points(&summary)?;
+    if points.is_empty() {
+        return Ok(None);
     }
+    crate::metrics::report::draw(&points, &out.join(FILE))?;
+    Ok(Some(FILE.into()))
 }

@@ -98,8 +98,7 @@ impl Run {
             .join(format!("generated/task={task}/sampler={sampler}"))
     }
 
-    /// `with_plot`: whether evaluate left metrics/h4_gs.svg.
-    pub fn new(with_plot: bool) -> Run {
+    pub fn new() -> Run {
         let run = Run {
             dir: tempfile::tempdir().unwrap(),
         };
@@ -257,9 +256,6 @@ impl Run {
         )
         .unwrap();
         parquet(&metrics.join("summary.parquet"), summary);
-        if with_plot {
-            write(&metrics.join("h4_gs.svg"), br#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><circle cx="5" cy="5" r="4"/></svg>"#);
-        }
         manifest(
             &metrics,
             "evaluate",
