@@ -12,11 +12,13 @@
 use midly::{EventIter, MetaMessage, TrackEventKind};
 
 /// One event: its delta time in file ticks and what the reader needs to know of it.
+#[derive(Debug, PartialEq)]
 pub(crate) struct Event<'a> {
     pub delta: u32,
     pub kind: Kind<'a>,
 }
 
+#[derive(Debug, PartialEq)]
 pub(crate) enum Kind<'a> {
     NoteOn {
         channel: u8,
@@ -190,4 +192,130 @@ fn read_varlen(raw: &[u8]) -> (u32, &[u8]) {
         }
     }
     (value, &raw[raw.len().min(4)..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use midly::MidiMessage;
+
+    /// What midly's own non-strict iterator makes of `raw`: the events, as [`Event`]s, and the
+    /// bytes left before the event it stopped at (midly itself drops them).
+    fn midly_reading(raw: &[u8]) -> (Vec<Event<'_>>, usize) {
+        let mut iter = EventIter::new(raw);
+        let mut out = Vec::new();
+        loop {
+            let before = iter.unread().len();
+            let Some(Ok(ev)) = iter.next() else {
+                return (out, before);
+            };
+            let kind = match ev.kind {
+                TrackEventKind::Midi { channel, message } => match message {
+                    MidiMessage::NoteOn { key, vel } => Kind::NoteOn {
+                        channel: channel.as_int(),
+                        key: key.as_int(),
+                        velocity: vel.as_int(),
+                    },
+                    MidiMessage::NoteOff { key, .. } => Kind::NoteOff {
+                        channel: channel.as_int(),
+                        key: key.as_int(),
+                    },
+                    _ => Kind::Ignored,
+                },
+                TrackEventKind::Meta(MetaMessage::Tempo(us)) => Kind::Tempo(us.as_int()),
+                TrackEventKind::Meta(MetaMessage::TimeSignature(n, d, _, _)) => {
+                    Kind::TimeSignature(n, d)
+                }
+                TrackEventKind::Meta(MetaMessage::Marker(b)) => Kind::Marker(b),
+                TrackEventKind::Meta(MetaMessage::EndOfTrack) => Kind::EndOfTrack,
+                _ => Kind::Ignored,
+            };
+            out.push(Event {
+                delta: ev.delta.as_int(),
+                kind,
+            });
+        }
+    }
+
+    fn our_reading(raw: &[u8]) -> (Vec<Event<'_>>, usize) {
+        let mut events = Events::new(raw);
+        let out: Vec<Event> = events.by_ref().collect();
+        (out, events.unread().len())
+    }
+
+    /// Track bytes made of event-like pieces, often broken: the cases the fast path must get
+    /// exactly as midly does (running status, long and cut lengths, top-bit data bytes,
+    /// system messages, short tempo bodies, bodies past the end).
+    fn random_track(rng: &mut crate::rng::Rng) -> Vec<u8> {
+        const PIECES: &[&[u8]] = &[
+            &[0x00, 0x90, 60, 100],
+            &[0x10, 60, 0],
+            &[0x83, 0x60, 0x80, 61, 64],
+            &[0x00, 0xC0, 5],
+            &[0x00, 0xD3, 0x85],
+            &[0x00, 0xE1, 0, 64],
+            &[0x81, 0x80, 0x80, 0x80, 0x90, 1, 2],
+            &[0xFF, 0xFF, 0xFF, 0xFF, 62],
+            &[0x00, 0xFF, 0x51, 0x03, 0x07, 0xA1, 0x20],
+            &[0x00, 0xFF, 0x51, 0x02, 0x07, 0xA1],
+            &[0x00, 0xFF, 0x51, 0x04, 1, 2, 3, 4],
+            &[0x00, 0xFF, 0x06, 0x05, b'A', b'_', b'M', b'_', b'A'],
+            &[0x00, 0xFF, 0x06, 0x81, 0x00],
+            &[0x00, 0xFF, 0x06, 0x80, 0x80, 0x80, 0x80],
+            &[0x00, 0xFF, 0x58, 0x04, 4, 2, 24, 8],
+            &[0x00, 0xFF, 0x58, 0x02, 3, 2],
+            &[0x00, 0xFF, 0x59, 0x01, 0],
+            &[0x00, 0xFF, 0x03, 0x02, b'h', b'i'],
+            &[0x00, 0xFF, 0x2F, 0x00],
+            &[0x00, 0xF0, 0x03, 1, 2, 0xF7],
+            &[0x00, 0xF7, 0x01, 0xF7],
+            &[0x00, 0xF1, 0x01],
+            &[0x00, 0xF8],
+            &[0x00, 0x95, 0x80, 0],
+            &[0x00, 0x9F],
+            &[0x00],
+            &[0x7F],
+            &[0xFF],
+        ];
+        let mut raw = Vec::new();
+        for _ in 0..rng.below(12) {
+            raw.extend_from_slice(PIECES[rng.below(PIECES.len() as u64) as usize]);
+        }
+        // Sometimes cut the track anywhere, to land inside an event.
+        if rng.below(3) == 0 && !raw.is_empty() {
+            raw.truncate(rng.below(raw.len() as u64) as usize);
+        }
+        raw
+    }
+
+    #[test]
+    fn events_read_exactly_as_midly_reads_them() {
+        let mut rng = crate::rng::Rng::new(7);
+        let mut stopped_early = 0;
+        for _ in 0..20_000 {
+            let raw = random_track(&mut rng);
+            let ours = our_reading(&raw);
+            assert_eq!(ours, midly_reading(&raw), "track bytes {raw:02X?}");
+            stopped_early += (ours.1 > 0) as u32;
+        }
+        // The generator must reach both clean and broken tracks for the test to mean much.
+        assert!(
+            stopped_early > 1000 && stopped_early < 19_000,
+            "{stopped_early}"
+        );
+    }
+
+    #[test]
+    fn varlen_follows_midly_non_strict_rules() {
+        assert_eq!(read_varlen(&[0x00, 9]), (0, &[9u8][..]));
+        assert_eq!(read_varlen(&[0x81, 0x00]), (128, &[][..]));
+        // Four bytes all with the top bit set: taken as they are.
+        assert_eq!(
+            read_varlen(&[0xFF, 0xFF, 0xFF, 0xFF, 5]),
+            (0x0FFF_FFFF, &[5u8][..])
+        );
+        // Cut: keeps what it read.
+        assert_eq!(read_varlen(&[0x81]), (1, &[][..]));
+        assert_eq!(read_varlen(&[]), (0, &[][..]));
+    }
 }

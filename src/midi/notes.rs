@@ -34,10 +34,15 @@ pub(crate) struct NotePairer {
 }
 
 impl NotePairer {
-    pub fn new() -> Self {
+    /// `track_bytes`: the length of the track, to size the note list once (growing it by
+    /// doubling cost as much as the pairing itself).
+    pub fn new(track_bytes: usize) -> Self {
+        // A note takes at least 6 bytes: note-on and note-off of 3 bytes each under running
+        // status. A track of notes without offs may need more; the Vec then grows as usual.
+        let capacity = track_bytes / 6;
         NotePairer {
-            notes: Vec::new(),
-            next_open: Vec::new(),
+            notes: Vec::with_capacity(capacity),
+            next_open: Vec::with_capacity(capacity),
             oldest: vec![NONE; CHANNELS * PITCHES],
             youngest: vec![NONE; CHANNELS * PITCHES],
         }
