@@ -62,7 +62,8 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Print the summary table and write the H4-vs-GS plot (metrics/h4_gs.svg).
+    /// Print the summary table, write the H4-vs-GS plot (metrics/h4_gs.svg) and the listening
+    /// page (report/index.html).
     Report,
     /// Measure each stage's speed beside a peer baseline, in one run (tokenize | all).
     Bench {
@@ -194,6 +195,23 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Report => {
             let cfg = Config::load(&cli.config)?;
             cadenza::metrics::report(&cfg)?;
+            // The listening page, through the runner so its freshness and manifest stay right;
+            // without a finished train/generate it cannot be made, which is not an error here.
+            let graph = Graph::load(&cli.pipeline)?;
+            match runner::run(
+                &cfg,
+                &graph,
+                &stages::by_name,
+                "report",
+                false,
+                ShardSpec::ALL,
+            ) {
+                Ok(_) => println!(
+                    "listening report: {}",
+                    cadenza::report::index_path(&cfg).display()
+                ),
+                Err(e) => eprintln!("note: no listening page: {e:#}"),
+            }
             Ok(())
         }
         Command::Bench { which } => {

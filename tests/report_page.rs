@@ -331,6 +331,25 @@ fn report_stage_runs_then_is_fresh_then_stale_on_new_metrics() {
 }
 
 #[test]
+fn report_command_prints_the_summary_and_writes_the_page() {
+    let run = Run::new();
+    let o = pipeline(&run, &["report"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let index = run.report_dir().join("index.html");
+    assert!(index.is_file());
+    assert!(
+        text(&o).contains(&format!("listening report: {}", index.display())),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("continuation/greedy"),
+        "the summary table: {}",
+        text(&o)
+    );
+}
+
+#[test]
 fn report_stage_names_the_missing_upstream_stage() {
     let run = Run::new();
     std::fs::remove_file(run.run_dir().join("metrics/manifest.json")).unwrap();
