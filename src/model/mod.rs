@@ -132,3 +132,69 @@ impl ModelConfig {
         c
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_resolve_and_overrides_apply() {
+        let small = ModelConfig::default().resolve(100);
+        assert_eq!(
+            (small.n_layer, small.d_model, small.n_head, small.d_head),
+            (4, 256, 4, 64)
+        );
+        let course = ModelConfig {
+            preset: "course".into(),
+            ..Default::default()
+        }
+        .resolve(100);
+        assert_eq!(
+            (
+                course.n_layer,
+                course.d_model,
+                course.tgt_len,
+                course.mem_len
+            ),
+            (12, 512, 512, 512)
+        );
+        let c = ModelConfig {
+            d_model: Some(128),
+            n_head: Some(8),
+            ..Default::default()
+        };
+        assert_eq!(c.resolve(7).d_head, 16);
+        assert_eq!(c.resolve(7).vocab_size, 7);
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let err = |c: ModelConfig| c.validate().unwrap_err().to_string();
+        assert!(
+            err(ModelConfig {
+                preset: "huge".into(),
+                ..Default::default()
+            })
+            .contains("model.preset")
+        );
+        assert!(
+            err(ModelConfig {
+                d_model: Some(130),
+                n_head: Some(4),
+                ..Default::default()
+            })
+            .contains("model.d_model")
+        );
+        assert!(
+            err(ModelConfig {
+                dropout: Some(1.5),
+                ..Default::default()
+            })
+            .contains("model.dropout")
+        );
+        let unknown = toml::from_str::<ModelConfig>("preset = \"small\"\nlayers = 3")
+            .unwrap_err()
+            .to_string();
+        assert!(unknown.contains("layers"), "{unknown}");
+    }
+}

@@ -318,13 +318,13 @@ impl<B: Backend> XlLayer<B> {
             .swap_dims(1, 2)
             .expand([b, nh, klen, dh]); // [B,H,klen,Dh]
 
+        // The 1/sqrt(d_head) scale is applied to the (small) queries rather than the scores.
+        let scale = 1.0 / (dh as f64).sqrt();
         let u = self.r_w_bias.val().reshape([1, nh, 1, dh]);
         let vb = self.r_r_bias.val().reshape([1, nh, 1, dh]);
-        let ac = (q.clone() + u).matmul(k.swap_dims(2, 3)); // content: (a) + (c)
-        let bd = rel_shift((q + vb).matmul(r.swap_dims(2, 3))); // position: (b) + (d)
-        let score = (ac + bd)
-            .mul_scalar(1.0 / (dh as f64).sqrt())
-            .mask_fill(mask.expand([b, nh, t, klen]), -1e9);
+        let ac = (q.clone() + u).mul_scalar(scale).matmul(k.swap_dims(2, 3)); // content: (a) + (c)
+        let bd = rel_shift((q + vb).mul_scalar(scale).matmul(r.swap_dims(2, 3))); // position: (b) + (d)
+        let score = (ac + bd).mask_fill(mask.expand([b, nh, t, klen]), -1e9);
         let prob = self.dropatt.forward(softmax(score, 3));
         let out = prob.matmul(v).swap_dims(1, 2).reshape([b, t, nh * dh]);
         self.drop.forward(self.o_net.forward(out))

@@ -171,3 +171,74 @@ impl TrainConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let err = |c: TrainConfig| c.validate().unwrap_err().to_string();
+        assert!(TrainConfig::default().validate().is_ok());
+        assert!(
+            err(TrainConfig {
+                lr: 0.0,
+                ..Default::default()
+            })
+            .contains("train.lr")
+        );
+        assert!(
+            err(TrainConfig {
+                backend: "tpu".into(),
+                ..Default::default()
+            })
+            .contains("train.backend")
+        );
+        assert!(
+            err(TrainConfig {
+                precision: "bf16".into(),
+                ..Default::default()
+            })
+            .contains("train.precision")
+        );
+        assert!(
+            err(TrainConfig {
+                warmup_steps: 10,
+                max_steps: 5,
+                ..Default::default()
+            })
+            .contains("train.warmup_steps")
+        );
+        let unknown = toml::from_str::<TrainConfig>("learning_rate = 0.1")
+            .unwrap_err()
+            .to_string();
+        assert!(unknown.contains("learning_rate"), "{unknown}");
+    }
+
+    #[test]
+    fn cuda_without_the_feature_is_a_clear_error() {
+        if backend::CUDA_COMPILED {
+            return;
+        }
+        let songs = vec![vec![1u16, 5, 2]];
+        let spec = TrainSpec {
+            model: crate::model::TransformerXlConfig::tiny(8),
+            train: TrainConfig {
+                backend: "cuda".into(),
+                ..Default::default()
+            },
+            seed: 0,
+            resume_key: String::new(),
+            train_songs: &songs,
+            valid_songs: &songs,
+            transposer: |t, _| Some(t.to_vec()),
+            out_dir: std::env::temp_dir().join("cadenza-never-written"),
+            resume_dirs: vec![],
+            force: false,
+            session_steps: None,
+            progress: false,
+        };
+        let msg = train_on_configured_backend(&spec).unwrap_err().to_string();
+        assert!(msg.contains("--features cuda"), "{msg}");
+    }
+}
