@@ -21,7 +21,8 @@ class Layer(nn.Module):
     def __init__(self, d_model, n_head, d_head, d_inner):
         super().__init__()
         self.n_head, self.d_head = n_head, d_head
-        self.qkv = nn.Linear(d_model, 3 * n_head * d_head, bias=False)
+        self.q_net = nn.Linear(d_model, n_head * d_head, bias=False)
+        self.kv_net = nn.Linear(d_model, 2 * n_head * d_head, bias=False)
         self.r_net = nn.Linear(d_model, n_head * d_head, bias=False)
         self.o_net = nn.Linear(n_head * d_head, d_model, bias=False)
         self.r_w_bias = nn.Parameter(torch.zeros(n_head, d_head))
@@ -41,16 +42,16 @@ class Layer(nn.Module):
         b, t, _ = h.shape
         cat = h if mem is None else torch.cat([mem, h], 1)
         klen = cat.shape[1]
-        heads = self.qkv(cat)
         nh, dh = self.n_head, self.d_head
-        q, k, v = heads.split(nh * dh, dim=2)
-        q = q[:, klen - t:].view(b, t, nh, dh).transpose(1, 2)
+        q = self.q_net(h).view(b, t, nh, dh).transpose(1, 2)
+        k, v = self.kv_net(cat).split(nh * dh, dim=2)
         k = k.view(b, klen, nh, dh).transpose(1, 2)
         v = v.view(b, klen, nh, dh).transpose(1, 2)
         r = self.r_net(pos).view(1, klen, nh, dh).transpose(1, 2)
-        ac = (q + self.r_w_bias[None, :, None]) @ k.transpose(2, 3)
-        bd = self.rel_shift((q + self.r_r_bias[None, :, None]) @ r.transpose(2, 3))
-        score = ((ac + bd) / math.sqrt(dh)).masked_fill(mask, -1e9)
+        scale = 1 / math.sqrt(dh)
+        ac = ((q + self.r_w_bias[None, :, None]) * scale) @ k.transpose(2, 3)
+        bd = self.rel_shift(((q + self.r_r_bias[None, :, None]) * scale) @ r.transpose(2, 3))
+        score = (ac + bd).masked_fill(mask, -1e9)
         out = (score.softmax(3) @ v).transpose(1, 2).reshape(b, t, nh * dh)
         h = self.norm_attn(h + self.o_net(out))
         return self.norm_ff(h + self.ff2(F.relu(self.ff1(h))))

@@ -8,7 +8,7 @@
 //! Per layer n, with h = the layer input and m = its memory (the *inputs* of layer n on earlier
 //! segments, no gradient):
 //!   h̃  = [m ∘ h]                                       (concatenate along time)
-//!   q  = h W_q,  k = h̃ W_k,  v = h̃ W_v                 (one fused `qkv` projection)
+//!   q  = h W_q,  k = h̃ W_k,  v = h̃ W_v                 (k and v: one fused projection)
 //!   r  = R W_r   (R = sinusoids of the distances klen-1 .. 0)
 //!   A  = (q + u) kᵀ  +  shift((q + v_bias) rᵀ)          (terms (a)+(c) and (b)+(d) of eq. 3)
 //!   out = softmax(mask(A / sqrt(d_head))) v  W_o,  then residual, layer norm, feed-forward.
@@ -93,7 +93,8 @@ impl TransformerXlConfig {
         let hd = self.n_head * self.d_head;
         let layers = (0..self.n_layer)
             .map(|_| XlLayer {
-                qkv: linear(self.d_model, 3 * hd),
+                q_net: linear(self.d_model, hd),
+                kv_net: linear(self.d_model, 2 * hd),
                 r_net: linear(self.d_model, hd),
                 o_net: linear(hd, self.d_model),
                 r_w_bias: Param::from_tensor(Tensor::zeros([self.n_head, self.d_head], device)),
@@ -161,7 +162,10 @@ pub struct TransformerXl<B: Backend> {
 
 #[derive(Module, Debug)]
 pub struct XlLayer<B: Backend> {
-    qkv: Linear<B>,
+    /// Queries from the current segment only.
+    q_net: Linear<B>,
+    /// Keys and values from memory + segment.
+    kv_net: Linear<B>,
     r_net: Linear<B>,
     o_net: Linear<B>,
     /// u in the paper: content bias shared over query positions.
@@ -305,10 +309,10 @@ impl<B: Backend> XlLayer<B> {
             cat
         };
 
-        let heads = self.qkv.forward(cat); // [B, klen, 3 H Dh]
-        let q = heads.clone().narrow(1, klen - t, t).narrow(2, 0, nh * dh);
-        let k = heads.clone().narrow(2, nh * dh, nh * dh);
-        let v = heads.narrow(2, 2 * nh * dh, nh * dh);
+        let q = self.q_net.forward(cat.clone().narrow(1, klen - t, t)); // [B, T, H Dh]
+        let kv = self.kv_net.forward(cat); // [B, klen, 2 H Dh]
+        let k = kv.clone().narrow(2, 0, nh * dh);
+        let v = kv.narrow(2, nh * dh, nh * dh);
         let split = |x: Tensor<B, 3>, len: usize| x.reshape([b, len, nh, dh]).swap_dims(1, 2); // [B,H,len,Dh]
         let (q, k, v) = (split(q, t), split(k, klen), split(v, klen));
         let r = self
