@@ -122,10 +122,11 @@ impl Stage for TrainStage {
             serde_json::json!(r.unigram_entropy),
         );
         counts.insert("tokens_per_sec".into(), serde_json::json!(r.tokens_per_sec));
-        let resumed = r
-            .resumed_from
-            .map(|s| format!(", resumed from step {s}"))
-            .unwrap_or_default();
+        let resumed = match r.resumed_from {
+            Some(s) if s == r.step => " (already trained: checkpoint reused)".to_string(),
+            Some(s) => format!(", resumed from step {s}"),
+            None => String::new(),
+        };
         let valid = r.valid_loss.map_or("n/a".to_string(), |v| {
             format!("{v:.3} nats (ppl {:.2})", v.exp())
         });
