@@ -188,7 +188,9 @@ fn page_is_complete_and_links_resolve() {
         ">100<",
         "train.valid_loss",
         ">2.75<",
-        "step-000100",
+        "step-00000100",
+        "model.n_layer",
+        "model.d_model",
         "train.model.n_layers",
     ] {
         assert!(html.contains(needle), "run section lacks {needle}");

@@ -9,6 +9,7 @@ use super::tables::{f64s, files_with_ext, hive_children, piece_key, read_frame, 
 use crate::config::Config;
 use crate::pipeline::manifest::Manifest;
 use crate::shards::{self, Split};
+use crate::train::checkpoint;
 
 /// The summary columns the page shows, in order (those absent from the file show as blank).
 pub const SUMMARY_COLUMNS: [&str; 13] = [
@@ -78,8 +79,10 @@ pub struct TrainInfo {
     /// `counts` of the manifest, flattened to text, in key order.
     pub counts: Vec<(String, String)>,
     pub wall_seconds: Option<f64>,
-    /// The newest checkpoint's name under train/checkpoints/.
+    /// The newest completed checkpoint's name under train/checkpoints/.
     pub checkpoint: Option<String>,
+    /// That checkpoint's model_config.json, flattened: the shape actually trained.
+    pub model: Option<Vec<(String, String)>>,
     pub demo_data: bool,
 }
 
@@ -88,7 +91,7 @@ pub struct TrainInfo {
 pub struct RunData {
     pub run_name: String,
     pub train: Option<TrainInfo>,
-    /// The model section of the config, flattened.
+    /// The model section of the config, flattened (shown when no checkpoint says more).
     pub model: Vec<(String, String)>,
     pub summary: Vec<SummaryRow>,
     pub pieces: Vec<Piece>,
@@ -179,19 +182,21 @@ pub fn collect(cfg: &Config, max_reference: usize) -> Result<RunData> {
 
 fn train_info(m: &Manifest, dir: &Path) -> TrainInfo {
     let counts = flatten(&serde_json::to_value(&m.counts).unwrap_or_default());
-    let mut ckpts: Vec<String> = std::fs::read_dir(dir.join("checkpoints"))
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| !n.starts_with('.'))
-                .collect()
-        })
-        .unwrap_or_default();
-    ckpts.sort();
+    // The newest completed checkpoint (an unreadable folder just shows none).
+    let newest = checkpoint::list(&checkpoint::checkpoints_dir(dir))
+        .ok()
+        .and_then(|mut v| v.pop())
+        .map(|(_, path)| path);
+    let model = newest
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p.join("model_config.json")).ok())
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .map(|v| flatten(&v));
     TrainInfo {
         counts,
         wall_seconds: Some(m.wall_seconds),
-        checkpoint: ckpts.pop(),
+        checkpoint: newest.and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())),
+        model,
         demo_data: m.demo_data,
     }
 }
@@ -211,7 +216,7 @@ pub fn flatten(v: &serde_json::Value) -> Vec<(String, String)> {
                 }
             }
             serde_json::Value::String(s) => out.push((prefix.to_string(), s.clone())),
-            serde_json::Value::Null => {}
+            serde_json::Value::Null => out.push((prefix.to_string(), "–".to_string())),
             other => out.push((prefix.to_string(), other.to_string())),
         }
     }

@@ -67,27 +67,36 @@ pub fn page_html(p: &PageParts) -> String {
     s
 }
 
+/// Train counts shown first, in this order; the rest follow by name.
+const FIRST: [&str; 4] = ["steps", "valid_loss", "train_loss", "tokens_seen"];
+
 fn run_section(s: &mut String, d: &RunData) {
     s.push_str("<section id=\"run\"><h2>Run</h2><table class=\"kv\" id=\"run-table\">");
     let mut row = |k: &str, v: &str| {
         let _ = write!(s, "<tr><th>{}</th><td>{}</td></tr>", html(k), html(v));
     };
+    let mut model = d.model.as_slice();
     match &d.train {
         Some(t) => {
             row(
                 "checkpoint",
                 t.checkpoint.as_deref().unwrap_or("(none found)"),
             );
-            for (k, v) in &t.counts {
+            let mut counts: Vec<&(String, String)> = t.counts.iter().collect();
+            counts.sort_by_key(|(k, _)| FIRST.iter().position(|f| f == k).unwrap_or(FIRST.len()));
+            for (k, v) in counts {
                 row(&format!("train.{k}"), v);
             }
             if let Some(w) = t.wall_seconds {
                 row("train.wall_seconds", &format!("{w:.1}"));
             }
+            if let Some(m) = &t.model {
+                model = m.as_slice();
+            }
         }
         None => row("train", "no finished train output"),
     }
-    for (k, v) in &d.model {
+    for (k, v) in model {
         row(&format!("model.{k}"), v);
     }
     s.push_str("</table></section>\n");

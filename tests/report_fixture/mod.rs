@@ -265,7 +265,12 @@ impl Run {
 
         // Train: a manifest with a few counts and a checkpoint folder.
         let train = run.run_dir().join("train");
-        std::fs::create_dir_all(train.join("checkpoints/step-000100")).unwrap();
+        let ckpt = train.join("checkpoints/step-00000100");
+        write(&ckpt.join("state.json"), b"{}");
+        write(
+            &ckpt.join("model_config.json"),
+            br#"{"n_layer": 2, "d_model": 64}"#,
+        );
         manifest(
             &train,
             "train",
