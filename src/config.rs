@@ -79,7 +79,10 @@ fn default_songs_per_shard() -> usize {
 
 impl Default for TokenizeConfig {
     fn default() -> Self {
-        TokenizeConfig { vocab: default_vocab(), songs_per_shard: default_songs_per_shard() }
+        TokenizeConfig {
+            vocab: default_vocab(),
+            songs_per_shard: default_songs_per_shard(),
+        }
     }
 }
 
@@ -96,21 +99,47 @@ impl Config {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
-        let mut cfg: Config = toml::from_str(text)
-            .map_err(|e| anyhow::anyhow!("bad config {}: {}", path.display(), e.to_string().trim_end()))?;
+        let mut cfg: Config = toml::from_str(text).map_err(|e| {
+            anyhow::anyhow!(
+                "bad config {}: {}",
+                path.display(),
+                e.to_string().trim_end()
+            )
+        })?;
         cfg.source = path.to_path_buf();
-        cfg.validate().with_context(|| format!("bad config {}", path.display()))?;
+        cfg.validate()
+            .with_context(|| format!("bad config {}", path.display()))?;
         Ok(cfg)
     }
 
     fn validate(&self) -> Result<()> {
         let name_ok = !self.run.name.is_empty()
-            && self.run.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-        check(name_ok, "run.name", "must be non-empty and use only letters, digits, '-', '_', '.'")?;
+            && self
+                .run
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        check(
+            name_ok,
+            "run.name",
+            "must be non-empty and use only letters, digits, '-', '_', '.'",
+        )?;
         let vocab_ok = !self.tokenize.vocab.is_empty()
-            && self.tokenize.vocab.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-        check(vocab_ok, "tokenize.vocab", "must be non-empty and use only letters, digits, '-', '_', '.'")?;
-        check(self.tokenize.songs_per_shard > 0, "tokenize.songs_per_shard", "must be > 0")?;
+            && self
+                .tokenize
+                .vocab
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        check(
+            vocab_ok,
+            "tokenize.vocab",
+            "must be non-empty and use only letters, digits, '-', '_', '.'",
+        )?;
+        check(
+            self.tokenize.songs_per_shard > 0,
+            "tokenize.songs_per_shard",
+            "must be > 0",
+        )?;
         self.model.validate()?;
         self.train.validate()?;
         self.generate.validate()?;

@@ -4,6 +4,7 @@
 //! `stages/` calls down into those modules; `pipeline/` runs stages (manifests, freshness, locks).
 
 pub mod audio;
+pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod generate;

@@ -1,1 +1,175 @@
-fn main() {}
+//! `pipeline`: the command-line front of cadenza. Parses arguments and calls the library.
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use cadenza::config::Config;
+use cadenza::pipeline::graph::{self, Graph};
+use cadenza::pipeline::runner;
+use cadenza::pipeline::stage::ShardSpec;
+use cadenza::stages;
+
+/// Pop1K7 MIDI -> REMI token shards -> Transformer-XL -> generated MIDI/WAV -> H1/H4/GS tables.
+///
+/// Stages (pipelines/pop1k7.toml): tokenize -> train -> generate -> evaluate. Each writes a
+/// manifest.json; a stage whose config section and inputs are unchanged is fresh and skipped.
+#[derive(Parser)]
+#[command(name = "pipeline", version, about, long_about)]
+struct Cli {
+    /// Run configuration (one section per stage).
+    #[arg(long, global = true, default_value = "configs/default.toml")]
+    config: PathBuf,
+    /// The stage graph.
+    #[arg(long, global = true, default_value = graph::DEFAULT_PATH)]
+    pipeline: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one stage, or `all` in graph order; fresh stages are skipped.
+    Run {
+        /// tokenize | train | generate | evaluate | all
+        stage: String,
+        /// Run even when fresh (train starts over instead of resuming).
+        #[arg(long)]
+        force: bool,
+        /// Do a deterministic 1/N of the work (tokenize), as `i/N` (0-based); `auto/N` takes i
+        /// from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX, for array jobs.
+        #[arg(long, value_parser = parse_shard)]
+        shard: Option<ShardSpec>,
+    },
+    /// Print each stage as fresh / stale / missing / blocked, and why.
+    Status,
+    /// Measure each stage's speed beside a peer baseline, in one run (tokenize | all).
+    Bench {
+        #[arg(default_value = "all")]
+        which: String,
+    },
+    /// Write the small built-in synthetic corpus (used when Pop1K7 cannot be had).
+    DemoData {
+        /// Where to write it.
+        #[arg(long, default_value = "data/raw/pop1k7")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 50)]
+        songs: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+}
+
+fn parse_shard(s: &str) -> Result<ShardSpec, String> {
+    let (i, n) = s.split_once('/').ok_or("expected i/N, e.g. 0/4")?;
+    let count: usize = n.parse().map_err(|_| format!("bad shard count `{n}`"))?;
+    let index: usize = if i == "auto" {
+        let var = ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok())
+            .ok_or("auto/N needs SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX")?;
+        var.parse()
+            .map_err(|_| format!("bad shard index `{var}` in the environment"))?
+    } else {
+        i.parse().map_err(|_| format!("bad shard index `{i}`"))?
+    };
+    if count == 0 || index >= count {
+        return Err(format!("shard index must be in 0..{count}"));
+    }
+    Ok(ShardSpec { index, count })
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = dispatch(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Run {
+            stage,
+            force,
+            shard,
+        } => {
+            let cfg = Config::load(&cli.config)?;
+            let graph = Graph::load(&cli.pipeline)?;
+            let t0 = std::time::Instant::now();
+            let report = runner::run(
+                &cfg,
+                &graph,
+                &stages::by_name,
+                &stage,
+                force,
+                shard.unwrap_or(ShardSpec::ALL),
+            )?;
+            if report.iter().all(|(_, _, ran)| !ran) {
+                println!(
+                    "nothing to do: everything is fresh ({:.1} s)",
+                    t0.elapsed().as_secs_f64()
+                );
+            } else if report.len() > 1 {
+                let times: Vec<String> = report
+                    .iter()
+                    .map(|(s, t, ran)| {
+                        if *ran {
+                            format!("{s} {t:.1} s")
+                        } else {
+                            format!("{s} fresh")
+                        }
+                    })
+                    .collect();
+                println!(
+                    "stage times: {} (total {:.1} s)",
+                    times.join(", "),
+                    t0.elapsed().as_secs_f64()
+                );
+            }
+            if runner::is_demo_corpus(&cfg) {
+                runner::demo_banner();
+            }
+            Ok(())
+        }
+        Command::Status => {
+            let cfg = Config::load(&cli.config)?;
+            let graph = Graph::load(&cli.pipeline)?;
+            for (name, state) in runner::status(&cfg, &graph, &stages::by_name)? {
+                println!("{name:<9} {state}");
+            }
+            if runner::is_demo_corpus(&cfg) {
+                runner::demo_banner();
+            }
+            Ok(())
+        }
+        Command::Bench { which } => {
+            let cfg = Config::load(&cli.config)?;
+            cadenza::bench::run(&cfg, &which)
+        }
+        Command::DemoData { out, songs, seed } => {
+            if out.exists()
+                && std::fs::read_dir(&out)
+                    .map(|mut d| d.next().is_some())
+                    .unwrap_or(false)
+                && !out.join(runner::DEMO_MARKER).exists()
+            {
+                bail!(
+                    "{} is not empty and is not a demo corpus; refusing to write into it",
+                    out.display()
+                );
+            }
+            let n = cadenza::demo::write_demo_corpus(&out, songs, seed)
+                .with_context(|| format!("cannot write the demo corpus into {}", out.display()))?;
+            std::fs::write(
+                out.join(runner::DEMO_MARKER),
+                "This folder holds cadenza's synthetic demo corpus, not Pop1K7.\n",
+            )?;
+            println!(
+                "wrote {n} synthetic songs into {} (DEMO DATA, not Pop1K7)",
+                out.display()
+            );
+            Ok(())
+        }
+    }
+}

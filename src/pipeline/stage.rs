@@ -21,7 +21,9 @@ impl ShardSpec {
 
     /// Whether the item with this stable key belongs to this shard.
     pub fn owns(&self, key: &str) -> bool {
-        self.count <= 1 || (crate::rng::Rng::derive(0, &["shard", key]) % self.count as u64) as usize == self.index
+        self.count <= 1
+            || (crate::rng::Rng::derive(0, &["shard", key]) % self.count as u64) as usize
+                == self.index
     }
 }
 

@@ -1,1 +1,13 @@
 //! Stage glue: each stage reads its inputs, calls down into the domain modules, writes outputs.
+
+use crate::pipeline::stage::Stage;
+
+pub mod tokenize;
+
+/// The implementation of a stage named in the graph.
+pub fn by_name(name: &str) -> Option<Box<dyn Stage>> {
+    match name {
+        "tokenize" => Some(Box::new(tokenize::Tokenize)),
+        _ => None,
+    }
+}

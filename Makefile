@@ -1,0 +1,25 @@
+# cadenza: `make pipeline` runs the whole job, `make test` the whole suite.
+# One cargo profile (release) for the binary, tests and benches, so dependencies build once.
+CARGO  ?= cargo
+CONFIG ?= configs/default.toml
+PIPELINE := $(CARGO) run --release --quiet --bin pipeline --
+
+.PHONY: pipeline test bench data build clean
+
+pipeline: data
+	$(PIPELINE) run all --config $(CONFIG)
+
+test:
+	$(CARGO) test --release
+
+bench: data
+	$(PIPELINE) bench all --config $(CONFIG)
+
+data:
+	@scripts/data.sh
+
+build:
+	$(CARGO) build --release
+
+clean:
+	rm -rf data/tokens artifacts/*/

@@ -1,0 +1,56 @@
+//! `pipeline bench`: each stage's speed beside a peer baseline measured in the same run.
+//! Peers are Python packages installed by scripts/bench/venv.sh into a venv under /tmp.
+
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+use std::process::Command;
+
+use crate::config::Config;
+
+pub mod tokenize;
+
+/// Runs a Python peer script from scripts/bench/ in the bench venv (created on first use with
+/// `packages`) and parses the JSON line it prints last.
+pub fn python_peer(packages: &[&str], script: &str, args: &[&str]) -> Result<serde_json::Value> {
+    let out = Command::new("scripts/bench/venv.sh")
+        .args(packages)
+        .output()
+        .context(
+            "cannot run scripts/bench/venv.sh (run `pipeline bench` from the repository root)",
+        )?;
+    if !out.status.success() {
+        bail!(
+            "cannot set up the peer venv: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let python = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let out = Command::new(&python)
+        .arg(Path::new("scripts/bench").join(script))
+        .args(args)
+        .output()
+        .with_context(|| format!("cannot run {script}"))?;
+    if !out.status.success() {
+        bail!(
+            "{script} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap_or("");
+    serde_json::from_str(last).with_context(|| format!("{script} printed no JSON result: {stdout}"))
+}
+
+/// Runs the named benchmark ("all" for every one) and prints its report.
+pub fn run(cfg: &Config, which: &str) -> Result<()> {
+    let all = which == "all";
+    let mut ran = false;
+    if all || which == "tokenize" {
+        println!("{}", tokenize::bench(cfg)?);
+        ran = true;
+    }
+    if !ran {
+        bail!("unknown benchmark `{which}`; benchmarks are: tokenize, or all");
+    }
+    Ok(())
+}
