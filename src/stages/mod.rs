@@ -2,12 +2,14 @@
 
 use crate::pipeline::stage::Stage;
 
+pub mod generate;
 pub mod tokenize;
 
 /// The implementation of a stage named in the graph.
 pub fn by_name(name: &str) -> Option<Box<dyn Stage>> {
     match name {
         "tokenize" => Some(Box::new(tokenize::Tokenize)),
+        "generate" => Some(Box::new(generate::Generate)),
         _ => None,
     }
 }
