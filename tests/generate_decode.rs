@@ -91,7 +91,7 @@ fn cached_decoding_equals_naive_recompute() {
             } else {
                 prompt.clone()
             },
-            target_bars: 2 + (i % 2) as u32 * 2,
+            target_bars: 5 + (i % 2) as u32 * 2,
             seed: 77 + i,
         })
         .collect();
@@ -99,8 +99,12 @@ fn cached_decoding_equals_naive_recompute() {
         let o = opts(SamplerConfig::new("t", 1.0, 0, 1.0), 120, chunk);
         let a = decode_batch(&cached, Grammar::new, &reqs, &o).unwrap();
         let b = decode_batch(&naive, Grammar::new, &reqs, &o).unwrap();
+        assert!(
+            a.iter().any(|d| d.tokens.len() > 100),
+            "long enough to exercise the memory"
+        );
         for (x, y) in a.iter().zip(&b) {
-            assert!(x.tokens.len() < 250, "within mem_len");
+            assert!(x.tokens.len() <= 257, "within mem_len + 1");
             assert_eq!(x.tokens, y.tokens, "prefill_chunk {chunk}");
         }
         // And with no prefill the same as with it.

@@ -26,7 +26,11 @@ impl Stage for Generate {
     }
 
     fn config_hash(&self, cfg: &Config) -> String {
-        let key = HashKey { generate: &cfg.generate, audio: &cfg.audio, seed: cfg.run.seed };
+        let key = HashKey {
+            generate: &cfg.generate,
+            audio: &cfg.audio,
+            seed: cfg.run.seed,
+        };
         crate::hash::sha256_hex(serde_json::to_string(&key).unwrap_or_default().as_bytes())
     }
 
@@ -36,8 +40,14 @@ impl Stage for Generate {
 
     fn inputs(&self, cfg: &Config) -> Result<BTreeMap<String, String>> {
         let mut m = BTreeMap::new();
-        m.insert("train".into(), crate::pipeline::upstream_fingerprint(cfg, "train")?);
-        m.insert("tokenize".into(), crate::pipeline::upstream_fingerprint(cfg, "tokenize")?);
+        m.insert(
+            "train".into(),
+            crate::pipeline::upstream_fingerprint(cfg, "train")?,
+        );
+        m.insert(
+            "tokenize".into(),
+            crate::pipeline::upstream_fingerprint(cfg, "tokenize")?,
+        );
         Ok(m)
     }
 
@@ -57,7 +67,10 @@ impl Stage for Generate {
         let mut counts = Counts::new();
         counts.insert("partitions_written".into(), s.partitions_written.into());
         counts.insert("partitions_skipped".into(), s.partitions_skipped.into());
-        counts.insert("partitions_removed".into(), s.partitions_removed.len().into());
+        counts.insert(
+            "partitions_removed".into(),
+            s.partitions_removed.len().into(),
+        );
         counts.insert("pieces".into(), s.pieces.into());
         counts.insert("tokens".into(), s.tokens.into());
         counts.insert("wavs".into(), s.wavs.into());
@@ -72,6 +85,10 @@ impl Stage for Generate {
             s.partitions_skipped,
             s.partitions_removed.len()
         );
-        Ok(StageOutput { counts, fingerprint: crate::hash::sha256_hex(fps.as_bytes()), summary })
+        Ok(StageOutput {
+            counts,
+            fingerprint: crate::hash::sha256_hex(fps.as_bytes()),
+            summary,
+        })
     }
 }
