@@ -3,7 +3,7 @@
 //! continuations keep their prompt.
 
 use cadenza::generate::{
-    CachedXl, DecodeOptions, GenerateConfig, NaiveXl, PartitionPlan, Prompt, Request,
+    CachedXl, DecodeOptions, GenerateConfig, KvXl, NaiveXl, PartitionPlan, Prompt, Request,
     SamplerConfig, Task, cut_bars, decode_batch, default_samplers, generate_pieces, remi_specials,
     song_bars,
 };
@@ -47,7 +47,7 @@ fn assert_well_formed(tokens: &[u16], bars: u32) {
 #[test]
 fn hundreds_of_random_model_pieces_are_grammatical_with_exact_bars() {
     let model = tiny(16, 1);
-    let cached = CachedXl::new(&model, Default::default()).unwrap();
+    let cached = KvXl::new(&model, Default::default()).unwrap();
     let mut samplers = default_samplers();
     samplers.push(SamplerConfig::new("t1.5_p0.95", 1.5, 0, 0.95));
     let mut total = 0;
@@ -74,7 +74,8 @@ fn hundreds_of_random_model_pieces_are_grammatical_with_exact_bars() {
 fn cached_decoding_equals_naive_recompute() {
     // mem_len 256 > every sequence here, so the memory holds the whole context.
     let model = tiny(256, 2);
-    let cached = CachedXl::new(&model, Default::default()).unwrap();
+    let cached = KvXl::new(&model, Default::default()).unwrap();
+    let xl = CachedXl::new(&model, Default::default()).unwrap();
     let naive = NaiveXl {
         model: &model,
         device: Default::default(),
@@ -99,6 +100,11 @@ fn cached_decoding_equals_naive_recompute() {
         let o = opts(SamplerConfig::new("t", 1.0, 0, 1.0), 120, chunk);
         let a = decode_batch(&cached, Grammar::new, &reqs, &o).unwrap();
         let b = decode_batch(&naive, Grammar::new, &reqs, &o).unwrap();
+        assert_eq!(
+            a,
+            decode_batch(&xl, Grammar::new, &reqs, &o).unwrap(),
+            "XL-memory decoding"
+        );
         assert!(
             a.iter().any(|d| d.tokens.len() > 100),
             "long enough to exercise the memory"
@@ -157,7 +163,7 @@ fn plan_cfg(bars: u32) -> GenerateConfig {
 #[test]
 fn same_seed_same_midi_bytes_and_pieces_differ() {
     let model = tiny(16, 3);
-    let cached = CachedXl::new(&model, Default::default()).unwrap();
+    let cached = KvXl::new(&model, Default::default()).unwrap();
     let gcfg = plan_cfg(3);
     let s = SamplerConfig::new("t1.0_k40", 1.0, 40, 1.0);
     let plan = PartitionPlan {
@@ -199,7 +205,7 @@ fn same_seed_same_midi_bytes_and_pieces_differ() {
 #[test]
 fn continuation_keeps_the_prompt_bars() {
     let model = tiny(16, 4);
-    let cached = CachedXl::new(&model, Default::default()).unwrap();
+    let cached = KvXl::new(&model, Default::default()).unwrap();
     let song = demo_song(10);
     let enc = remi::encode(&song).unwrap();
     let prompt = Prompt {

@@ -3,9 +3,7 @@
 
 use cadenza::audio::AudioConfig;
 use cadenza::generate::store::{FINGERPRINT_FILE, partition_dir};
-use cadenza::generate::{
-    CachedXl, GenerateConfig, SamplerConfig, Task, generate_store, read_pieces,
-};
+use cadenza::generate::{GenerateConfig, KvXl, SamplerConfig, Task, generate_store, read_pieces};
 use cadenza::model::{CpuBackend, TransformerXlConfig};
 use cadenza::remi::Vocab;
 use std::path::Path;
@@ -17,7 +15,7 @@ fn mtime(p: &Path) -> std::time::SystemTime {
 #[test]
 fn store_layout_skip_regenerate_and_remove() {
     let model = TransformerXlConfig::tiny(Vocab::SIZE).init::<CpuBackend>(&Default::default());
-    let cached = CachedXl::new(&model, Default::default()).unwrap();
+    let cached = KvXl::new(&model, Default::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let mut gcfg = GenerateConfig {

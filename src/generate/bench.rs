@@ -1,8 +1,10 @@
 //! `pipeline bench generate`: decoding throughput of the default small model (random weights:
 //! speed does not depend on training), as ratios measured in one run on this machine.
 //!
-//! - cached vs naive, batch 1, 1,000-token pieces: cached feeds one token per step through the
-//!   XL memory; naive recomputes the whole prefix each step. Naive is timed at 10 prefix lengths
+//! - cached vs naive, batch 1, 1,000-token pieces: cached = the key/value-cached decoder used by
+//!   generation ([`KvXl`]); also shown, the model's own XL-memory step (`forward` with T = 1 and
+//!   the memory, which recomputes the memory's keys and values every step); naive recomputes the
+//!   whole prefix each step. Naive is timed at 10 prefix lengths
 //!   (50, 150, …, 950) and integrated (midpoint rule) over the 1,000 steps, so the benchmark
 //!   does not spend minutes on the quadratic baseline.
 //! - batch 20 vs batch 1, cached, tokens/s over the same number of steps.
@@ -16,6 +18,7 @@ use std::time::Instant;
 use super::SamplerConfig;
 use super::decode::{DecodeOptions, NextToken, Request, decode_batch};
 use super::grammar::remi_specials;
+use super::kv::KvXl;
 use super::xl::{CachedXl, NaiveXl};
 use crate::model::{CpuBackend, TransformerXl, TransformerXlConfig};
 use crate::remi::{Grammar, Vocab};
@@ -26,8 +29,8 @@ fn random_tokens(rng: &mut Rng, n: usize, vocab: usize) -> Vec<u16> {
 }
 
 /// Seconds to feed `steps` single tokens to each of `batch` rows through the cache.
-fn time_cached<B: Backend>(
-    m: &CachedXl<B>,
+fn time_cached<M: NextToken>(
+    m: &M,
     batch: usize,
     steps: usize,
     rng: &mut Rng,
@@ -61,8 +64,8 @@ pub fn bench_with(
     piece_len: usize,
     batch_steps: usize,
 ) -> Result<String> {
-    let device = Default::default();
-    let cached = CachedXl::new(model, device)?;
+    let kv = KvXl::new(model, Default::default())?;
+    let xl = CachedXl::new(model, Default::default())?;
     let naive = NaiveXl {
         model,
         device: Default::default(),
@@ -71,25 +74,40 @@ pub fn bench_with(
     let mut out = String::new();
 
     // Warm-up (allocator, thread pool).
-    time_cached(&cached, 1, 8, &mut rng)?;
+    time_cached(&kv, 1, 8, &mut rng)?;
+    time_cached(&xl, 1, 8, &mut rng)?;
 
-    let c1 = time_cached(&cached, 1, piece_len, &mut rng)?;
+    let tps = |n: usize, s: f64| n as f64 / s;
+    let k1 = time_cached(&kv, 1, piece_len, &mut rng)?;
+    let x1 = time_cached(&xl, 1, piece_len, &mut rng)?;
     let n1 = time_naive(&naive, piece_len, &mut rng)?;
     writeln!(
         out,
-        "{piece_len}-token piece, batch 1: cached {:.1} tok/s, naive {:.1} tok/s (estimated), cached/naive = {:.1}x",
-        piece_len as f64 / c1,
-        piece_len as f64 / n1,
-        n1 / c1
+        "{piece_len}-token piece, batch 1: kv-cached {:.1} tok/s, xl-memory {:.1} tok/s, naive {:.1} tok/s (estimated)",
+        tps(piece_len, k1),
+        tps(piece_len, x1),
+        tps(piece_len, n1)
     )?;
-
-    let b1 = time_cached(&cached, 1, batch_steps, &mut rng)?;
-    let b20 = time_cached(&cached, 20, batch_steps, &mut rng)?;
-    let (r1, r20) = (batch_steps as f64 / b1, 20.0 * batch_steps as f64 / b20);
     writeln!(
         out,
-        "cached, {batch_steps} steps: batch 1 {r1:.1} tok/s, batch 20 {r20:.1} tok/s, batch20/batch1 = {:.1}x",
-        r20 / r1
+        "  cached/naive = {:.1}x (xl-memory/naive = {:.1}x)",
+        n1 / k1,
+        n1 / x1
+    )?;
+
+    let kb1 = time_cached(&kv, 1, batch_steps, &mut rng)?;
+    let kb20 = time_cached(&kv, 20, batch_steps, &mut rng)?;
+    let xb1 = time_cached(&xl, 1, batch_steps, &mut rng)?;
+    let xb20 = time_cached(&xl, 20, batch_steps, &mut rng)?;
+    let (r1, r20) = (tps(batch_steps, kb1), tps(20 * batch_steps, kb20));
+    writeln!(
+        out,
+        "kv-cached, {batch_steps} steps: batch 1 {r1:.1} tok/s, batch 20 {r20:.1} tok/s, batch20/batch1 = {:.1}x \
+         (xl-memory: {:.1} -> {:.1} tok/s, {:.1}x)",
+        r20 / r1,
+        tps(batch_steps, xb1),
+        tps(20 * batch_steps, xb20),
+        xb1 * 20.0 / xb20
     )?;
 
     let opts = DecodeOptions {
@@ -106,12 +124,12 @@ pub fn bench_with(
         })
         .collect();
     let t0 = Instant::now();
-    let decoded = decode_batch(&cached, Grammar::new, &reqs, &opts)?;
+    let decoded = decode_batch(&kv, Grammar::new, &reqs, &opts)?;
     let secs = t0.elapsed().as_secs_f64();
     let tokens: usize = decoded.iter().map(|d| d.tokens.len()).sum();
     writeln!(
         out,
-        "end to end (grammar + top-k 40), batch 20, 4 bars: {tokens} tokens in {secs:.1} s = {:.1} tok/s",
+        "end to end (kv-cached, grammar + top-k 40), batch 20, 4 bars: {tokens} tokens in {secs:.1} s = {:.1} tok/s",
         tokens as f64 / secs
     )?;
     Ok(out)

@@ -5,9 +5,10 @@ use anyhow::{Context, Result, anyhow};
 use std::path::{Path, PathBuf};
 
 use super::grammar::remi_specials;
+use super::kv::KvXl;
 use super::prompts::{Prompt, dir_prompts, test_prompts};
 use super::run::{GenerateSummary, generate_store};
-use super::xl::{CachedXl, load_checkpoint};
+use super::xl::load_checkpoint;
 use super::{GenerateConfig, Task};
 use crate::config::Config;
 use crate::model::CpuBackend;
@@ -49,7 +50,7 @@ pub fn generate_with(
 ) -> Result<GenerateSummary> {
     let device = Default::default();
     let loaded = load_checkpoint::<CpuBackend>(checkpoint, &device)?;
-    let model = CachedXl::new(&loaded.model, device)?;
+    let model = KvXl::new(&loaded.model, device)?;
     let prompts = prompts_for(cfg, gcfg)?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     generate_store(

@@ -21,8 +21,10 @@ pub use run::{
     piece_seed, song_bars,
 };
 mod entry;
+pub mod kv;
 pub mod xl;
 pub use entry::{checkpoint_path, generate_adhoc, generate_with, prompts_for};
+pub use kv::KvXl;
 pub use xl::{CachedXl, LoadedModel, NaiveXl, load_checkpoint};
 mod bench;
 pub use bench::{bench_generate, bench_with};
