@@ -53,7 +53,7 @@ enum Command {
         /// Where to write it.
         #[arg(long, default_value = "data/raw/pop1k7")]
         out: PathBuf,
-        #[arg(long, default_value_t = 50)]
+        #[arg(long, default_value_t = 60)]
         songs: usize,
         #[arg(long, default_value_t = 0)]
         seed: u64,
