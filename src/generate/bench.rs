@@ -29,12 +29,7 @@ fn random_tokens(rng: &mut Rng, n: usize, vocab: usize) -> Vec<u16> {
 }
 
 /// Seconds to feed `steps` single tokens to each of `batch` rows through the cache.
-fn time_cached<M: NextToken>(
-    m: &M,
-    batch: usize,
-    steps: usize,
-    rng: &mut Rng,
-) -> Result<f64> {
+fn time_cached<M: NextToken>(m: &M, batch: usize, steps: usize, rng: &mut Rng) -> Result<f64> {
     let vocab = m.vocab_size();
     let mut state = m.init_state(batch);
     let t0 = Instant::now();

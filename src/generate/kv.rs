@@ -16,7 +16,6 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::activation::{relu, softmax};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData, TensorPrimitive};
-use std::cell::RefCell;
 use std::collections::HashMap;
 
 use super::decode::NextToken;
@@ -97,8 +96,8 @@ pub struct KvXl<B: Backend> {
     d_model: usize,
     mem_len: usize,
     device: B::Device,
-    /// `r_net(sinusoids(klen))` per layer, as `[1, H, Dh, klen]`; klen stops growing at mem_len + 1.
-    r_cache: RefCell<HashMap<usize, Vec<Tensor<B, 4>>>>,
+    /// `r_net(sinusoids(mem_len + 1))` per layer, as `[1, H, Dh, mem_len + 1]`.
+    r_full: Vec<Tensor<B, 4>>,
 }
 
 /// Per layer: keys and values of the remembered positions, `[B, H, m, Dh]` (m <= mem_len).
@@ -181,6 +180,17 @@ impl<B: Backend> KvXl<B> {
             ),
             None => None,
         };
+        let full = model.mem_len + 1;
+        let pos = sinusoids::<B>(full, d_model, &device);
+        let r_full = layers
+            .iter()
+            .map(|l| {
+                l.r_net
+                    .forward(pos.clone())
+                    .reshape([1, full, n_head, d_head])
+                    .permute([0, 2, 3, 1])
+            })
+            .collect();
         Ok(KvXl {
             embed,
             out_bias,
@@ -191,7 +201,7 @@ impl<B: Backend> KvXl<B> {
             d_model,
             mem_len: model.mem_len,
             device,
-            r_cache: RefCell::new(HashMap::new()),
+            r_full,
         })
     }
 
@@ -199,25 +209,15 @@ impl<B: Backend> KvXl<B> {
         self.final_norm.is_some()
     }
 
-    /// Per layer, `r_net(sinusoids(klen))` as `[1, H, Dh, klen]` (already transposed for the matmul).
+    /// Per layer, `r_net(sinusoids(klen))` as `[1, H, Dh, klen]` (transposed for the matmul).
+    /// Row i of `sinusoids(K)` encodes distance K-1-i and `r_net` acts row by row, so the terms
+    /// for a shorter window are the last `klen` columns of those for the full window.
     fn r_terms(&self, klen: usize) -> Vec<Tensor<B, 4>> {
-        if let Some(r) = self.r_cache.borrow().get(&klen) {
-            return r.clone();
-        }
-        let pos = sinusoids::<B>(klen, self.d_model, &self.device);
-        let r: Vec<_> = self
-            .layers
+        let full = self.mem_len + 1;
+        self.r_full
             .iter()
-            .map(|l| {
-                l.r_net
-                    .forward(pos.clone())
-                    .reshape([1, klen, self.n_head, self.d_head])
-                    .permute([0, 2, 3, 1])
-            })
-            .collect();
-        // Only the sizes of the warm-up steps and the steady state are ever reused.
-        self.r_cache.borrow_mut().insert(klen, r.clone());
-        r
+            .map(|r| r.clone().narrow(3, full - klen, klen))
+            .collect()
     }
 
     /// One position for every row: `tokens` `[B]` -> logits `[B, vocab]`.
@@ -252,7 +252,11 @@ impl<B: Backend> KvXl<B> {
                 None => (k, v),
             };
             let ac = (q.clone() + l.u.clone()).matmul(k.clone().swap_dims(2, 3)); // [B, H, 1, klen]
-            let bd = (q + l.vb.clone()).matmul(r[n].clone().expand([b, nh, dh, klen]));
+            // The position keys r are shared by all rows: H matmuls over the whole batch.
+            let bd = (q + l.vb.clone())
+                .swap_dims(0, 2)
+                .matmul(r[n].clone())
+                .swap_dims(0, 2);
             let prob = softmax((ac + bd).mul_scalar(1.0 / (dh as f64).sqrt()), 3);
             let out = prob.matmul(v.clone()).reshape([b, nh * dh]);
             let attn = l.o_net.forward(out);
