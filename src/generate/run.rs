@@ -160,6 +160,7 @@ pub struct GenerateSummary {
 
 /// Generate every task × sampler partition of `gcfg` under `root`, skipping fresh ones and
 /// removing partitions no longer configured. `prompts` is needed only for continuation.
+#[allow(clippy::too_many_arguments)]
 pub fn generate_store<M: NextToken>(
     model: &M,
     model_fp: &str,
