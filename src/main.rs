@@ -43,6 +43,27 @@ enum Command {
     },
     /// Print each stage as fresh / stale / missing / blocked, and why.
     Status,
+    /// Score any folder of MIDI (another model's output, the whole corpus) into the run's metrics
+    /// tables as task=external, sampler=LABEL, beside the generated pieces.
+    Evaluate {
+        #[arg(long)]
+        midi_dir: PathBuf,
+        #[arg(long)]
+        label: String,
+    },
+    /// Polars SQL over the tables `pieces` (hive-partitioned by task and sampler), `summary` and
+    /// `songs` (the token shards without tokens). Exit status 2 on bad SQL.
+    Query {
+        sql: String,
+        /// table | csv | json
+        #[arg(long, default_value = "table")]
+        format: cadenza::metrics::OutputFormat,
+        /// Also write the result to this Parquet file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Print the summary table and write the H4-vs-GS plot (metrics/h4_gs.svg).
+    Report,
     /// Measure each stage's speed beside a peer baseline, in one run (tokenize | all).
     Bench {
         #[arg(default_value = "all")]
@@ -141,6 +162,33 @@ fn dispatch(cli: Cli) -> Result<()> {
             if runner::is_demo_corpus(&cfg) {
                 runner::demo_banner();
             }
+            Ok(())
+        }
+        Command::Evaluate { midi_dir, label } => {
+            let cfg = Config::load(&cli.config)?;
+            let outcome = cadenza::metrics::evaluate_dir(&cfg, &midi_dir, &label)?;
+            println!("evaluate  {}", outcome.line());
+            Ok(())
+        }
+        Command::Query { sql, format, out } => {
+            let cfg = Config::load(&cli.config)?;
+            let mut df = match cadenza::metrics::query(&cfg, &sql) {
+                Ok(df) => df,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    std::process::exit(2);
+                }
+            };
+            let text = cadenza::metrics::format_frame(&mut df, format)?;
+            println!("{}", text.trim_end());
+            if let Some(path) = out {
+                cadenza::metrics::write_result(&mut df, &path)?;
+            }
+            Ok(())
+        }
+        Command::Report => {
+            let cfg = Config::load(&cli.config)?;
+            cadenza::metrics::report(&cfg)?;
             Ok(())
         }
         Command::Bench { which } => {

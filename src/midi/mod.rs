@@ -2,6 +2,7 @@
 //! and write a [`Song`] back as a type-1 file.
 
 mod chunks;
+mod events;
 mod notes;
 mod read;
 mod write;

@@ -9,60 +9,99 @@
 //! - notes still open at the end of the track end at the track's last tick (its End of Track);
 //! - zero-length notes (off at the tick of the on, after rescaling) are dropped: they are
 //!   inaudible and have no duration to encode.
+//!
+//! Speed: a note is stored at its note-on, so the notes of a track come out in start order
+//! (track ticks never decrease) and the reader's final sort has almost nothing to do. The open
+//! notes of each (channel, pitch) form a FIFO linked through note indices, so pairing needs no
+//! allocation per pitch and costs O(1) per event.
 
 use super::Note;
-use std::collections::VecDeque;
+
+const CHANNELS: usize = 16;
+const PITCHES: usize = 128;
+/// "No note" in the FIFO links.
+const NONE: u32 = u32::MAX;
 
 /// Open notes of one track, keyed by (channel, pitch).
 pub(crate) struct NotePairer {
-    open: Vec<VecDeque<(u32, u8)>>,
-    pub notes: Vec<Note>,
+    /// Every note-on so far, in event order; `end` is set when the note closes.
+    notes: Vec<Note>,
+    /// Per note: the next-younger open note of the same (channel, pitch), or [`NONE`].
+    next_open: Vec<u32>,
+    /// Per (channel, pitch): the oldest and the youngest open note, or [`NONE`].
+    oldest: Vec<u32>,
+    youngest: Vec<u32>,
 }
 
 impl NotePairer {
-    pub fn new() -> Self {
+    /// `track_bytes`: the length of the track, to size the note list once (growing it by
+    /// doubling cost as much as the pairing itself).
+    pub fn new(track_bytes: usize) -> Self {
+        // A note takes at least 6 bytes: note-on and note-off of 3 bytes each under running
+        // status. A track of notes without offs may need more; the Vec then grows as usual.
+        let capacity = track_bytes / 6;
         NotePairer {
-            open: vec![VecDeque::new(); 16 * 128],
-            notes: Vec::new(),
+            notes: Vec::with_capacity(capacity),
+            next_open: Vec::with_capacity(capacity),
+            oldest: vec![NONE; CHANNELS * PITCHES],
+            youngest: vec![NONE; CHANNELS * PITCHES],
         }
     }
 
     fn slot(channel: u8, pitch: u8) -> usize {
-        (channel as usize & 15) * 128 + (pitch as usize & 127)
+        (channel as usize & 15) * PITCHES + (pitch as usize & 127)
     }
 
     pub fn note_on(&mut self, tick: u32, channel: u8, pitch: u8, velocity: u8) {
         if velocity == 0 {
             return self.note_off(tick, channel, pitch);
         }
-        self.open[Self::slot(channel, pitch)].push_back((tick, velocity));
+        let index = self.notes.len() as u32;
+        self.notes.push(Note {
+            start: tick,
+            end: tick,
+            pitch,
+            velocity,
+        });
+        self.next_open.push(NONE);
+        let slot = Self::slot(channel, pitch);
+        match self.youngest[slot] {
+            NONE => self.oldest[slot] = index,
+            young => self.next_open[young as usize] = index,
+        }
+        self.youngest[slot] = index;
     }
 
     pub fn note_off(&mut self, tick: u32, channel: u8, pitch: u8) {
-        if let Some((start, velocity)) = self.open[Self::slot(channel, pitch)].pop_front() {
-            self.push(start, tick, pitch, velocity);
+        let slot = Self::slot(channel, pitch);
+        let index = self.oldest[slot];
+        if index == NONE {
+            return;
         }
+        self.oldest[slot] = self.next_open[index as usize];
+        if self.oldest[slot] == NONE {
+            self.youngest[slot] = NONE;
+        }
+        self.notes[index as usize].end = tick;
     }
 
-    fn push(&mut self, start: u32, end: u32, pitch: u8, velocity: u8) {
-        if end > start {
-            self.notes.push(Note {
-                start,
-                end,
-                pitch,
-                velocity,
-            });
-        }
-    }
-
-    /// Closes every open note at `end_tick` and returns the track's notes.
+    /// Closes every open note at `end_tick` and returns the track's notes, sorted by
+    /// (start, pitch, end, velocity).
     pub fn finish(mut self, end_tick: u32) -> Vec<Note> {
-        let open = std::mem::take(&mut self.open);
-        for (slot, queue) in open.into_iter().enumerate() {
-            for (start, velocity) in queue {
-                self.push(start, end_tick, (slot % 128) as u8, velocity);
+        for slot in 0..self.oldest.len() {
+            let mut index = self.oldest[slot];
+            while index != NONE {
+                self.notes[index as usize].end = end_tick;
+                index = self.next_open[index as usize];
             }
         }
-        self.notes
+        let mut notes = self.notes;
+        // A note still at `end == start` was closed at its own tick (or the track ended there).
+        notes.retain(|n| n.end > n.start);
+        // Already in start order; only notes that share a start need ordering.
+        for same_start in notes.chunk_by_mut(|a, b| a.start == b.start) {
+            same_start.sort_unstable_by_key(|n| (n.pitch, n.end, n.velocity));
+        }
+        notes
     }
 }

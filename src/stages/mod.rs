@@ -2,14 +2,18 @@
 
 use crate::pipeline::stage::Stage;
 
+pub mod evaluate;
 pub mod generate;
 pub mod tokenize;
+pub mod train;
 
 /// The implementation of a stage named in the graph.
 pub fn by_name(name: &str) -> Option<Box<dyn Stage>> {
     match name {
         "tokenize" => Some(Box::new(tokenize::Tokenize)),
+        "train" => Some(Box::new(train::TrainStage)),
         "generate" => Some(Box::new(generate::Generate)),
+        "evaluate" => Some(Box::new(evaluate::Evaluate)),
         _ => None,
     }
 }

@@ -1,14 +1,244 @@
-//! Training: batches from shards, schedule, checkpoints, TensorBoard.
+//! Training: batches from shards, schedule, global-norm clipping, checkpoints, TensorBoard.
+
+pub mod backend;
+pub mod bench;
+pub mod checkpoint;
+pub mod clip;
+pub mod data;
+pub mod logger;
+pub mod schedule;
+pub mod trainer;
+
+pub use backend::train_on_configured_backend;
+pub use checkpoint::load_model;
+pub use trainer::{TrainReport, TrainSpec, train};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::check;
+
 /// `[train]` section of the config.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrainConfig {}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// "cpu" (Burn's flex backend) or "cuda" (needs a binary built with `--features cuda`).
+    pub backend: String,
+    /// "f32", or on CUDA "bf16" / "f16" (the whole model, activations and optimizer state in
+    /// that type; there are no f32 master weights). CPU always trains in f32.
+    pub precision: String,
+    /// Number of parallel token streams.
+    pub batch_size: usize,
+    /// Peak learning rate (after warmup).
+    pub lr: f64,
+    /// Learning rate at the end of the cosine decay.
+    pub min_lr: f64,
+    pub warmup_steps: usize,
+    pub max_steps: usize,
+    /// Wall-time budget over all resumes; 0 = none. Training stops at whichever limit comes first.
+    pub max_minutes: f64,
+    pub weight_decay: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    /// Global L2 norm the gradients are clipped to; 0 = no clipping.
+    pub clip_norm: f64,
+    /// Random transposition per song and epoch, in [-transpose, +transpose] semitones.
+    pub transpose: u32,
+    /// Validate every this many steps (and at the end).
+    pub eval_every: usize,
+    /// Cap on validation tokens per evaluation.
+    pub valid_tokens: usize,
+    /// Log scalars every this many steps.
+    pub log_every: usize,
+    /// Checkpoint every this many steps (and at the end).
+    pub checkpoint_every: usize,
+    /// Checkpoints kept on disk (the newest ones).
+    pub keep_checkpoints: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            backend: "cpu".into(),
+            precision: "f32".into(),
+            batch_size: 8,
+            lr: 1e-3,
+            min_lr: 1e-5,
+            warmup_steps: 100,
+            max_steps: 2000,
+            max_minutes: 0.0,
+            weight_decay: 0.01,
+            beta1: 0.9,
+            beta2: 0.99,
+            eps: 1e-8,
+            clip_norm: 1.0,
+            transpose: 3,
+            eval_every: 250,
+            valid_tokens: 32_768,
+            log_every: 10,
+            checkpoint_every: 250,
+            keep_checkpoints: 2,
+        }
+    }
+}
 
 impl TrainConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
+        check(
+            ["cpu", "cuda"].contains(&self.backend.as_str()),
+            "train.backend",
+            format!("must be \"cpu\" or \"cuda\", got {:?}", self.backend),
+        )?;
+        check(
+            ["f32", "bf16", "f16"].contains(&self.precision.as_str()),
+            "train.precision",
+            format!(
+                "must be \"f32\", \"bf16\" or \"f16\", got {:?}",
+                self.precision
+            ),
+        )?;
+        check(
+            self.backend == "cuda" || self.precision == "f32",
+            "train.precision",
+            "must be \"f32\" on train.backend = \"cpu\" (bf16/f16 are for CUDA)",
+        )?;
+        check(self.batch_size > 0, "train.batch_size", "must be > 0")?;
+        check(self.lr > 0.0, "train.lr", "must be > 0")?;
+        check(
+            self.min_lr >= 0.0 && self.min_lr <= self.lr,
+            "train.min_lr",
+            "must be in [0, train.lr]",
+        )?;
+        check(self.max_steps > 0, "train.max_steps", "must be > 0")?;
+        check(
+            self.warmup_steps <= self.max_steps,
+            "train.warmup_steps",
+            "must be <= train.max_steps",
+        )?;
+        check(
+            self.max_minutes >= 0.0,
+            "train.max_minutes",
+            "must be >= 0 (0 = no limit)",
+        )?;
+        check(
+            self.weight_decay >= 0.0,
+            "train.weight_decay",
+            "must be >= 0",
+        )?;
+        check(
+            (0.0..1.0).contains(&self.beta1),
+            "train.beta1",
+            "must be in [0, 1)",
+        )?;
+        check(
+            (0.0..1.0).contains(&self.beta2),
+            "train.beta2",
+            "must be in [0, 1)",
+        )?;
+        check(self.eps > 0.0, "train.eps", "must be > 0")?;
+        check(
+            self.clip_norm >= 0.0,
+            "train.clip_norm",
+            "must be >= 0 (0 = no clipping)",
+        )?;
+        check(
+            self.transpose <= 12,
+            "train.transpose",
+            "must be <= 12 semitones",
+        )?;
+        check(self.eval_every > 0, "train.eval_every", "must be > 0")?;
+        check(self.valid_tokens > 0, "train.valid_tokens", "must be > 0")?;
+        check(self.log_every > 0, "train.log_every", "must be > 0")?;
+        check(
+            self.checkpoint_every > 0,
+            "train.checkpoint_every",
+            "must be > 0",
+        )?;
+        check(
+            self.keep_checkpoints > 0,
+            "train.keep_checkpoints",
+            "must be > 0",
+        )?;
         Ok(())
+    }
+
+    pub fn schedule(&self) -> schedule::LrSchedule {
+        schedule::LrSchedule {
+            lr: self.lr,
+            min_lr: self.min_lr,
+            warmup_steps: self.warmup_steps,
+            max_steps: self.max_steps,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let err = |c: TrainConfig| c.validate().unwrap_err().to_string();
+        assert!(TrainConfig::default().validate().is_ok());
+        assert!(
+            err(TrainConfig {
+                lr: 0.0,
+                ..Default::default()
+            })
+            .contains("train.lr")
+        );
+        assert!(
+            err(TrainConfig {
+                backend: "tpu".into(),
+                ..Default::default()
+            })
+            .contains("train.backend")
+        );
+        assert!(
+            err(TrainConfig {
+                precision: "bf16".into(),
+                ..Default::default()
+            })
+            .contains("train.precision")
+        );
+        assert!(
+            err(TrainConfig {
+                warmup_steps: 10,
+                max_steps: 5,
+                ..Default::default()
+            })
+            .contains("train.warmup_steps")
+        );
+        let unknown = toml::from_str::<TrainConfig>("learning_rate = 0.1")
+            .unwrap_err()
+            .to_string();
+        assert!(unknown.contains("learning_rate"), "{unknown}");
+    }
+
+    #[test]
+    fn cuda_without_the_feature_is_a_clear_error() {
+        if backend::CUDA_COMPILED {
+            return;
+        }
+        let songs = vec![vec![1u16, 5, 2]];
+        let spec = TrainSpec {
+            model: crate::model::TransformerXlConfig::tiny(8),
+            train: TrainConfig {
+                backend: "cuda".into(),
+                ..Default::default()
+            },
+            seed: 0,
+            resume_key: String::new(),
+            train_songs: &songs,
+            valid_songs: &songs,
+            transposer: |t, _| Some(t.to_vec()),
+            out_dir: std::env::temp_dir().join("cadenza-never-written"),
+            resume_dirs: vec![],
+            force: false,
+            session_steps: None,
+            progress: false,
+        };
+        let msg = train_on_configured_backend(&spec).unwrap_err().to_string();
+        assert!(msg.contains("--features cuda"), "{msg}");
     }
 }

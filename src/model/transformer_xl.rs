@@ -1,0 +1,364 @@
+//! Transformer-XL (Dai et al. 2019, "Transformer-XL: Attentive Language Models Beyond a
+//! Fixed-Length Context"), written to be read beside the paper (section 3 and appendix B) and the
+//! authors' PyTorch code (`mem_transformer.py`, `RelPartialLearnableMultiHeadAttn`).
+//!
+//! Layout: batch first. Tokens `[B, T]`, hidden states `[B, T, d_model]`, per-layer memory
+//! `[B, M, d_model]`. Heads are `[B, H, T, d_head]`.
+//!
+//! Per layer n, with h = the layer input and m = its memory (the *inputs* of layer n on earlier
+//! segments, no gradient):
+//!   h̃  = [m ∘ h]                                       (concatenate along time)
+//!   q  = h W_q,  k = h̃ W_k,  v = h̃ W_v                 (k and v: one fused projection)
+//!   r  = R W_r   (R = sinusoids of the distances klen-1 .. 0)
+//!   A  = (q + u) kᵀ  +  shift((q + v_bias) rᵀ)          (terms (a)+(c) and (b)+(d) of eq. 3)
+//!   out = softmax(mask(A / sqrt(d_head))) v  W_o,  then residual, layer norm, feed-forward.
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::nn::{
+    Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig,
+    Linear, LinearConfig,
+};
+use burn::tensor::activation::{relu, softmax};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Bool, Int, Tensor, TensorData};
+
+/// Shapes and regularisation of a Transformer-XL. Presets: [`TransformerXlConfig::small`],
+/// [`TransformerXlConfig::course`], [`TransformerXlConfig::tiny`].
+#[derive(Config, Debug, PartialEq)]
+pub struct TransformerXlConfig {
+    pub vocab_size: usize,
+    pub n_layer: usize,
+    pub d_model: usize,
+    pub n_head: usize,
+    pub d_head: usize,
+    pub d_inner: usize,
+    /// Dropout on embeddings, attention output and feed-forward.
+    #[config(default = 0.1)]
+    pub dropout: f64,
+    /// Dropout on the attention probabilities.
+    #[config(default = 0.0)]
+    pub dropatt: f64,
+    /// Segment length used in training.
+    pub tgt_len: usize,
+    /// Hidden states kept per layer as memory.
+    pub mem_len: usize,
+    /// Layer norm before each sub-layer (plus a final one) instead of after the residual.
+    #[config(default = false)]
+    pub pre_norm: bool,
+    /// Std of the normal initialisation of all weights (the paper's code uses 0.02).
+    #[config(default = 0.02)]
+    pub init_std: f64,
+}
+
+impl TransformerXlConfig {
+    /// A model that learns on 2 CPU cores in minutes.
+    pub fn small(vocab_size: usize) -> Self {
+        Self::new(vocab_size, 4, 256, 4, 64, 1024, 256, 256)
+    }
+
+    /// The course model: 12 layers, d_model 512, 8 heads, tgt/mem 512.
+    pub fn course(vocab_size: usize) -> Self {
+        Self::new(vocab_size, 12, 512, 8, 64, 2048, 512, 512)
+    }
+
+    /// For tests: two layers, d_model 32.
+    pub fn tiny(vocab_size: usize) -> Self {
+        Self::new(vocab_size, 2, 32, 2, 16, 64, 16, 16).with_dropout(0.0)
+    }
+
+    /// Same model with another segment length.
+    pub fn with_tgt_len(mut self, tgt_len: usize) -> Self {
+        self.tgt_len = tgt_len;
+        self
+    }
+
+    /// Same model with another memory length.
+    pub fn with_mem_len(mut self, mem_len: usize) -> Self {
+        self.mem_len = mem_len;
+        self
+    }
+
+    pub fn init<B: Backend>(&self, device: &B::Device) -> TransformerXl<B> {
+        let normal = Initializer::Normal {
+            mean: 0.0,
+            std: self.init_std,
+        };
+        let linear = |i: usize, o: usize| {
+            LinearConfig::new(i, o)
+                .with_bias(false)
+                .with_initializer(normal.clone())
+                .init(device)
+        };
+        let hd = self.n_head * self.d_head;
+        let layers = (0..self.n_layer)
+            .map(|_| XlLayer {
+                q_net: linear(self.d_model, hd),
+                kv_net: linear(self.d_model, 2 * hd),
+                r_net: linear(self.d_model, hd),
+                o_net: linear(hd, self.d_model),
+                r_w_bias: Param::from_tensor(Tensor::zeros([self.n_head, self.d_head], device)),
+                r_r_bias: Param::from_tensor(Tensor::zeros([self.n_head, self.d_head], device)),
+                norm_attn: LayerNormConfig::new(self.d_model).init(device),
+                ff1: LinearConfig::new(self.d_model, self.d_inner)
+                    .with_initializer(normal.clone())
+                    .init(device),
+                ff2: LinearConfig::new(self.d_inner, self.d_model)
+                    .with_initializer(normal.clone())
+                    .init(device),
+                norm_ff: LayerNormConfig::new(self.d_model).init(device),
+                drop: DropoutConfig::new(self.dropout).init(),
+                dropatt: DropoutConfig::new(self.dropatt).init(),
+                n_head: self.n_head,
+                d_head: self.d_head,
+                pre_norm: self.pre_norm,
+            })
+            .collect();
+        TransformerXl {
+            embed: EmbeddingConfig::new(self.vocab_size, self.d_model)
+                .with_initializer(normal)
+                .init(device),
+            out_bias: Param::from_tensor(Tensor::zeros([self.vocab_size], device)),
+            layers,
+            final_norm: self
+                .pre_norm
+                .then(|| LayerNormConfig::new(self.d_model).init(device)),
+            drop: DropoutConfig::new(self.dropout).init(),
+            d_model: self.d_model,
+            mem_len: self.mem_len,
+        }
+    }
+}
+
+/// Per-layer memory: `layers[n]` is `[batch, mem, d_model]`, the inputs of layer n on the
+/// previous segments, detached from the graph.
+#[derive(Debug, Clone)]
+pub struct Memory<B: Backend> {
+    pub layers: Vec<Tensor<B, 3>>,
+}
+
+impl<B: Backend> Memory<B> {
+    /// Number of remembered positions (0 for an empty memory).
+    pub fn len(&self) -> usize {
+        self.layers.first().map_or(0, |m| m.dims()[1])
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct TransformerXl<B: Backend> {
+    /// Token embedding, also the (tied) output projection.
+    pub embed: Embedding<B>,
+    pub out_bias: Param<Tensor<B, 1>>,
+    pub layers: Vec<XlLayer<B>>,
+    pub final_norm: Option<LayerNorm<B>>,
+    pub drop: Dropout,
+    pub d_model: usize,
+    pub mem_len: usize,
+}
+
+#[derive(Module, Debug)]
+pub struct XlLayer<B: Backend> {
+    /// Queries from the current segment only.
+    q_net: Linear<B>,
+    /// Keys and values from memory + segment.
+    kv_net: Linear<B>,
+    r_net: Linear<B>,
+    o_net: Linear<B>,
+    /// u in the paper: content bias shared over query positions.
+    r_w_bias: Param<Tensor<B, 2>>,
+    /// v in the paper: position bias shared over query positions.
+    r_r_bias: Param<Tensor<B, 2>>,
+    norm_attn: LayerNorm<B>,
+    ff1: Linear<B>,
+    ff2: Linear<B>,
+    norm_ff: LayerNorm<B>,
+    drop: Dropout,
+    dropatt: Dropout,
+    n_head: usize,
+    d_head: usize,
+    pre_norm: bool,
+}
+
+impl<B: Backend> TransformerXl<B> {
+    /// tokens `[B, T]` -> logits `[B, T, vocab]`. The new memory holds the last `mem_len`
+    /// inputs of each layer over (old memory + this segment), without gradient.
+    pub fn forward(
+        &self,
+        tokens: Tensor<B, 2, Int>,
+        mems: Option<&Memory<B>>,
+    ) -> (Tensor<B, 3>, Memory<B>) {
+        let (hidden, mems) = self.hidden(tokens, mems);
+        (self.logits(hidden), mems)
+    }
+
+    /// Like [`forward`](Self::forward) but returns the last hidden states `[B, T, d_model]`.
+    pub fn hidden(
+        &self,
+        tokens: Tensor<B, 2, Int>,
+        mems: Option<&Memory<B>>,
+    ) -> (Tensor<B, 3>, Memory<B>) {
+        let device = tokens.device();
+        let [_, t] = tokens.dims();
+        let mlen = mems.map_or(0, |m| m.len());
+        let klen = mlen + t;
+
+        // Scaled embedding (Vaswani et al.); sinusoids of the distances klen-1 .. 0.
+        let x = self
+            .embed
+            .forward(tokens)
+            .mul_scalar((self.d_model as f64).sqrt());
+        let pos = self
+            .drop
+            .forward(sinusoids::<B>(klen, self.d_model, &device));
+        // Query i (absolute mlen + i) sees key j iff j <= mlen + i.
+        let mask =
+            Tensor::<B, 2, Bool>::tril_mask([t, klen], mlen as i64, &device).unsqueeze::<4>();
+
+        let mut h = self.drop.forward(x);
+        let mut new_mems = Vec::with_capacity(self.layers.len());
+        for (n, layer) in self.layers.iter().enumerate() {
+            let mem = mems.and_then(|m| m.layers.get(n));
+            if self.mem_len > 0 {
+                new_mems.push(self.update_memory(mem, &h));
+            }
+            h = layer.forward(h, mem, pos.clone(), mask.clone());
+        }
+        if let Some(norm) = &self.final_norm {
+            h = norm.forward(h);
+        }
+        (self.drop.forward(h), Memory { layers: new_mems })
+    }
+
+    /// Tied output projection: logits = h Eᵀ + b.
+    pub fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
+        let [b, t, d] = hidden.dims();
+        let w = self.embed.weight.val(); // [vocab, d]
+        let vocab = w.dims()[0];
+        let logits =
+            hidden.reshape([b * t, d]).matmul(w.transpose()) + self.out_bias.val().unsqueeze::<2>();
+        logits.reshape([b, t, vocab])
+    }
+
+    fn update_memory(&self, mem: Option<&Tensor<B, 3>>, h: &Tensor<B, 3>) -> Tensor<B, 3> {
+        let cat = match mem {
+            Some(m) => Tensor::cat(vec![m.clone(), h.clone()], 1),
+            None => h.clone(),
+        };
+        let len = cat.dims()[1];
+        let keep = self.mem_len.min(len);
+        cat.narrow(1, len - keep, keep).detach()
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.embed.weight.dims()[0]
+    }
+}
+
+impl<B: Backend> XlLayer<B> {
+    fn forward(
+        &self,
+        h: Tensor<B, 3>,
+        mem: Option<&Tensor<B, 3>>,
+        pos: Tensor<B, 2>,
+        mask: Tensor<B, 4, Bool>,
+    ) -> Tensor<B, 3> {
+        let attn = self.attention(h.clone(), mem, pos, mask);
+        let h = if self.pre_norm {
+            h + attn
+        } else {
+            self.norm_attn.forward(h + attn)
+        };
+        let ff_in = if self.pre_norm {
+            self.norm_ff.forward(h.clone())
+        } else {
+            h.clone()
+        };
+        let ff = self.drop.forward(
+            self.ff2
+                .forward(self.drop.forward(relu(self.ff1.forward(ff_in)))),
+        );
+        if self.pre_norm {
+            h + ff
+        } else {
+            self.norm_ff.forward(h + ff)
+        }
+    }
+
+    /// Relative multi-head attention (eq. 3 of the paper, output after dropout, before residual).
+    fn attention(
+        &self,
+        h: Tensor<B, 3>,
+        mem: Option<&Tensor<B, 3>>,
+        pos: Tensor<B, 2>,
+        mask: Tensor<B, 4, Bool>,
+    ) -> Tensor<B, 3> {
+        let [b, t, _] = h.dims();
+        let (nh, dh) = (self.n_head, self.d_head);
+        let cat = match mem {
+            Some(m) => Tensor::cat(vec![m.clone(), h], 1),
+            None => h,
+        };
+        let klen = cat.dims()[1];
+        let cat = if self.pre_norm {
+            self.norm_attn.forward(cat)
+        } else {
+            cat
+        };
+
+        let q = self.q_net.forward(cat.clone().narrow(1, klen - t, t)); // [B, T, H Dh]
+        let kv = self.kv_net.forward(cat); // [B, klen, 2 H Dh]
+        let k = kv.clone().narrow(2, 0, nh * dh);
+        let v = kv.narrow(2, nh * dh, nh * dh);
+        let split = |x: Tensor<B, 3>, len: usize| x.reshape([b, len, nh, dh]).swap_dims(1, 2); // [B,H,len,Dh]
+        let (q, k, v) = (split(q, t), split(k, klen), split(v, klen));
+        let r = self
+            .r_net
+            .forward(pos)
+            .reshape([1, klen, nh, dh])
+            .swap_dims(1, 2)
+            .expand([b, nh, klen, dh]); // [B,H,klen,Dh]
+
+        // The 1/sqrt(d_head) scale is applied to the (small) queries rather than the scores.
+        let scale = 1.0 / (dh as f64).sqrt();
+        let u = self.r_w_bias.val().reshape([1, nh, 1, dh]);
+        let vb = self.r_r_bias.val().reshape([1, nh, 1, dh]);
+        let ac = (q.clone() + u).mul_scalar(scale).matmul(k.swap_dims(2, 3)); // content: (a) + (c)
+        let bd = rel_shift((q + vb).mul_scalar(scale).matmul(r.swap_dims(2, 3))); // position: (b) + (d)
+        let score = (ac + bd).mask_fill(mask.expand([b, nh, t, klen]), -1e9);
+        let prob = self.dropatt.forward(softmax(score, 3));
+        let out = prob.matmul(v).swap_dims(1, 2).reshape([b, t, nh * dh]);
+        self.drop.forward(self.o_net.forward(out))
+    }
+}
+
+/// `x[.., i, c]` holds the score of query i against distance `klen-1-c`. Returns `y[.., i, j]` =
+/// score of query i (absolute position `klen-T+i`) against key j, i.e. distance `klen-T+i-j`, for
+/// every j <= klen-T+i (the rest is masked). This is `_rel_shift` of the authors' code: pad a zero
+/// column in front, view `[klen+1, T]`, drop the first row, view back.
+pub fn rel_shift<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let [b, h, t, k] = x.dims();
+    let zero = Tensor::<B, 4>::zeros([b, h, t, 1], &x.device());
+    Tensor::cat(vec![zero, x], 3)
+        .reshape([b, h, k + 1, t])
+        .narrow(2, 1, k)
+        .reshape([b, h, t, k])
+}
+
+/// Sinusoidal embeddings `[klen, d_model]` of the distances klen-1, ..., 0 (sin half, cos half).
+pub fn sinusoids<B: Backend>(klen: usize, d_model: usize, device: &B::Device) -> Tensor<B, 2> {
+    let half = d_model / 2;
+    let mut data = vec![0f32; klen * d_model];
+    for row in 0..klen {
+        let p = (klen - 1 - row) as f64;
+        for i in 0..half {
+            let inv_freq = 1.0 / 10000f64.powf(2.0 * i as f64 / d_model as f64);
+            data[row * d_model + i] = (p * inv_freq).sin() as f32;
+            data[row * d_model + half + i] = (p * inv_freq).cos() as f32;
+        }
+    }
+    Tensor::from_data(TensorData::new(data, [klen, d_model]), device)
+}
