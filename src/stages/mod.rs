@@ -3,6 +3,7 @@
 use crate::pipeline::stage::Stage;
 
 pub mod evaluate;
+pub mod generate;
 pub mod report;
 pub mod tokenize;
 pub mod train;
@@ -12,6 +13,7 @@ pub fn by_name(name: &str) -> Option<Box<dyn Stage>> {
     match name {
         "tokenize" => Some(Box::new(tokenize::Tokenize)),
         "train" => Some(Box::new(train::TrainStage)),
+        "generate" => Some(Box::new(generate::Generate)),
         "evaluate" => Some(Box::new(evaluate::Evaluate)),
         "report" => Some(Box::new(report::Report)),
         _ => None,
