@@ -204,6 +204,42 @@ fn page_is_complete_and_links_resolve() {
 }
 
 #[test]
+fn reference_songs_get_audio_excerpts_with_a_soundfont() {
+    let sf2 = Path::new("/usr/share/sounds/sf2/FluidR3_GM.sf2");
+    if !sf2.is_file() {
+        eprintln!(
+            "!!! no SoundFont at {}: reference audio NOT tested (apt-get install fluid-soundfont-gm) !!!",
+            sf2.display()
+        );
+        assert!(std::env::var("CI").is_err(), "CI must have the SoundFont");
+        return;
+    }
+    let run = Run::new();
+    run.use_soundfont(sf2);
+    let stats = cadenza::report::write_report(&run.config(), &run.report_dir(), 12).unwrap();
+    assert_eq!(
+        stats.with_wav, 1,
+        "generated pieces: only the WAV that generate wrote"
+    );
+    let html = std::fs::read_to_string(run.report_dir().join("index.html")).unwrap();
+    let refs: Vec<&str> = cards(&html)
+        .into_iter()
+        .filter(|c| c.contains("class=\"card ref\""))
+        .collect();
+    let want = REFERENCE.len().min(cadenza::report::REFERENCE_AUDIO);
+    for (i, card) in refs.iter().enumerate() {
+        assert_eq!(card.contains("<audio"), i < want, "{card}");
+    }
+    for (id, _) in REFERENCE.iter().take(want) {
+        let wav = std::fs::read(run.report_dir().join(format!("reference/{id}.wav"))).unwrap();
+        assert!(wav.starts_with(b"RIFF") && &wav[8..12] == b"WAVE");
+        // Some seconds of 16-bit stereo 44.1 kHz audio, not an empty file.
+        assert!(wav.len() > 44_100 * 4, "{} bytes", wav.len());
+    }
+    assert_links_resolve(&run.report_dir());
+}
+
+#[test]
 fn summary_table_equals_summary_parquet() {
     let run = Run::new();
     cadenza::report::write_report(&run.config(), &run.report_dir(), 12).unwrap();

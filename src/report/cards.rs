@@ -22,8 +22,8 @@ pub struct Card<'a> {
 const NO_WAV_GENERATED: &str = "No audio for this piece: no WAV was rendered (no SoundFont was \
      found when it was generated; set [audio] in the config, then rerun generate). The MIDI file \
      below plays in any MIDI player.";
-const NO_WAV_REFERENCE: &str = "No audio rendered for real songs: open the MIDI file below in any \
-     MIDI player.";
+const NO_WAV_REFERENCE: &str = "No audio for this real song (with a SoundFont, the first few \
+     songs get a short excerpt): open the MIDI file below in any MIDI player.";
 
 pub fn card_html(c: &Card, reference: bool) -> String {
     let p = c.piece;
@@ -54,6 +54,13 @@ pub fn card_html(c: &Card, reference: bool) -> String {
                 r#"<audio controls preload="none" src="{}"></audio>"#,
                 html(href)
             );
+            if reference {
+                let _ = write!(
+                    s,
+                    r#"<p class="facts">audio: the first {} bars</p>"#,
+                    super::REFERENCE_AUDIO_BARS
+                );
+            }
         }
         None => {
             let why = if reference {

@@ -171,7 +171,10 @@ pub fn collect(cfg: &Config, max_reference: usize) -> Result<RunData> {
     Ok(RunData {
         run_name: cfg.run.name.clone(),
         train,
-        model: flatten(&serde_json::to_value(&cfg.model).unwrap_or_default()),
+        // The shape the config asks for (preset plus overrides), as train resolves it.
+        model: flatten(
+            &serde_json::to_value(cfg.model.resolve(crate::remi::Vocab::SIZE)).unwrap_or_default(),
+        ),
         summary,
         pieces,
         reference,

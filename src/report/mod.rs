@@ -25,6 +25,10 @@ use escape::{file_component, url};
 pub const INDEX: &str = "index.html";
 /// How many real test-split songs get a card.
 pub const REFERENCE_CARDS: usize = 12;
+/// How many of those get audio (when a SoundFont is there), and how many bars of each: enough
+/// to hear the real thing beside the generated pieces without megabytes of WAV per song.
+pub const REFERENCE_AUDIO: usize = 4;
+pub const REFERENCE_AUDIO_BARS: u32 = 16;
 
 /// What was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,11 +66,19 @@ pub fn write_report(
         .enumerate()
         .map(|(i, p)| generated_card(p, i, &generated, out))
         .collect::<Result<_>>()?;
+    let renderer = if data.reference.is_empty() {
+        None
+    } else {
+        cfg.audio.renderer()?
+    };
     let reference: Vec<Card> = data
         .reference
         .par_iter()
         .enumerate()
-        .map(|(i, p)| reference_card(p, i, out))
+        .map(|(i, p)| {
+            let audio = renderer.as_ref().filter(|_| i < REFERENCE_AUDIO);
+            reference_card(p, i, out, audio)
+        })
         .collect::<Result<_>>()?;
 
     let plot_href = write_plot(cfg, out)?;
@@ -125,7 +137,12 @@ fn generated_card<'a>(
     })
 }
 
-fn reference_card<'a>(p: &'a Piece, order: usize, out: &Path) -> Result<Card<'a>> {
+fn reference_card<'a>(
+    p: &'a Piece,
+    order: usize,
+    out: &Path,
+    renderer: Option<&crate::audio::Renderer>,
+) -> Result<Card<'a>> {
     // The song id is a relative path (`src_001/12`); keep its folders, made safe.
     let parts: Vec<String> = p.id.split('/').map(file_component).collect();
     let mut midi_segs = vec!["reference".to_string()];
@@ -148,13 +165,44 @@ fn reference_card<'a>(p: &'a Piece, order: usize, out: &Path) -> Result<Card<'a>
         Ok(()) => draw_roll(p, &copy, &roll_segs, out)?,
         Err(e) => Err(format!("cannot copy {}: {e}", p.midi.display())),
     };
+    let wav_href = match (renderer, roll.is_ok()) {
+        (Some(r), true) => {
+            let wav = copy.with_extension("wav");
+            match render_excerpt(r, &copy, &wav) {
+                Ok(()) => {
+                    let mut segs = midi_segs.clone();
+                    if let Some(last) = segs.last_mut() {
+                        *last = format!("{}.wav", last.trim_end_matches(".mid"));
+                    }
+                    Some(url(&segs.iter().map(String::as_str).collect::<Vec<_>>()))
+                }
+                Err(e) => {
+                    eprintln!("warning: no audio for {}: {e:#}", p.id);
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     Ok(Card {
         piece: p,
         midi_href: url(&midi_segs.iter().map(String::as_str).collect::<Vec<_>>()),
-        wav_href: None,
+        wav_href,
         roll,
         order,
     })
+}
+
+/// The first [`REFERENCE_AUDIO_BARS`] bars of a MIDI file as a WAV.
+fn render_excerpt(r: &crate::audio::Renderer, midi: &Path, wav: &Path) -> Result<()> {
+    let mut song = crate::midi::read_file(midi)?;
+    let end = REFERENCE_AUDIO_BARS * roll::BEATS_PER_BAR * crate::midi::TPB;
+    song.notes.retain(|n| n.start < end);
+    for n in &mut song.notes {
+        n.end = n.end.min(end);
+    }
+    let audio = r.render(&song)?;
+    crate::audio::write_wav(wav, &audio)
 }
 
 /// Reads the MIDI file and writes its piano roll at `segs` under `out`. An unreadable piece

@@ -13,7 +13,7 @@ use crate::report;
 pub struct Report;
 
 /// Bumped when the page's layout changes, so old pages go stale.
-const PAGE_VERSION: &str = "report-page-3";
+const PAGE_VERSION: &str = "report-page-4";
 
 /// The upstream stages whose outputs the page shows.
 const UPSTREAM: [&str; 4] = ["tokenize", "train", "generate", "evaluate"];
@@ -30,6 +30,8 @@ impl Stage for Report {
             PAGE_VERSION.to_string(),
             Config::section_hash(&cfg.run),
             Config::section_hash(&cfg.model),
+            // The SoundFont renders the reference excerpts.
+            Config::section_hash(&cfg.audio),
         ];
         crate::hash::sha256_hex(parts.join(",").as_bytes())
     }

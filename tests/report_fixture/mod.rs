@@ -93,6 +93,16 @@ impl Run {
     pub fn config(&self) -> cadenza::config::Config {
         cadenza::config::Config::load(&self.config_path()).unwrap()
     }
+    /// Points `[audio] soundfont` at `sf2` (the fixture has none by default: no audio).
+    pub fn use_soundfont(&self, sf2: &Path) {
+        let text = std::fs::read_to_string(self.config_path()).unwrap();
+        let missing = format!("{}/no-soundfont.sf2", self.root().display());
+        std::fs::write(
+            self.config_path(),
+            text.replace(&missing, &sf2.display().to_string()),
+        )
+        .unwrap();
+    }
     pub fn partition(&self, task: &str, sampler: &str) -> PathBuf {
         self.run_dir()
             .join(format!("generated/task={task}/sampler={sampler}"))
@@ -106,7 +116,7 @@ impl Run {
         std::fs::write(
             run.config_path(),
             format!(
-                "[run]\nname = \"tiny\"\nseed = 1\nraw_dir = \"{0}/raw\"\ntokens_dir = \"{0}/tokens\"\nartifacts_dir = \"{0}/artifacts\"\n",
+                "[run]\nname = \"tiny\"\nseed = 1\nraw_dir = \"{0}/raw\"\ntokens_dir = \"{0}/tokens\"\nartifacts_dir = \"{0}/artifacts\"\n[audio]\nsoundfont = \"{0}/no-soundfont.sf2\"\n",
                 root.display()
             ),
         )
