@@ -8,7 +8,7 @@
 //! same window as the XL memory (the last `mem_len` positions plus the current one), so it gives
 //! the model's logits (tests/generate_decode.rs checks this, also past `mem_len`).
 //!
-//! The weights are read from the model by their module paths (`layers.N.qkv.weight`, ...), so
+//! The weights are read from the model by their module paths (`layers.N.kv_net.weight`, ...), so
 //! this file depends only on the model's parameter names and the equations of its layer.
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -73,7 +73,8 @@ impl<B: Backend> Norm<B> {
 }
 
 struct Layer<B: Backend> {
-    qkv: Linear<B>,
+    q_net: Linear<B>,
+    kv_net: Linear<B>,
     r_net: Linear<B>,
     o_net: Linear<B>,
     /// `[1, H, 1, Dh]`
@@ -162,7 +163,8 @@ impl<B: Backend> KvXl<B> {
             [n_head, d_head] = u.dims();
             let to4 = |t: Tensor<B, 2>| t.reshape([1, n_head, 1, d_head]);
             layers.push(Layer {
-                qkv: p.linear(&format!("{l}.qkv"))?,
+                q_net: p.linear(&format!("{l}.q_net"))?,
+                kv_net: p.linear(&format!("{l}.kv_net"))?,
                 r_net: p.linear(&format!("{l}.r_net"))?,
                 o_net: p.linear(&format!("{l}.o_net"))?,
                 u: to4(u),
@@ -239,14 +241,10 @@ impl<B: Backend> KvXl<B> {
             } else {
                 h.clone()
             };
-            let heads = l.qkv.forward(x); // [B, 3 H Dh]
-            let split = |i: usize| {
-                heads
-                    .clone()
-                    .narrow(1, i * nh * dh, nh * dh)
-                    .reshape([b, nh, 1, dh])
-            };
-            let (q, k, v) = (split(0), split(1), split(2));
+            let kv = l.kv_net.forward(x.clone()); // [B, 2 H Dh]
+            let q = l.q_net.forward(x).reshape([b, nh, 1, dh]);
+            let k = kv.clone().narrow(1, 0, nh * dh).reshape([b, nh, 1, dh]);
+            let v = kv.narrow(1, nh * dh, nh * dh).reshape([b, nh, 1, dh]);
             let (k, v) = match state[n].take() {
                 Some((km, vm)) => (Tensor::cat(vec![km, k], 2), Tensor::cat(vec![vm, v], 2)),
                 None => (k, v),
