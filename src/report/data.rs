@@ -220,6 +220,16 @@ pub fn flatten(v: &serde_json::Value) -> Vec<(String, String)> {
             }
             serde_json::Value::String(s) => out.push((prefix.to_string(), s.clone())),
             serde_json::Value::Null => out.push((prefix.to_string(), "–".to_string())),
+            // Losses and rates to 4 decimals; integers as they are.
+            serde_json::Value::Number(n) if n.is_f64() => {
+                let x = n.as_f64().unwrap_or(f64::NAN);
+                let text = if x.fract() == 0.0 {
+                    format!("{x:.1}")
+                } else {
+                    format!("{x:.4}").trim_end_matches('0').to_string()
+                };
+                out.push((prefix.to_string(), text))
+            }
             other => out.push((prefix.to_string(), other.to_string())),
         }
     }

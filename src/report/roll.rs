@@ -114,7 +114,7 @@ pub fn render(roll: &Roll) -> (String, RollInfo) {
         let x = x_of(bar * bar_ticks());
         let _ = write!(
             s,
-            r##"<line class="bar" data-bar="{bar}" x1="{x}" y1="0" x2="{x}" y2="{height}" stroke="#b9b2a4" stroke-width="0.5"/>"##
+            r##"<line class="bar" data-bar="{bar}" x1="{x}" y1="0" x2="{x}" y2="{height}" stroke="#b9b2a4" stroke-width="1" vector-effect="non-scaling-stroke"/>"##
         );
     }
     let mut notes_drawn = 0;
@@ -137,7 +137,7 @@ pub fn render(roll: &Roll) -> (String, RollInfo) {
         let x = x_of(b * bar_ticks());
         let _ = write!(
             s,
-            r##"<line class="boundary" data-bar="{b}" x1="{x}" y1="0" x2="{x}" y2="{height}" stroke="#1f5fa8" stroke-width="2"/>"##
+            r##"<line class="boundary" data-bar="{b}" x1="{x}" y1="0" x2="{x}" y2="{height}" stroke="#1f5fa8" stroke-width="2" vector-effect="non-scaling-stroke"/>"##
         );
     }
     s.push_str("</svg>\n");
