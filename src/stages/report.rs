@@ -13,7 +13,7 @@ use crate::report;
 pub struct Report;
 
 /// Bumped when the page's layout changes, so old pages go stale.
-const PAGE_VERSION: &str = "report-page-4";
+const PAGE_VERSION: &str = "report-page-5";
 
 /// The upstream stages whose outputs the page shows.
 const UPSTREAM: [&str; 4] = ["tokenize", "train", "generate", "evaluate"];
