@@ -65,7 +65,23 @@ enum Command {
     /// Print the summary table, write the H4-vs-GS plot (metrics/h4_gs.svg) and the listening
     /// page (report/index.html).
     Report,
-    /// Measure each stage's speed beside a peer baseline, in one run (tokenize | all).
+    /// One-off generation from any checkpoint into any folder (outside the run's store).
+    Generate {
+        /// A checkpoint folder (artifacts/<run>/train/checkpoints/step-N) or a train folder.
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// unconditional | continuation
+        #[arg(long, default_value = "unconditional", value_parser = parse_task)]
+        task: cadenza::generate::Task,
+        /// A sampler name from the config's [[generate.sampler]] entries.
+        #[arg(long, default_value = "t1.0_k40")]
+        sampler: String,
+        #[arg(long, default_value_t = 4)]
+        n: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Measure each stage's speed beside a peer baseline, in one run (tokenize | evaluate | train | generate | all).
     Bench {
         #[arg(default_value = "all")]
         which: String,
@@ -80,6 +96,11 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+}
+
+fn parse_task(s: &str) -> Result<cadenza::generate::Task, String> {
+    cadenza::generate::Task::parse(s)
+        .ok_or_else(|| format!("unknown task `{s}`: unconditional or continuation"))
 }
 
 fn parse_shard(s: &str) -> Result<ShardSpec, String> {
@@ -212,6 +233,24 @@ fn dispatch(cli: Cli) -> Result<()> {
                 ),
                 Err(e) => eprintln!("note: no listening page: {e:#}"),
             }
+            Ok(())
+        }
+        Command::Generate {
+            checkpoint,
+            task,
+            sampler,
+            n,
+            out,
+        } => {
+            let cfg = Config::load(&cli.config)?;
+            let s = cadenza::generate::generate_adhoc(&cfg, &checkpoint, task, &sampler, n, &out)?;
+            println!(
+                "generate  {} pieces, {} tokens, {} WAVs -> {}",
+                s.pieces,
+                s.tokens,
+                s.wavs,
+                out.display()
+            );
             Ok(())
         }
         Command::Bench { which } => {

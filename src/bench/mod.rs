@@ -53,8 +53,14 @@ pub fn run(cfg: &Config, which: &str) -> Result<()> {
         println!("{}", crate::metrics::bench::bench(cfg)?);
         ran = true;
     }
+    if all || which == "generate" {
+        println!("{}", crate::generate::bench_generate()?);
+        ran = true;
+    }
     if !ran {
-        bail!("unknown benchmark `{which}`; benchmarks are: tokenize, evaluate, or all");
+        bail!(
+            "unknown benchmark `{which}`; benchmarks are: tokenize, evaluate, train, generate, or all"
+        );
     }
     Ok(())
 }

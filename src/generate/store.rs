@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use super::pieces::{PieceRow, write_pieces};
 use crate::audio::{Renderer, write_wav};
 use crate::midi::Song;
+use crate::pipeline::atomic::AtomicDir;
+use crate::pipeline::fault;
 
 pub const FINGERPRINT_FILE: &str = "fingerprint.txt";
 pub const PIECES_FILE: &str = "pieces.parquet";
@@ -48,15 +50,8 @@ pub fn write_partition(
     pieces: &[GeneratedPiece],
     renderer: Option<&Renderer>,
 ) -> Result<Vec<PieceRow>> {
-    let target = partition_dir(root, task, sampler);
-    let parent = target.parent().expect("partition has a parent");
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("cannot create {}", parent.display()))?;
-    let tmp = parent.join(format!(".tmp.sampler={sampler}.{}", std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).with_context(|| format!("cannot clear {}", tmp.display()))?;
-    }
-    std::fs::create_dir(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let dir = AtomicDir::new(&partition_dir(root, task, sampler))?;
+    let tmp = dir.path();
 
     let rows: Vec<PieceRow> = pieces
         .par_iter()
@@ -80,19 +75,8 @@ pub fn write_partition(
     write_pieces(&tmp.join(PIECES_FILE), &rows)?;
     // The fingerprint last: a partition without it is never taken as fresh.
     std::fs::write(tmp.join(FINGERPRINT_FILE), format!("{fingerprint}\n"))?;
-
-    if target.exists() {
-        let old = parent.join(format!(".old.sampler={sampler}.{}", std::process::id()));
-        std::fs::rename(&target, &old)
-            .with_context(|| format!("cannot move aside {}", target.display()))?;
-        std::fs::rename(&tmp, &target)
-            .with_context(|| format!("cannot move {} into place", tmp.display()))?;
-        std::fs::remove_dir_all(&old)
-            .with_context(|| format!("cannot remove {}", old.display()))?;
-    } else {
-        std::fs::rename(&tmp, &target)
-            .with_context(|| format!("cannot move {} into place", tmp.display()))?;
-    }
+    dir.commit()?;
+    fault::point("generate:after-partition")?;
     Ok(rows)
 }
 
@@ -118,7 +102,8 @@ pub fn remove_stale_partitions(
             let sname = s.file_name().to_string_lossy().into_owned();
             let stale = match sname.strip_prefix("sampler=") {
                 Some(sampler) => !keep.contains(&(task.to_string(), sampler.to_string())),
-                None => sname.starts_with(".tmp.") || sname.starts_with(".old."),
+                // Leftovers of a killed run (see pipeline::atomic).
+                None => sname.starts_with(".sampler="),
             };
             if stale {
                 std::fs::remove_dir_all(s.path())

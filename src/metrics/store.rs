@@ -71,6 +71,7 @@ pub fn read_pieces(metrics_dir: &Path) -> Result<Vec<PieceRow>> {
 pub fn write_tables(metrics_dir: &Path, rows: &[PieceRow]) -> Result<Vec<SummaryRow>> {
     let tmp = AtomicDir::new(metrics_dir)?;
     let summary = fill(tmp.path(), metrics_dir, rows)?;
+    crate::pipeline::fault::point("evaluate:before-commit")?;
     tmp.commit()?;
     Ok(summary)
 }

@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::metrics::inputs::generated_fingerprint;
 use crate::metrics::run::{evaluate_run, generated_dir, metrics_dir};
 use crate::metrics::store::tables_fingerprint;
+use crate::pipeline::manifest::Manifest;
 use crate::pipeline::stage::{Counts, Stage, StageCtx, StageOutput};
 
 pub struct Evaluate;
@@ -37,6 +38,11 @@ impl Stage for Evaluate {
             "tokenize".to_string(),
             crate::pipeline::upstream_fingerprint(cfg, "tokenize")?,
         );
+        // The generate stage is optional upstream: without it evaluate scores the reference alone.
+        // The file hash also catches pieces added or edited by hand.
+        if let Some(m) = Manifest::read(&generated_dir(cfg))? {
+            inputs.insert("generate".to_string(), m.fingerprint);
+        }
         inputs.insert(
             "generated".to_string(),
             generated_fingerprint(&generated_dir(cfg))?,

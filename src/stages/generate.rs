@@ -76,7 +76,7 @@ impl Stage for Generate {
         counts.insert("wavs".into(), s.wavs.into());
         let secs = started.elapsed().as_secs_f64();
         let summary = format!(
-            "generate: {} partitions written ({} pieces, {} tokens, {} WAV, {:.0} tokens/s), {} fresh, {} removed",
+            "{} partitions written ({} pieces, {} tokens, {} WAV, {:.0} tokens/s), {} fresh, {} removed",
             s.partitions_written,
             s.pieces,
             s.tokens,
