@@ -1,11 +1,13 @@
 //! Checkpoints: one folder per step, written under a temporary name and renamed into place.
 //!
-//!     <train dir>/checkpoints/step-00001200/
-//!         model.bin         model record (f32, Burn's BinFileRecorder)
-//!         optim.bin         AdamW state
-//!         memory.bin        the XL memory of every stream (so a resume continues exactly)
-//!         model_config.json TransformerXlConfig
-//!         state.json        step, data-loader position and RNG, resume key, elapsed time
+//! ```text
+//! <train dir>/checkpoints/step-00001200/
+//!     model.bin         model record (f32, Burn's BinFileRecorder)
+//!     optim.bin         AdamW state
+//!     memory.bin        the XL memory of every stream (so a resume continues exactly)
+//!     model_config.json TransformerXlConfig
+//!     state.json        step, data-loader position and RNG, resume key, elapsed time
+//! ```
 
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
