@@ -3,6 +3,7 @@
 
 use cadenza::audio::AudioConfig;
 use cadenza::generate::store::{FINGERPRINT_FILE, partition_dir};
+use cadenza::generate::unigram::Unigram;
 use cadenza::generate::{GenerateConfig, KvXl, SamplerConfig, Task, generate_store, read_pieces};
 use cadenza::model::{CpuBackend, TransformerXlConfig};
 use cadenza::remi::Vocab;
@@ -38,7 +39,18 @@ fn store_layout_skip_regenerate_and_remove() {
         println!("NOTICE: SoundFont not installed; checking MIDI-only output");
     }
 
-    let s = generate_store(&cached, "ckpt-1", &gcfg, &audio, 7, &[], root, false).unwrap();
+    let s = generate_store(
+        &cached,
+        "ckpt-1",
+        None::<(&Unigram, &str)>,
+        &gcfg,
+        &audio,
+        7,
+        &[],
+        root,
+        false,
+    )
+    .unwrap();
     assert_eq!(
         (s.partitions_written, s.partitions_skipped, s.pieces),
         (2, 0, 6)
@@ -64,7 +76,18 @@ fn store_layout_skip_regenerate_and_remove() {
     // Unchanged: a no-op.
     let fp_b = partition_dir(root, "unconditional", "b").join(FINGERPRINT_FILE);
     let before = mtime(&fp_b);
-    let s = generate_store(&cached, "ckpt-1", &gcfg, &audio, 7, &[], root, false).unwrap();
+    let s = generate_store(
+        &cached,
+        "ckpt-1",
+        None::<(&Unigram, &str)>,
+        &gcfg,
+        &audio,
+        7,
+        &[],
+        root,
+        false,
+    )
+    .unwrap();
     assert_eq!((s.partitions_written, s.partitions_skipped), (0, 2));
 
     // One sampler changed: that partition alone.
@@ -72,7 +95,18 @@ fn store_layout_skip_regenerate_and_remove() {
     let fp_a_old =
         std::fs::read_to_string(partition_dir(root, "unconditional", "a").join(FINGERPRINT_FILE))
             .unwrap();
-    let s = generate_store(&cached, "ckpt-1", &gcfg, &audio, 7, &[], root, false).unwrap();
+    let s = generate_store(
+        &cached,
+        "ckpt-1",
+        None::<(&Unigram, &str)>,
+        &gcfg,
+        &audio,
+        7,
+        &[],
+        root,
+        false,
+    )
+    .unwrap();
     assert_eq!((s.partitions_written, s.partitions_skipped), (1, 1));
     let fp_a_new =
         std::fs::read_to_string(partition_dir(root, "unconditional", "a").join(FINGERPRINT_FILE))
@@ -81,12 +115,34 @@ fn store_layout_skip_regenerate_and_remove() {
     assert_eq!(before, mtime(&fp_b), "partition b untouched");
 
     // Another checkpoint: everything regenerates.
-    let s = generate_store(&cached, "ckpt-2", &gcfg, &audio, 7, &[], root, false).unwrap();
+    let s = generate_store(
+        &cached,
+        "ckpt-2",
+        None::<(&Unigram, &str)>,
+        &gcfg,
+        &audio,
+        7,
+        &[],
+        root,
+        false,
+    )
+    .unwrap();
     assert_eq!(s.partitions_written, 2);
 
     // Sampler removed from the config: its partition goes.
     gcfg.samplers.truncate(1);
-    let s = generate_store(&cached, "ckpt-2", &gcfg, &audio, 7, &[], root, false).unwrap();
+    let s = generate_store(
+        &cached,
+        "ckpt-2",
+        None::<(&Unigram, &str)>,
+        &gcfg,
+        &audio,
+        7,
+        &[],
+        root,
+        false,
+    )
+    .unwrap();
     assert_eq!(
         s.partitions_removed,
         vec!["unconditional/sampler=b".to_string()]

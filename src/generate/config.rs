@@ -7,12 +7,14 @@ use std::path::PathBuf;
 
 use crate::config::check;
 
-/// What is generated: free pieces from Bos, or continuations of 8-bar prompts.
+/// What is generated: free pieces from Bos, or continuations of 8-bar prompts; `Baseline` is
+/// unconditional pieces from the unigram sampler (switched on by `generate.baseline`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Task {
     Unconditional,
     Continuation,
+    Baseline,
 }
 
 impl Task {
@@ -20,6 +22,7 @@ impl Task {
         match self {
             Task::Unconditional => "unconditional",
             Task::Continuation => "continuation",
+            Task::Baseline => "baseline",
         }
     }
 
@@ -108,6 +111,14 @@ pub struct GenerateConfig {
     pub prefill_chunk: usize,
     #[serde(default = "default_samplers", rename = "sampler")]
     pub samplers: Vec<SamplerConfig>,
+    /// Also write task=baseline/sampler=unigram: unconditional pieces drawn from the train
+    /// split's token frequencies under the same grammar, so the tables show what the model adds.
+    #[serde(default = "yes")]
+    pub baseline: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_tasks() -> Vec<Task> {
@@ -144,6 +155,7 @@ impl Default for GenerateConfig {
     fn default() -> Self {
         GenerateConfig {
             tasks: default_tasks(),
+            baseline: true,
             pieces_per_sampler: default_pieces(),
             unconditional_bars: default_unconditional_bars(),
             prompt_bars: default_prompt_bars(),
@@ -165,6 +177,11 @@ impl GenerateConfig {
             !self.tasks.is_empty(),
             "generate.tasks",
             "must name at least one task",
+        )?;
+        check(
+            !self.tasks.contains(&Task::Baseline),
+            "generate.tasks",
+            "cannot name `baseline`: it is switched on by `generate.baseline`",
         )?;
         check(
             self.pieces_per_sampler > 0,

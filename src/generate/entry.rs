@@ -4,10 +4,12 @@
 use anyhow::{Context, Result, anyhow};
 use std::path::{Path, PathBuf};
 
+use super::decode::NextToken;
 use super::grammar::remi_specials;
 use super::kv::KvXl;
 use super::prompts::{Prompt, dir_prompts, test_prompts};
 use super::run::{GenerateSummary, generate_store};
+use super::unigram::Unigram;
 use super::xl::load_checkpoint;
 use super::{GenerateConfig, Task};
 use crate::config::Config;
@@ -52,10 +54,21 @@ pub fn generate_with(
     let loaded = load_checkpoint::<CpuBackend>(checkpoint, &device)?;
     let model = KvXl::new(&loaded.model, device)?;
     let prompts = prompts_for(cfg, gcfg)?;
+    let unigram = if gcfg.baseline {
+        let songs = crate::shards::read_shards(&cfg.tokens_dir())?;
+        Some(Unigram::from_songs(&songs, model.vocab_size()))
+    } else {
+        None
+    };
+    let unigram_fp = unigram
+        .as_ref()
+        .map(Unigram::fingerprint)
+        .unwrap_or_default();
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     generate_store(
         &model,
         &loaded.fingerprint,
+        unigram.as_ref().map(|u| (u, unigram_fp.as_str())),
         gcfg,
         &cfg.audio,
         cfg.run.seed,
@@ -90,6 +103,7 @@ pub fn generate_adhoc(
         tasks: vec![task],
         samplers: vec![s],
         pieces_per_sampler: n,
+        baseline: false,
         ..cfg.generate.clone()
     };
     gcfg.validate()?;

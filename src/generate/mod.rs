@@ -8,6 +8,7 @@ pub mod prompts;
 mod run;
 pub mod sampler;
 pub mod store;
+pub mod unigram;
 
 pub use config::{GenerateConfig, SamplerConfig, Task, default_samplers};
 pub use decode::{

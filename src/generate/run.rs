@@ -54,7 +54,7 @@ pub fn generate_pieces<M: NextToken>(
     for i in 0..plan.n {
         let seed = piece_seed(plan.run_seed, plan.task, &plan.sampler.name, i);
         let (prompt, target, source) = match plan.task {
-            Task::Unconditional => (vec![sp.bos], gcfg.unconditional_bars, None),
+            Task::Unconditional | Task::Baseline => (vec![sp.bos], gcfg.unconditional_bars, None),
             Task::Continuation => {
                 let p = plan
                     .prompts
@@ -121,7 +121,7 @@ pub fn partition_fingerprint(
     audio_on: bool,
 ) -> String {
     let prompts: Vec<(&str, &[u16])> = match plan.task {
-        Task::Unconditional => Vec::new(),
+        Task::Unconditional | Task::Baseline => Vec::new(),
         Task::Continuation => plan
             .prompts
             .iter()
@@ -129,7 +129,7 @@ pub fn partition_fingerprint(
             .collect(),
     };
     let bars = match plan.task {
-        Task::Unconditional => gcfg.unconditional_bars,
+        Task::Unconditional | Task::Baseline => gcfg.unconditional_bars,
         Task::Continuation => gcfg.continuation_bars,
     };
     let key = serde_json::json!({
@@ -158,12 +158,59 @@ pub struct GenerateSummary {
     pub wavs: usize,
 }
 
-/// Generate every task × sampler partition of `gcfg` under `root`, skipping fresh ones and
-/// removing partitions no longer configured. `prompts` is needed only for continuation.
-#[allow(clippy::too_many_arguments)]
-pub fn generate_store<M: NextToken>(
+/// Where and how partitions are written, shared by the model's and the baseline's.
+struct StoreCtx<'a> {
+    gcfg: &'a GenerateConfig,
+    audio: &'a AudioConfig,
+    renderer: Option<Renderer>,
+    root: &'a Path,
+    force: bool,
+}
+
+/// Writes one partition unless it is fresh; adds what it did to `summary`.
+fn write_one<M: NextToken>(
+    ctx: &StoreCtx,
     model: &M,
     model_fp: &str,
+    plan: &PartitionPlan,
+    summary: &mut GenerateSummary,
+) -> Result<()> {
+    let (task, sampler) = (plan.task, &plan.sampler.name);
+    let fp = partition_fingerprint(model_fp, ctx.gcfg, ctx.audio, plan, ctx.renderer.is_some());
+    if !ctx.force && partition_is_fresh(ctx.root, task.as_str(), sampler, &fp) {
+        summary.partitions_skipped += 1;
+        return Ok(());
+    }
+    let pieces = generate_pieces(model, ctx.gcfg, plan)?;
+    let rows = write_partition(
+        ctx.root,
+        task.as_str(),
+        sampler,
+        &fp,
+        &pieces,
+        ctx.renderer.as_ref(),
+    )
+    .with_context(|| format!("writing partition {task}/{sampler}"))?;
+    summary.partitions_written += 1;
+    summary.pieces += rows.len();
+    summary.tokens += rows.iter().map(|r| r.n_tokens as usize).sum::<usize>();
+    summary.wavs += rows.iter().filter(|r| r.has_wav).count();
+    Ok(())
+}
+
+/// The baseline partition's sampler: plain sampling from the baseline's distribution.
+pub fn baseline_sampler() -> SamplerConfig {
+    SamplerConfig::new("unigram", 1.0, 0, 1.0)
+}
+
+/// Generate every task × sampler partition of `gcfg` under `root`, skipping fresh ones and
+/// removing partitions no longer configured. `prompts` is needed only for continuation.
+/// `baseline` (the unigram sampler and its fingerprint) writes task=baseline/sampler=unigram.
+#[allow(clippy::too_many_arguments)]
+pub fn generate_store<M: NextToken, U: NextToken>(
+    model: &M,
+    model_fp: &str,
+    baseline: Option<(&U, &str)>,
     gcfg: &GenerateConfig,
     audio: &AudioConfig,
     run_seed: u64,
@@ -171,10 +218,16 @@ pub fn generate_store<M: NextToken>(
     root: &Path,
     force: bool,
 ) -> Result<GenerateSummary> {
-    let renderer: Option<Renderer> = audio.renderer()?;
+    let ctx = StoreCtx {
+        gcfg,
+        audio,
+        renderer: audio.renderer()?,
+        root,
+        force,
+    };
     let mut summary = GenerateSummary::default();
     let mut keep = BTreeSet::new();
-    let n_parts = gcfg.tasks.len() * gcfg.samplers.len();
+    let n_parts = gcfg.tasks.len() * gcfg.samplers.len() + baseline.is_some() as usize;
     let bar = ProgressBar::new(n_parts as u64).with_style(
         ProgressStyle::with_template("generate {bar:30} {pos}/{len} partitions {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -182,6 +235,7 @@ pub fn generate_store<M: NextToken>(
     for &task in &gcfg.tasks {
         for sampler in &gcfg.samplers {
             keep.insert((task.as_str().to_string(), sampler.name.clone()));
+            bar.set_message(format!("{task}/{}", sampler.name));
             let plan = PartitionPlan {
                 task,
                 sampler,
@@ -189,29 +243,23 @@ pub fn generate_store<M: NextToken>(
                 prompts,
                 run_seed,
             };
-            let fp = partition_fingerprint(model_fp, gcfg, audio, &plan, renderer.is_some());
-            bar.set_message(format!("{task}/{}", sampler.name));
-            if !force && partition_is_fresh(root, task.as_str(), &sampler.name, &fp) {
-                summary.partitions_skipped += 1;
-                bar.inc(1);
-                continue;
-            }
-            let pieces = generate_pieces(model, gcfg, &plan)?;
-            let rows = write_partition(
-                root,
-                task.as_str(),
-                &sampler.name,
-                &fp,
-                &pieces,
-                renderer.as_ref(),
-            )
-            .with_context(|| format!("writing partition {task}/{}", sampler.name))?;
-            summary.partitions_written += 1;
-            summary.pieces += rows.len();
-            summary.tokens += rows.iter().map(|r| r.n_tokens as usize).sum::<usize>();
-            summary.wavs += rows.iter().filter(|r| r.has_wav).count();
+            write_one(&ctx, model, model_fp, &plan, &mut summary)?;
             bar.inc(1);
         }
+    }
+    if let Some((unigram, unigram_fp)) = baseline {
+        let sampler = baseline_sampler();
+        keep.insert((Task::Baseline.as_str().to_string(), sampler.name.clone()));
+        bar.set_message(format!("{}/{}", Task::Baseline, sampler.name));
+        let plan = PartitionPlan {
+            task: Task::Baseline,
+            sampler: &sampler,
+            n: gcfg.pieces_per_sampler,
+            prompts,
+            run_seed,
+        };
+        write_one(&ctx, unigram, unigram_fp, &plan, &mut summary)?;
+        bar.inc(1);
     }
     bar.finish_and_clear();
     summary.partitions_removed = remove_stale_partitions(root, &keep)?;
