@@ -14,6 +14,7 @@ pub mod midi;
 pub mod model;
 pub mod pipeline;
 pub mod remi;
+pub mod report;
 pub mod rng;
 pub mod shards;
 pub mod stages;

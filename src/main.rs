@@ -43,7 +43,45 @@ enum Command {
     },
     /// Print each stage as fresh / stale / missing / blocked, and why.
     Status,
-    /// Measure each stage's speed beside a peer baseline, in one run (tokenize | all).
+    /// Score any folder of MIDI (another model's output, the whole corpus) into the run's metrics
+    /// tables as task=external, sampler=LABEL, beside the generated pieces.
+    Evaluate {
+        #[arg(long)]
+        midi_dir: PathBuf,
+        #[arg(long)]
+        label: String,
+    },
+    /// Polars SQL over the tables `pieces` (hive-partitioned by task and sampler), `summary` and
+    /// `songs` (the token shards without tokens). Exit status 2 on bad SQL.
+    Query {
+        sql: String,
+        /// table | csv | json
+        #[arg(long, default_value = "table")]
+        format: cadenza::metrics::OutputFormat,
+        /// Also write the result to this Parquet file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Print the summary table, write the H4-vs-GS plot (metrics/h4_gs.svg) and the listening
+    /// page (report/index.html).
+    Report,
+    /// One-off generation from any checkpoint into any folder (outside the run's store).
+    Generate {
+        /// A checkpoint folder (artifacts/<run>/train/checkpoints/step-N) or a train folder.
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// unconditional | continuation
+        #[arg(long, default_value = "unconditional", value_parser = parse_task)]
+        task: cadenza::generate::Task,
+        /// A sampler name from the config's [[generate.sampler]] entries.
+        #[arg(long, default_value = "t1.0_k40")]
+        sampler: String,
+        #[arg(long, default_value_t = 4)]
+        n: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Measure each stage's speed beside a peer baseline, in one run (tokenize | evaluate | train | generate | all).
     Bench {
         #[arg(default_value = "all")]
         which: String,
@@ -53,11 +91,16 @@ enum Command {
         /// Where to write it.
         #[arg(long, default_value = "data/raw/pop1k7")]
         out: PathBuf,
-        #[arg(long, default_value_t = 50)]
+        #[arg(long, default_value_t = 60)]
         songs: usize,
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+}
+
+fn parse_task(s: &str) -> Result<cadenza::generate::Task, String> {
+    cadenza::generate::Task::parse(s)
+        .ok_or_else(|| format!("unknown task `{s}`: unconditional or continuation"))
 }
 
 fn parse_shard(s: &str) -> Result<ShardSpec, String> {
@@ -130,6 +173,11 @@ fn dispatch(cli: Cli) -> Result<()> {
             if runner::is_demo_corpus(&cfg) {
                 runner::demo_banner();
             }
+            // The last line of `make pipeline`: where to listen.
+            let page = cadenza::report::index_path(&cfg);
+            if report.iter().any(|(s, _, _)| s == "report") && page.is_file() {
+                println!("listening report: {}", page.display());
+            }
             Ok(())
         }
         Command::Status => {
@@ -141,6 +189,68 @@ fn dispatch(cli: Cli) -> Result<()> {
             if runner::is_demo_corpus(&cfg) {
                 runner::demo_banner();
             }
+            Ok(())
+        }
+        Command::Evaluate { midi_dir, label } => {
+            let cfg = Config::load(&cli.config)?;
+            let outcome = cadenza::metrics::evaluate_dir(&cfg, &midi_dir, &label)?;
+            println!("evaluate  {}", outcome.line());
+            Ok(())
+        }
+        Command::Query { sql, format, out } => {
+            let cfg = Config::load(&cli.config)?;
+            let mut df = match cadenza::metrics::query(&cfg, &sql) {
+                Ok(df) => df,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    std::process::exit(2);
+                }
+            };
+            let text = cadenza::metrics::format_frame(&mut df, format)?;
+            println!("{}", text.trim_end());
+            if let Some(path) = out {
+                cadenza::metrics::write_result(&mut df, &path)?;
+            }
+            Ok(())
+        }
+        Command::Report => {
+            let cfg = Config::load(&cli.config)?;
+            cadenza::metrics::report(&cfg)?;
+            // The listening page, through the runner so its freshness and manifest stay right;
+            // without a finished train/generate it cannot be made, which is not an error here.
+            let graph = Graph::load(&cli.pipeline)?;
+            match runner::run(
+                &cfg,
+                &graph,
+                &stages::by_name,
+                "report",
+                false,
+                ShardSpec::ALL,
+            ) {
+                Ok(_) => println!(
+                    "listening report: {}",
+                    cadenza::report::index_path(&cfg).display()
+                ),
+                Err(e) => eprintln!("note: no listening page: {e:#}"),
+            }
+            Ok(())
+        }
+        Command::Generate {
+            checkpoint,
+            task,
+            sampler,
+            n,
+            out,
+        } => {
+            let cfg = Config::load(&cli.config)?;
+            let s = cadenza::generate::generate_adhoc(&cfg, &checkpoint, task, &sampler, n, &out)?;
+            println!(
+                "generate  {} pieces, {} tokens, {} WAVs -> {}",
+                s.pieces,
+                s.tokens,
+                s.wavs,
+                out.display()
+            );
             Ok(())
         }
         Command::Bench { which } => {

@@ -49,8 +49,18 @@ pub fn run(cfg: &Config, which: &str) -> Result<()> {
         println!("{}", tokenize::bench(cfg)?);
         ran = true;
     }
+    if all || which == "evaluate" {
+        println!("{}", crate::metrics::bench::bench(cfg)?);
+        ran = true;
+    }
+    if all || which == "generate" {
+        println!("{}", crate::generate::bench_generate()?);
+        ran = true;
+    }
     if !ran {
-        bail!("unknown benchmark `{which}`; benchmarks are: tokenize, or all");
+        bail!(
+            "unknown benchmark `{which}`; benchmarks are: tokenize, evaluate, train, generate, or all"
+        );
     }
     Ok(())
 }

@@ -1,6 +1,9 @@
 //! MIDI in and out: read any type-0/1 file into a normalised [`Song`] at 480 ticks per beat,
 //! and write a [`Song`] back as a type-1 file.
 
+mod chunks;
+mod events;
+mod notes;
 mod read;
 mod write;
 

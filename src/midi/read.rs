@@ -1,12 +1,152 @@
-// Placeholder until the reader lands (helper midi-remi replaces this file).
-use super::{MidiError, Song};
+//! MIDI -> [`Song`]: any type-0/1 file, any ticks-per-beat, all non-drum tracks merged.
+//!
+//! - Ticks are rescaled to 480 per beat with floor (`tick * 480 / tpb`), which keeps the REMI
+//!   grid step exact (floor((floor(x) + 60) / 120) = floor((x + 60) / 120)).
+//! - Drums (MIDI channel 10, midly channel 9) are ignored.
+//! - Tempo events come from every track; several at one tick keep the last one read.
+//! - Marker meta events `global_bpm_NN` set `global_bpm`; markers shaped `a_b_c` (Pop1K7's
+//!   `root_quality_bass`) go to `chords` verbatim. Other markers and text events are ignored.
+//! - Note pairing: see [`super::notes`].
+//! - Rejected: malformed container or events, SMPTE division, a time signature other than 4/4
+//!   (anywhere in the file), no notes. A file without time signature is taken as 4/4.
+
+use super::chunks;
+use super::events::{Events, Kind};
+use super::notes::NotePairer;
+use super::{Marker, MidiError, Song, TPB, Tempo};
 use std::path::Path;
 
-pub fn read_bytes(_bytes: &[u8]) -> Result<Song, MidiError> {
-    Err(MidiError::Malformed("reader not implemented yet".into()))
-}
+const DRUM_CHANNEL: u8 = 9;
 
 pub fn read_file(path: &Path) -> Result<Song, MidiError> {
-    let bytes = std::fs::read(path).map_err(|e| MidiError::Io(e.to_string()))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| MidiError::Io(format!("{}: {e}", path.display())))?;
     read_bytes(&bytes)
+}
+
+pub fn read_bytes(bytes: &[u8]) -> Result<Song, MidiError> {
+    let container = chunks::parse(bytes)?;
+    let tpb = container.ticks_per_beat as u64;
+    let mut song = Song::default();
+    for (index, track) in container.tracks.iter().enumerate() {
+        read_track(track, tpb, &mut song).map_err(|e| match e {
+            MidiError::Malformed(m) => MidiError::Malformed(format!("track {index}: {m}")),
+            other => other,
+        })?;
+    }
+    if song.notes.is_empty() {
+        return Err(MidiError::NoNotes);
+    }
+    // Each track's notes come sorted (see `NotePairer::finish`), so with one note track this
+    // stable sort only checks the order, and with several it merges the sorted runs.
+    song.notes
+        .sort_by_key(|n| (n.start, n.pitch, n.end, n.velocity));
+    // Stable sorts keep file order among events at one tick, so "last one wins" is well defined.
+    song.tempos.sort_by_key(|t| t.tick);
+    song.tempos.dedup_by(|later, earlier| {
+        if later.tick == earlier.tick {
+            *earlier = *later;
+            true
+        } else {
+            false
+        }
+    });
+    song.chords.sort_by_key(|m| m.tick);
+    Ok(song)
+}
+
+fn rescale(tick: u64, tpb: u64) -> Result<u32, MidiError> {
+    u32::try_from(tick * TPB as u64 / tpb)
+        .map_err(|_| MidiError::Malformed(format!("tick {tick} is too far (over 2^32 at 480 tpb)")))
+}
+
+fn read_track(raw: &[u8], tpb: u64, song: &mut Song) -> Result<(), MidiError> {
+    let mut events = Events::new(raw);
+    let mut pairer = NotePairer::new(raw.len());
+    let mut abs: u64 = 0;
+    let mut tick: u32 = 0;
+    loop {
+        let before = events.unread().len();
+        let event = match events.next() {
+            Some(ev) => ev,
+            // Like non-strict midly, the iteration ends silently on a broken event; bytes left
+            // over mean exactly that.
+            None if before > 0 => {
+                return Err(MidiError::Malformed(format!(
+                    "unreadable event at byte {} of the track",
+                    raw.len() - before
+                )));
+            }
+            None => break,
+        };
+        abs += event.delta as u64;
+        tick = rescale(abs, tpb)?;
+        match event.kind {
+            Kind::NoteOn { channel, .. } | Kind::NoteOff { channel, .. }
+                if channel == DRUM_CHANNEL => {}
+            Kind::NoteOn {
+                channel,
+                key,
+                velocity,
+            } => pairer.note_on(tick, channel, key, velocity),
+            Kind::NoteOff { channel, key } => pairer.note_off(tick, channel, key),
+            Kind::Tempo(us) => read_tempo(us, tick, song),
+            Kind::TimeSignature(num, denom_pow) => check_time_signature(num, denom_pow, tick)?,
+            Kind::Marker(bytes) => read_marker(bytes, tick, song),
+            Kind::EndOfTrack => break,
+            Kind::Ignored => {}
+        }
+    }
+    let notes = pairer.finish(tick);
+    if song.notes.is_empty() {
+        song.notes = notes; // the usual case, one track with notes: no copy
+    } else {
+        song.notes.extend(notes);
+    }
+    Ok(())
+}
+
+/// A tempo event: `us` microseconds per beat.
+fn read_tempo(us: u32, tick: u32, song: &mut Song) {
+    // A zero tempo is meaningless (infinite BPM); skip it rather than reject the song.
+    if us > 0 {
+        song.tempos.push(Tempo {
+            tick,
+            bpm: 60_000_000.0 / us as f64,
+        });
+    }
+}
+
+fn check_time_signature(num: u8, denom_pow: u8, tick: u32) -> Result<(), MidiError> {
+    if num != 4 || denom_pow != 2 {
+        let denom = 1u32.checked_shl(denom_pow as u32).unwrap_or(0).min(255) as u8;
+        return Err(MidiError::TimeSignature(num, denom, tick));
+    }
+    Ok(())
+}
+
+fn read_marker(bytes: &[u8], tick: u32, song: &mut Song) {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim();
+    if let Some(bpm) = text.strip_prefix("global_bpm_") {
+        if let Ok(bpm) = bpm.parse::<f64>()
+            && bpm.is_finite()
+            && bpm > 0.0
+        {
+            song.global_bpm = Some(bpm);
+        }
+    } else if is_chord_shaped(text) {
+        song.chords.push(Marker {
+            tick,
+            text: text.to_string(),
+        });
+    }
+}
+
+/// `root_quality_bass`: three non-empty parts separated by underscores.
+fn is_chord_shaped(text: &str) -> bool {
+    // Bytes, not chars: '_' is ASCII and never part of a multi-byte UTF-8 sequence, and the
+    // byte split is much cheaper than the char searcher. Runs for every marker of every file.
+    let mut parts = text.as_bytes().split(|b| *b == b'_');
+    (0..3).all(|_| parts.next().is_some_and(|p| !p.is_empty())) && parts.next().is_none()
 }

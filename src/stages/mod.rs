@@ -2,6 +2,9 @@
 
 use crate::pipeline::stage::Stage;
 
+pub mod evaluate;
+pub mod generate;
+pub mod report;
 pub mod tokenize;
 pub mod train;
 
@@ -10,6 +13,9 @@ pub fn by_name(name: &str) -> Option<Box<dyn Stage>> {
     match name {
         "tokenize" => Some(Box::new(tokenize::Tokenize)),
         "train" => Some(Box::new(train::TrainStage)),
+        "generate" => Some(Box::new(generate::Generate)),
+        "evaluate" => Some(Box::new(evaluate::Evaluate)),
+        "report" => Some(Box::new(report::Report)),
         _ => None,
     }
 }

@@ -131,7 +131,7 @@ impl Stage for TrainStage {
             format!("{v:.3} nats (ppl {:.2})", v.exp())
         });
         let summary = format!(
-            "train: {} steps{resumed}, {} tokens, {:.0} tok/s; valid loss {valid} vs unigram entropy {:.3} nats; checkpoint {}",
+            "{} steps{resumed}, {} tokens, {:.0} tok/s; valid loss {valid} vs unigram entropy {:.3} nats; checkpoint {}",
             r.step,
             r.tokens_seen,
             r.tokens_per_sec,

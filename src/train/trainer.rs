@@ -309,6 +309,7 @@ pub fn train<B: AutodiffBackend>(spec: &TrainSpec, device: &B::Device) -> Result
                 state: &state,
             };
             checkpoint::save(&ckpts, snap, tc.keep_checkpoints)?;
+            crate::pipeline::fault::point("train:after-checkpoint")?;
         }
         bar.set_position(state.step as u64);
     }

@@ -1,0 +1,236 @@
+//! `[generate]` and `[[generate.sampler]]`: tasks, bar counts, the sampler grid.
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::config::check;
+
+/// What is generated: free pieces from Bos, or continuations of 8-bar prompts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    Unconditional,
+    Continuation,
+}
+
+impl Task {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Task::Unconditional => "unconditional",
+            Task::Continuation => "continuation",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Task> {
+        match s {
+            "unconditional" => Some(Task::Unconditional),
+            "continuation" => Some(Task::Continuation),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Task {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One `[[generate.sampler]]`: grammar mask -> temperature -> top-k -> top-p -> sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamplerConfig {
+    /// Folder name of the partition (`sampler=<name>`).
+    pub name: String,
+    #[serde(default = "one")]
+    pub temperature: f64,
+    /// 0 = off.
+    #[serde(default)]
+    pub top_k: usize,
+    /// 1.0 = off.
+    #[serde(default = "one")]
+    pub top_p: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl SamplerConfig {
+    pub fn new(name: &str, temperature: f64, top_k: usize, top_p: f64) -> SamplerConfig {
+        SamplerConfig {
+            name: name.into(),
+            temperature,
+            top_k,
+            top_p,
+        }
+    }
+}
+
+/// `[generate]` section of the config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateConfig {
+    #[serde(default = "default_tasks")]
+    pub tasks: Vec<Task>,
+    /// Pieces per task × sampler.
+    #[serde(default = "default_pieces")]
+    pub pieces_per_sampler: usize,
+    /// Bars of an unconditional piece.
+    #[serde(default = "default_unconditional_bars")]
+    pub unconditional_bars: u32,
+    /// Bars of each continuation prompt.
+    #[serde(default = "default_prompt_bars")]
+    pub prompt_bars: u32,
+    /// New bars after the prompt.
+    #[serde(default = "default_continuation_bars")]
+    pub continuation_bars: u32,
+    /// Test-split songs used as prompts (piece i continues prompt i mod n).
+    #[serde(default = "default_pieces")]
+    pub n_prompts: usize,
+    /// Prompt MIDI files to use instead of test-split songs.
+    #[serde(default)]
+    pub prompt_dir: Option<PathBuf>,
+    /// Checkpoint to generate from; default: the train stage's latest.
+    #[serde(default)]
+    pub checkpoint: Option<PathBuf>,
+    /// Pieces decoded together in one batch (all of a sampler when >= pieces_per_sampler).
+    #[serde(default = "default_pieces")]
+    pub batch_size: usize,
+    /// Safety budget per piece: past it, the sampler may only close bars (Bar / Eos when the
+    /// grammar allows them), so a degenerate model cannot decode forever.
+    #[serde(default = "default_max_tokens")]
+    pub max_tokens: usize,
+    /// Prompt tokens fed in one forward before token-by-token decoding (0 = token by token).
+    #[serde(default = "default_prefill_chunk")]
+    pub prefill_chunk: usize,
+    #[serde(default = "default_samplers", rename = "sampler")]
+    pub samplers: Vec<SamplerConfig>,
+}
+
+fn default_tasks() -> Vec<Task> {
+    vec![Task::Unconditional, Task::Continuation]
+}
+fn default_pieces() -> usize {
+    20
+}
+fn default_unconditional_bars() -> u32 {
+    32
+}
+fn default_prompt_bars() -> u32 {
+    8
+}
+fn default_continuation_bars() -> u32 {
+    24
+}
+fn default_max_tokens() -> usize {
+    8192
+}
+fn default_prefill_chunk() -> usize {
+    64
+}
+pub fn default_samplers() -> Vec<SamplerConfig> {
+    vec![
+        SamplerConfig::new("t0.8_k20", 0.8, 20, 1.0),
+        SamplerConfig::new("t1.0_k40", 1.0, 40, 1.0),
+        SamplerConfig::new("t1.2_k60", 1.2, 60, 1.0),
+        SamplerConfig::new("t1.0_p0.9", 1.0, 0, 0.9),
+    ]
+}
+
+impl Default for GenerateConfig {
+    fn default() -> Self {
+        GenerateConfig {
+            tasks: default_tasks(),
+            pieces_per_sampler: default_pieces(),
+            unconditional_bars: default_unconditional_bars(),
+            prompt_bars: default_prompt_bars(),
+            continuation_bars: default_continuation_bars(),
+            n_prompts: default_pieces(),
+            prompt_dir: None,
+            checkpoint: None,
+            batch_size: default_pieces(),
+            max_tokens: default_max_tokens(),
+            prefill_chunk: default_prefill_chunk(),
+            samplers: default_samplers(),
+        }
+    }
+}
+
+impl GenerateConfig {
+    pub fn validate(&self) -> Result<()> {
+        check(
+            !self.tasks.is_empty(),
+            "generate.tasks",
+            "must name at least one task",
+        )?;
+        check(
+            self.pieces_per_sampler > 0,
+            "generate.pieces_per_sampler",
+            "must be > 0",
+        )?;
+        check(
+            self.pieces_per_sampler <= 999,
+            "generate.pieces_per_sampler",
+            "must be <= 999 (NNN.mid)",
+        )?;
+        check(
+            self.unconditional_bars > 0,
+            "generate.unconditional_bars",
+            "must be > 0",
+        )?;
+        check(self.prompt_bars > 0, "generate.prompt_bars", "must be > 0")?;
+        check(
+            self.continuation_bars > 0,
+            "generate.continuation_bars",
+            "must be > 0",
+        )?;
+        check(self.n_prompts > 0, "generate.n_prompts", "must be > 0")?;
+        check(self.batch_size > 0, "generate.batch_size", "must be > 0")?;
+        check(
+            self.max_tokens >= 16,
+            "generate.max_tokens",
+            "must be >= 16",
+        )?;
+        check(
+            !self.samplers.is_empty(),
+            "generate.sampler",
+            "needs at least one [[generate.sampler]]",
+        )?;
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, s) in self.samplers.iter().enumerate() {
+            let key = |k: &str| format!("generate.sampler[{i}].{k}");
+            let name_ok = !s.name.is_empty()
+                && s.name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+            check(
+                name_ok,
+                &key("name"),
+                "must be non-empty and use only letters, digits, '-', '_', '.'",
+            )?;
+            check(
+                seen.insert(&s.name),
+                &key("name"),
+                format!("`{}` is used twice", s.name),
+            )?;
+            check(
+                s.temperature.is_finite() && s.temperature > 0.0,
+                &key("temperature"),
+                "must be > 0",
+            )?;
+            check(
+                s.top_p.is_finite() && s.top_p > 0.0 && s.top_p <= 1.0,
+                &key("top_p"),
+                "must be in (0, 1]",
+            )?;
+        }
+        Ok(())
+    }
+
+    pub fn sampler(&self, name: &str) -> Option<&SamplerConfig> {
+        self.samplers.iter().find(|s| s.name == name)
+    }
+}

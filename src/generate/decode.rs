@@ -1,0 +1,222 @@
+//! Batched, cached, grammar-constrained decoding.
+//!
+//! All rows advance together, one position per step: at step `pos` every row feeds its token at
+//! `pos` as a `[B, 1]` forward through the model's cached state (for Transformer-XL, its memory),
+//! and gets logits for position `pos + 1`. A row still inside its prompt ignores them (the next
+//! prompt token is forced), so prompts of different lengths need no padding; a row past its
+//! prompt samples; a finished row (Eos) feeds Pad and is ignored. The shared prompt prefix
+//! (the shortest prompt) may be fed in chunks of `prefill_chunk` tokens first.
+//!
+//! Transformer-XL's memory is its context: with `mem_len` cached states per layer, a step sees
+//! the last `mem_len` positions directly (and, through the layers' own memories, up to about
+//! `n_layer × mem_len` positions indirectly). Pieces longer than `mem_len + 1` tokens therefore
+//! decode with a sliding context, exactly as the model was trained with its recurrence; they do
+//! not equal a naive decoder that attends to the whole prefix.
+
+use anyhow::{Context, Result, bail};
+
+use super::SamplerConfig;
+use super::sampler;
+use crate::rng::Rng;
+
+/// A next-token model: logits for a batch given the new tokens and its running state.
+pub trait NextToken {
+    type State;
+    fn vocab_size(&self) -> usize;
+    /// A fresh state for `batch` rows (no context yet).
+    fn init_state(&self, batch: usize) -> Self::State;
+    /// Append `tokens` (row-major `[batch, t]`, t >= 1) to every row's context and return the
+    /// logits at the last new position, row-major `[batch, vocab]`.
+    fn feed(&self, tokens: &[u16], batch: usize, state: &mut Self::State) -> Result<Vec<f32>>;
+}
+
+/// What the decoder needs from the REMI grammar state machine.
+pub trait TokenGrammar {
+    /// `mask[id] = true` for every token that may come next.
+    fn fill_mask(&self, mask: &mut [bool]);
+    fn push(&mut self, id: u16) -> Result<()>;
+    /// Bar tokens seen so far.
+    fn bars(&self) -> u32;
+    /// Whether the current bar has a note.
+    fn bar_has_note(&self) -> bool;
+}
+
+/// Token ids the decoder treats specially.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Specials {
+    pub pad: u16,
+    pub bos: u16,
+    pub eos: u16,
+    pub bar: u16,
+}
+
+/// One piece to decode: its prompt (starting with Bos), its bar target and its seed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub prompt: Vec<u16>,
+    /// Total bars of the finished piece, prompt included.
+    pub target_bars: u32,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// Prompt + generated tokens, ending with Eos.
+    pub tokens: Vec<u16>,
+    pub prompt_len: usize,
+    /// Bars in the prompt: the 0-based bar where generation starts.
+    pub start_bar: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct DecodeOptions {
+    pub sampler: SamplerConfig,
+    pub specials: Specials,
+    pub max_tokens: usize,
+    pub prefill_chunk: usize,
+}
+
+struct Row<G> {
+    tokens: Vec<u16>,
+    prompt_len: usize,
+    start_bar: u32,
+    target: u32,
+    grammar: G,
+    rng: Rng,
+    done: bool,
+}
+
+/// The allowed next tokens: the grammar, then the bar count, then the token budget.
+pub fn constrained_mask<G: TokenGrammar>(
+    g: &G,
+    target: u32,
+    len: usize,
+    opts: &DecodeOptions,
+    mask: &mut [bool],
+) {
+    let sp = opts.specials;
+    mask.fill(false);
+    g.fill_mask(mask);
+    for id in [sp.pad, sp.bos] {
+        mask[id as usize] = false;
+    }
+    if g.bars() >= target {
+        mask[sp.bar as usize] = false;
+    }
+    if !(g.bars() == target && g.bar_has_note()) {
+        mask[sp.eos as usize] = false;
+    }
+    if len >= opts.max_tokens && (mask[sp.bar as usize] || mask[sp.eos as usize]) {
+        // Over budget: only close bars (the bar and Eos rules above still hold).
+        let (bar, eos) = (mask[sp.bar as usize], mask[sp.eos as usize]);
+        mask.fill(false);
+        mask[sp.bar as usize] = bar;
+        mask[sp.eos as usize] = eos;
+    }
+}
+
+/// Decode all requests as one batch. Each row's randomness comes only from its own seed, so a
+/// row's tokens do not depend on which other rows share its batch (up to float rounding in the
+/// model's batched kernels).
+pub fn decode_batch<M, G>(
+    model: &M,
+    new_grammar: impl Fn() -> G,
+    reqs: &[Request],
+    opts: &DecodeOptions,
+) -> Result<Vec<Decoded>>
+where
+    M: NextToken,
+    G: TokenGrammar,
+{
+    let batch = reqs.len();
+    if batch == 0 {
+        return Ok(Vec::new());
+    }
+    let sp = opts.specials;
+    let vocab = model.vocab_size();
+    let mut rows = Vec::with_capacity(batch);
+    for (i, r) in reqs.iter().enumerate() {
+        if r.prompt.first() != Some(&sp.bos) {
+            bail!("prompt {i} does not start with Bos");
+        }
+        let mut g = new_grammar();
+        for (k, &t) in r.prompt.iter().enumerate() {
+            g.push(t)
+                .with_context(|| format!("prompt {i} is not grammatical at token {k} (id {t})"))?;
+        }
+        let start_bar = g.bars();
+        if start_bar > r.target_bars {
+            bail!(
+                "prompt {i} already has {start_bar} bars, more than the {} asked for",
+                r.target_bars
+            );
+        }
+        rows.push(Row {
+            tokens: r.prompt.clone(),
+            prompt_len: r.prompt.len(),
+            start_bar,
+            target: r.target_bars,
+            grammar: g,
+            rng: Rng::new(r.seed),
+            done: false,
+        });
+    }
+
+    let mut state = model.init_state(batch);
+    // Shared prefix: every row has at least `min_len` prompt tokens; feed all but the last of them
+    // in chunks, so the step loop below always starts by feeding a real token.
+    let min_len = rows.iter().map(|r| r.prompt_len).min().unwrap_or(1);
+    let mut pos = 0usize;
+    if opts.prefill_chunk > 0 {
+        while pos + 1 < min_len {
+            let t = (min_len - 1 - pos).min(opts.prefill_chunk);
+            let mut input = Vec::with_capacity(batch * t);
+            for r in &rows {
+                input.extend_from_slice(&r.tokens[pos..pos + t]);
+            }
+            model.feed(&input, batch, &mut state)?;
+            pos += t;
+        }
+    }
+
+    let mut mask = vec![false; vocab];
+    let mut input = vec![sp.pad; batch];
+    while rows.iter().any(|r| !r.done) {
+        for (b, r) in rows.iter().enumerate() {
+            input[b] = if r.done { sp.pad } else { r.tokens[pos] };
+        }
+        let logits = model.feed(&input, batch, &mut state)?;
+        if logits.len() != batch * vocab {
+            bail!(
+                "the model returned {} logits for a batch of {batch} × vocab {vocab}",
+                logits.len()
+            );
+        }
+        for (b, r) in rows.iter_mut().enumerate() {
+            if r.done || pos + 1 < r.tokens.len() {
+                continue; // finished, or still inside its prompt
+            }
+            if r.tokens.len() > 2 * opts.max_tokens + 256 {
+                bail!("piece {b} exceeded twice generate.max_tokens without reaching Eos");
+            }
+            constrained_mask(&r.grammar, r.target, r.tokens.len(), opts, &mut mask);
+            let row_logits = &logits[b * vocab..(b + 1) * vocab];
+            let id = sampler::sample(row_logits, &mask, &opts.sampler, &mut r.rng)
+                .with_context(|| format!("piece {b}, token {}", r.tokens.len()))?;
+            r.grammar.push(id).with_context(|| {
+                format!("piece {b}: sampled token {id} rejected by the grammar")
+            })?;
+            r.tokens.push(id);
+            r.done = id == sp.eos;
+        }
+        pos += 1;
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| Decoded {
+            tokens: r.tokens,
+            prompt_len: r.prompt_len,
+            start_bar: r.start_bar,
+        })
+        .collect())
+}

@@ -1,0 +1,110 @@
+//! Continuation prompts: the first bars of test-split songs, or of a folder of MIDI files.
+
+use anyhow::{Context, Result, anyhow, bail};
+use std::path::Path;
+
+use super::decode::Specials;
+use crate::rng::Rng;
+use crate::shards::{Split, read_shards};
+
+/// A prompt: Bos + the first bars of a song, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    /// `test:<song_id>` or the MIDI file's path.
+    pub source: String,
+    pub tokens: Vec<u16>,
+}
+
+/// The tokens before the `(bars + 1)`-th Bar, without Eos or Pad.
+pub fn cut_bars(tokens: &[u16], bars: u32, sp: Specials) -> Vec<u16> {
+    let mut out = Vec::new();
+    let mut seen = 0u32;
+    for &t in tokens {
+        if t == sp.eos {
+            break;
+        }
+        if t == sp.pad {
+            continue;
+        }
+        if t == sp.bar {
+            if seen == bars {
+                break;
+            }
+            seen += 1;
+        }
+        out.push(t);
+    }
+    out
+}
+
+/// `n` test-split songs with at least `bars` bars, chosen by a hash of (seed, song id), cut to `bars`.
+pub fn test_prompts(
+    tokens_dir: &Path,
+    seed: u64,
+    n: usize,
+    bars: u32,
+    sp: Specials,
+) -> Result<Vec<Prompt>> {
+    let songs = read_shards(tokens_dir)
+        .with_context(|| format!("reading token shards in {}", tokens_dir.display()))?;
+    let mut test: Vec<_> = songs
+        .into_iter()
+        .filter(|s| s.split == Split::Test && s.n_bars >= bars)
+        .collect();
+    if test.is_empty() {
+        bail!(
+            "no test-split song with at least {bars} bars in {}: run `pipeline run tokenize` first, or set generate.prompt_dir",
+            tokens_dir.display()
+        );
+    }
+    test.sort_by_cached_key(|s| {
+        (
+            Rng::derive(seed, &["prompt", &s.song_id]),
+            s.song_id.clone(),
+        )
+    });
+    Ok(test
+        .into_iter()
+        .take(n)
+        .map(|s| Prompt {
+            source: format!("test:{}", s.song_id),
+            tokens: with_bos(cut_bars(&s.tokens, bars, sp), sp),
+        })
+        .collect())
+}
+
+/// Every `.mid`/`.midi` file directly in `dir` (sorted by name), read, encoded and cut to `bars`.
+pub fn dir_prompts(dir: &Path, bars: u32, sp: Specials) -> Result<Vec<Prompt>> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list generate.prompt_dir {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi"))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("generate.prompt_dir {} holds no .mid files", dir.display());
+    }
+    let mut out = Vec::with_capacity(files.len());
+    for f in files {
+        let song =
+            crate::midi::read_file(&f).map_err(|e| anyhow!("prompt {}: {e}", f.display()))?;
+        let enc = crate::remi::encode(&song).map_err(|e| anyhow!("prompt {}: {e}", f.display()))?;
+        let tokens = with_bos(cut_bars(&enc.tokens, bars, sp), sp);
+        out.push(Prompt {
+            source: f.display().to_string(),
+            tokens,
+        });
+    }
+    Ok(out)
+}
+
+fn with_bos(mut tokens: Vec<u16>, sp: Specials) -> Vec<u16> {
+    if tokens.first() != Some(&sp.bos) {
+        tokens.insert(0, sp.bos);
+    }
+    tokens
+}

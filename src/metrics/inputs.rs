@@ -1,0 +1,141 @@
+//! What evaluate scores: generated pieces, the real reference songs, or any folder of MIDI.
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+use super::pieces::{Group, PieceJob};
+use crate::shards::{SongRecord, Split};
+
+/// Every `*.mid` directly under `<generated>/task=T/sampler=S/`, sorted; the piece is the file
+/// stem. A missing folder gives no jobs (reference rows only).
+pub fn generated_jobs(generated_dir: &Path) -> Result<Vec<PieceJob>> {
+    let mut jobs = Vec::new();
+    for (task, task_dir) in hive_children(generated_dir, "task")? {
+        for (sampler, sampler_dir) in hive_children(&task_dir, "sampler")? {
+            let group = Group::new(task.clone(), sampler);
+            for path in sorted_entries(&sampler_dir)? {
+                if path.is_file() && has_ext(&path, &["mid"]) {
+                    let piece = path
+                        .file_stem()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned();
+                    jobs.push(PieceJob {
+                        group: group.clone(),
+                        piece,
+                        path,
+                    });
+                }
+            }
+        }
+    }
+    Ok(jobs)
+}
+
+/// The songs of one split as reference jobs; the piece is the song id.
+pub fn reference_jobs(songs: &[SongRecord], split: Split, raw_dir: &Path) -> Vec<PieceJob> {
+    let mut jobs: Vec<PieceJob> = songs
+        .iter()
+        .filter(|s| s.split == split)
+        .map(|s| PieceJob {
+            group: Group::reference(),
+            piece: s.song_id.clone(),
+            path: raw_dir.join(&s.source),
+        })
+        .collect();
+    jobs.sort_by(|a, b| a.piece.cmp(&b.piece));
+    jobs
+}
+
+/// Every `.mid`/`.midi` under `dir` at any depth, sorted; the piece is the path relative to
+/// `dir` without the extension, `/`-separated.
+pub fn folder_jobs(dir: &Path, group: &Group) -> Result<Vec<PieceJob>> {
+    let mut files = Vec::new();
+    walk(dir, &mut files)?;
+    files.sort();
+    Ok(files
+        .into_iter()
+        .map(|path| {
+            let rel = path.strip_prefix(dir).unwrap_or(&path).with_extension("");
+            let piece = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            PieceJob {
+                group: group.clone(),
+                piece,
+                path,
+            }
+        })
+        .collect())
+}
+
+/// A hash over the generated MIDI files (relative paths and contents), so new, removed or
+/// changed pieces make evaluate stale.
+pub fn generated_fingerprint(generated_dir: &Path) -> Result<String> {
+    let mut h = Sha256::new();
+    for job in generated_jobs(generated_dir)? {
+        let rel = job.path.strip_prefix(generated_dir).unwrap_or(&job.path);
+        let bytes = std::fs::read(&job.path)
+            .with_context(|| format!("cannot read {}", job.path.display()))?;
+        let rel = rel.to_string_lossy();
+        h.update((rel.len() as u64).to_le_bytes());
+        h.update(rel.as_bytes());
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(&bytes);
+    }
+    Ok(crate::hash::hex(&h.finalize()))
+}
+
+/// Subfolders named `<key>=<value>`, as (value, path), sorted; none when `dir` is missing.
+fn hive_children(dir: &Path, key: &str) -> Result<Vec<(String, PathBuf)>> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let prefix = format!("{key}=");
+    let mut out = Vec::new();
+    for path in sorted_entries(dir)? {
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        if let Some(value) = name.strip_prefix(&prefix)
+            && path.is_dir()
+        {
+            super::pieces::check_label(key, value)
+                .with_context(|| format!("bad generated folder {}", path.display()))?;
+            out.push((value.to_string(), path));
+        }
+    }
+    Ok(out)
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut v = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<Vec<_>>>()
+        .with_context(|| format!("cannot list {}", dir.display()))?;
+    v.sort();
+    Ok(v)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for path in sorted_entries(dir)? {
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if has_ext(&path, &["mid", "midi"]) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn has_ext(path: &Path, exts: &[&str]) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| exts.iter().any(|x| e.eq_ignore_ascii_case(x)))
+}

@@ -1,0 +1,148 @@
+//! The metrics folder on disk: `pieces/task=…/sampler=…/part-0.parquet` and `summary.parquet`,
+//! replaced as a whole (written into a temporary folder beside it, then renamed into place), so
+//! a failure leaves the previous tables intact.
+
+use anyhow::{Context, Result};
+use polars::prelude::{
+    DataType, Field, HiveOptions, LazyFrame, PlRefPath, ScanArgsParquet, Schema,
+};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::pipeline::atomic::AtomicDir;
+
+use super::pieces::{Group, PieceRow, check_label, pieces_frame, rows_from_frame, write_parquet};
+use super::summary::{SummaryRow, summarize, summary_frame};
+
+pub const PIECES_DIR: &str = "pieces";
+pub const SUMMARY_FILE: &str = "summary.parquet";
+pub const PLOT_FILE: &str = "h4_gs.svg";
+
+/// `pieces/task=T/sampler=S/part-0.parquet` under a metrics folder.
+pub fn partition_file(metrics_dir: &Path, group: &Group) -> PathBuf {
+    metrics_dir
+        .join(PIECES_DIR)
+        .join(format!("task={}", group.task))
+        .join(format!("sampler={}", group.sampler))
+        .join("part-0.parquet")
+}
+
+/// A lazy hive scan of `pieces/` that adds `task` and `sampler` (always as strings).
+pub fn scan_pieces(metrics_dir: &Path) -> Result<LazyFrame> {
+    let dir = metrics_dir.join(PIECES_DIR);
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "no metrics at {}: run `pipeline run evaluate` first",
+            dir.display()
+        );
+    }
+    let hive_schema = Schema::from_iter([
+        Field::new("task".into(), DataType::String),
+        Field::new("sampler".into(), DataType::String),
+    ]);
+    let args = ScanArgsParquet {
+        hive_options: HiveOptions {
+            enabled: Some(true),
+            hive_start_idx: 0,
+            schema: Some(Arc::new(hive_schema)),
+            try_parse_dates: false,
+        },
+        ..Default::default()
+    };
+    let path = PlRefPath::try_from_path(&dir)?;
+    LazyFrame::scan_parquet(path, args).with_context(|| format!("cannot scan {}", dir.display()))
+}
+
+/// Every row of an existing metrics folder (none when it does not exist yet).
+pub fn read_pieces(metrics_dir: &Path) -> Result<Vec<PieceRow>> {
+    if !metrics_dir.join(PIECES_DIR).is_dir() {
+        return Ok(Vec::new());
+    }
+    let df = scan_pieces(metrics_dir)?
+        .collect()
+        .with_context(|| format!("cannot read {}", metrics_dir.join(PIECES_DIR).display()))?;
+    rows_from_frame(&df)
+}
+
+/// Write the tables for `rows` as the new contents of `metrics_dir`, atomically. Plain files
+/// of the old folder that the tables do not replace (manifest.json, ...) are carried over; the
+/// old plot is dropped since it no longer matches. Returns the summary that was written.
+pub fn write_tables(metrics_dir: &Path, rows: &[PieceRow]) -> Result<Vec<SummaryRow>> {
+    let tmp = AtomicDir::new(metrics_dir)?;
+    let summary = fill(tmp.path(), metrics_dir, rows)?;
+    crate::pipeline::fault::point("evaluate:before-commit")?;
+    tmp.commit()?;
+    Ok(summary)
+}
+
+fn fill(tmp: &Path, old: &Path, rows: &[PieceRow]) -> Result<Vec<SummaryRow>> {
+    std::fs::create_dir_all(tmp.join(PIECES_DIR))
+        .with_context(|| format!("cannot create {}", tmp.display()))?;
+    let mut groups: BTreeMap<&Group, Vec<&PieceRow>> = BTreeMap::new();
+    for r in rows {
+        groups.entry(&r.group).or_default().push(r);
+    }
+    for (group, mut part) in groups {
+        check_label("task", &group.task)?;
+        check_label("sampler", &group.sampler)?;
+        part.sort_by(|a, b| a.piece.cmp(&b.piece));
+        write_parquet(&mut pieces_frame(&part)?, &partition_file(tmp, group))?;
+    }
+    let summary = summarize(rows);
+    write_parquet(&mut summary_frame(&summary)?, &tmp.join(SUMMARY_FILE))?;
+    if old.is_dir() {
+        for entry in
+            std::fs::read_dir(old).with_context(|| format!("cannot list {}", old.display()))?
+        {
+            let entry = entry?;
+            let file_name = entry.file_name();
+            let keep =
+                entry.file_type()?.is_file() && file_name != SUMMARY_FILE && file_name != PLOT_FILE;
+            if keep {
+                std::fs::copy(entry.path(), tmp.join(&file_name))
+                    .with_context(|| format!("cannot carry over {}", entry.path().display()))?;
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// A hash of the written tables (every pieces file and the summary, with their paths), so
+/// downstream readers notice when they change.
+pub fn tables_fingerprint(metrics_dir: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut files = Vec::new();
+    collect_files(&metrics_dir.join(PIECES_DIR), &mut files)?;
+    files.push(metrics_dir.join(SUMMARY_FILE));
+    files.sort();
+    let mut h = Sha256::new();
+    for f in files {
+        let rel = f
+            .strip_prefix(metrics_dir)
+            .unwrap_or(&f)
+            .to_string_lossy()
+            .into_owned();
+        let bytes = std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?;
+        h.update((rel.len() as u64).to_le_bytes());
+        h.update(rel.as_bytes());
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(&bytes);
+    }
+    Ok(crate::hash::hex(&h.finalize()))
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_files(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

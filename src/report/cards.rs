@@ -1,0 +1,130 @@
+//! One card per piece: player (or a note why there is none), MIDI link, piano roll, scores.
+
+use std::fmt::Write as _;
+
+use super::data::Piece;
+use super::escape::{exact, html, num};
+use super::roll::RollInfo;
+
+/// A piece with the relative links the page uses (relative to report/index.html).
+#[derive(Debug, Clone)]
+pub struct Card<'a> {
+    pub piece: &'a Piece,
+    pub midi_href: String,
+    pub wav_href: Option<String>,
+    /// The piano roll's link and what it shows, or why it could not be drawn.
+    pub roll: Result<(String, RollInfo), String>,
+    /// Position in file order (the page's default sort).
+    pub order: usize,
+}
+
+/// Why a generated piece has no audio, said plainly.
+const NO_WAV_GENERATED: &str = "No audio for this piece: no WAV was rendered (no SoundFont was \
+     found when it was generated; set [audio] in the config, then rerun generate). The MIDI file \
+     below plays in any MIDI player.";
+const NO_WAV_REFERENCE: &str = "No audio for this real song (with a SoundFont, the first few \
+     songs get a short excerpt): open the MIDI file below in any MIDI player.";
+
+pub fn card_html(c: &Card, reference: bool) -> String {
+    let p = c.piece;
+    let scores = p.scores.clone().unwrap_or_default();
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<article class="card{}" data-task="{}" data-sampler="{}" data-piece="{}" data-order="{}" data-h1="{}" data-h4="{}" data-gs="{}">"#,
+        if reference { " ref" } else { "" },
+        html(&p.task),
+        html(&p.sampler),
+        html(&p.id),
+        c.order,
+        exact(scores.h1),
+        exact(scores.h4),
+        exact(scores.gs)
+    );
+    let title = if reference {
+        p.id.clone()
+    } else {
+        format!("{} · {} · {}", p.task, p.sampler, p.id)
+    };
+    let _ = write!(s, "<h3>{}</h3>", html(&title));
+    match &c.wav_href {
+        Some(href) => {
+            let _ = write!(
+                s,
+                r#"<audio controls preload="none" src="{}"></audio>"#,
+                html(href)
+            );
+            if reference {
+                let _ = write!(
+                    s,
+                    r#"<p class="facts">audio: the first {} bars</p>"#,
+                    super::REFERENCE_AUDIO_BARS
+                );
+            }
+        }
+        None => {
+            let why = if reference {
+                NO_WAV_REFERENCE
+            } else {
+                NO_WAV_GENERATED
+            };
+            let _ = write!(s, r#"<p class="no-wav">{}</p>"#, html(why));
+        }
+    }
+    let mut facts = vec![format!(
+        r#"<a class="midi" href="{}" download>MIDI</a>"#,
+        html(&c.midi_href)
+    )];
+    if let Some(b) = p.n_bars {
+        facts.push(format!("{b} bars"));
+    }
+    if let Some(sec) = p.seconds {
+        facts.push(format!("{sec:.1} s"));
+    }
+    if let Some(seed) = &p.seed {
+        facts.push(format!("seed {}", html(seed)));
+    }
+    if let Some(src) = &p.prompt_source {
+        facts.push(format!("prompt from {}", html(src)));
+    }
+    let _ = write!(s, r#"<p class="facts">{}</p>"#, facts.join(" · "));
+    match &c.roll {
+        Ok((href, info)) => {
+            let mut caption = if info.bars_drawn < info.bars_total {
+                format!("bars 1–{} of {}", info.bars_drawn, info.bars_total)
+            } else {
+                format!("{} bars", info.bars_drawn)
+            };
+            if let Some(b) = p.start_bar.filter(|b| *b > 0) {
+                caption.push_str(&format!(
+                    "; prompt = bars 1–{b} (shaded), continuation from bar {} (blue line)",
+                    b + 1
+                ));
+            }
+            let _ = write!(
+                s,
+                r#"<figure><div class="roll-box"><img class="roll" src="{}" alt="piano roll of {}" loading="lazy"></div><figcaption>piano roll: {}</figcaption></figure>"#,
+                html(href),
+                html(&title),
+                caption
+            );
+        }
+        Err(why) => {
+            let _ = write!(s, r#"<p class="error">No piano roll: {}</p>"#, html(why));
+        }
+    }
+    let _ = write!(
+        s,
+        r#"<dl class="scores"><div><dt>H1</dt><dd>{}</dd></div><div><dt>H4</dt><dd>{}</dd></div><div><dt>GS</dt><dd>{}</dd></div></dl>"#,
+        num(scores.h1, 3),
+        num(scores.h4, 3),
+        num(scores.gs, 3)
+    );
+    if p.scores.is_none() {
+        s.push_str(r#"<p class="error">Not scored (no row in metrics/pieces).</p>"#);
+    } else if let Some(e) = &scores.error {
+        let _ = write!(s, r#"<p class="error">Not scored: {}</p>"#, html(e));
+    }
+    s.push_str("</article>\n");
+    s
+}

@@ -1,0 +1,366 @@
+//! What the page shows, read from a run's outputs: the train manifest, the summary table, the
+//! generated pieces with their metrics, and the real test-split songs.
+
+use anyhow::{Context, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::tables::{f64s, files_with_ext, hive_children, piece_key, read_frame, strs};
+use crate::config::Config;
+use crate::pipeline::manifest::Manifest;
+use crate::shards::{self, Split};
+use crate::train::checkpoint;
+
+/// The summary columns the page shows, in order (those absent from the file show as blank).
+pub const SUMMARY_COLUMNS: [&str; 13] = [
+    "n", "n_errors", "h1_mean", "h1_std", "h4_mean", "h4_std", "gs_mean", "gs_std", "h1_delta",
+    "h4_delta", "gs_delta", "distance", "rank",
+];
+
+pub use crate::metrics::pieces::{REFERENCE_SAMPLER, REFERENCE_TASK};
+/// The task whose pieces start with a prompt, and its prompt length when pieces.parquet has no
+/// `start_bar` (DESIGN.md: the first 8 bars).
+pub const CONTINUATION_TASK: &str = "continuation";
+const DEFAULT_PROMPT_BARS: u32 = 8;
+
+/// One row of summary.parquet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryRow {
+    pub task: String,
+    pub sampler: String,
+    /// Value of each of [`SUMMARY_COLUMNS`], in that order.
+    pub values: Vec<Option<f64>>,
+}
+
+impl SummaryRow {
+    pub fn get(&self, col: &str) -> Option<f64> {
+        let i = SUMMARY_COLUMNS.iter().position(|c| *c == col)?;
+        self.values[i]
+    }
+    pub fn is_reference(&self) -> bool {
+        self.task == REFERENCE_TASK
+    }
+}
+
+/// A piece's scores from metrics/pieces.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scores {
+    pub h1: Option<f64>,
+    pub h4: Option<f64>,
+    pub gs: Option<f64>,
+    pub n_notes: Option<f64>,
+    /// Why evaluate could not score it.
+    pub error: Option<String>,
+}
+
+/// One card: a generated piece or a reference song.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Piece {
+    pub task: String,
+    pub sampler: String,
+    /// File stem for generated pieces (`000`), song id for reference songs.
+    pub id: String,
+    /// The MIDI file on disk.
+    pub midi: PathBuf,
+    /// The WAV beside it, when one exists.
+    pub wav: Option<PathBuf>,
+    pub scores: Option<Scores>,
+    /// Bar where generated music starts after the prompt (continuation).
+    pub start_bar: Option<u32>,
+    pub seconds: Option<f64>,
+    pub seed: Option<String>,
+    pub prompt_source: Option<String>,
+    pub n_bars: Option<u32>,
+}
+
+/// The train stage's manifest, as far as it exists.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrainInfo {
+    /// `counts` of the manifest, flattened to text, in key order.
+    pub counts: Vec<(String, String)>,
+    pub wall_seconds: Option<f64>,
+    /// The newest completed checkpoint's name under train/checkpoints/.
+    pub checkpoint: Option<String>,
+    /// That checkpoint's model_config.json, flattened: the shape actually trained.
+    pub model: Option<Vec<(String, String)>>,
+    pub demo_data: bool,
+}
+
+/// Everything the page needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunData {
+    pub run_name: String,
+    pub train: Option<TrainInfo>,
+    /// The model section of the config, flattened (shown when no checkpoint says more).
+    pub model: Vec<(String, String)>,
+    pub summary: Vec<SummaryRow>,
+    pub pieces: Vec<Piece>,
+    /// The first test-split songs (at most the requested number), with their raw files.
+    pub reference: Vec<Piece>,
+    pub reference_total: usize,
+    /// Problems worth telling the reader (missing tables, unreadable files).
+    pub notes: Vec<String>,
+}
+
+pub use crate::metrics::run::{generated_dir, metrics_dir};
+pub fn train_dir(cfg: &Config) -> PathBuf {
+    cfg.run_dir().join("train")
+}
+
+/// Reads a run's outputs; what is missing becomes a note on the page, not an error.
+pub fn collect(cfg: &Config, max_reference: usize) -> Result<RunData> {
+    let mut notes = Vec::new();
+    let train = match Manifest::read(&train_dir(cfg)) {
+        Ok(Some(m)) => Some(train_info(&m, &train_dir(cfg))),
+        Ok(None) => {
+            notes.push("no finished train output (train/manifest.json)".to_string());
+            None
+        }
+        Err(e) => {
+            notes.push(format!("{e:#}"));
+            None
+        }
+    };
+    let summary_path = metrics_dir(cfg).join("summary.parquet");
+    let summary = if summary_path.is_file() {
+        read_summary(&summary_path)?
+    } else {
+        notes.push(format!("no summary table ({})", summary_path.display()));
+        Vec::new()
+    };
+    let scores = read_scores(&metrics_dir(cfg).join("pieces"))?;
+    let pieces = generated_pieces(&generated_dir(cfg), &scores)?;
+    let (reference, reference_total) = match shards::read_shards(&cfg.tokens_dir()) {
+        Ok(songs) => {
+            let mut test: Vec<_> = songs
+                .into_iter()
+                .filter(|s| s.split == Split::Test)
+                .collect();
+            test.sort_by(|a, b| a.song_id.cmp(&b.song_id));
+            let total = test.len();
+            let refs = test
+                .into_iter()
+                .take(max_reference)
+                .map(|s| Piece {
+                    task: REFERENCE_TASK.into(),
+                    sampler: REFERENCE_SAMPLER.into(),
+                    scores: scores
+                        .get(&(
+                            REFERENCE_TASK.to_string(),
+                            REFERENCE_SAMPLER.to_string(),
+                            piece_key(&s.song_id),
+                        ))
+                        .cloned(),
+                    midi: cfg.run.raw_dir.join(&s.source),
+                    id: s.song_id,
+                    wav: None,
+                    start_bar: None,
+                    seconds: None,
+                    seed: None,
+                    prompt_source: None,
+                    n_bars: Some(s.n_bars),
+                })
+                .collect();
+            (refs, total)
+        }
+        Err(e) => {
+            notes.push(format!("no reference songs: {e:#}"));
+            (Vec::new(), 0)
+        }
+    };
+    Ok(RunData {
+        run_name: cfg.run.name.clone(),
+        train,
+        // The shape the config asks for (preset plus overrides), as train resolves it.
+        model: flatten(
+            &serde_json::to_value(cfg.model.resolve(crate::remi::Vocab::SIZE)).unwrap_or_default(),
+        ),
+        summary,
+        pieces,
+        reference,
+        reference_total,
+        notes,
+    })
+}
+
+fn train_info(m: &Manifest, dir: &Path) -> TrainInfo {
+    let counts = flatten(&serde_json::to_value(&m.counts).unwrap_or_default());
+    // The newest completed checkpoint (an unreadable folder just shows none).
+    let newest = checkpoint::list(&checkpoint::checkpoints_dir(dir))
+        .ok()
+        .and_then(|mut v| v.pop())
+        .map(|(_, path)| path);
+    let model = newest
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p.join("model_config.json")).ok())
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .map(|v| flatten(&v));
+    TrainInfo {
+        counts,
+        wall_seconds: Some(m.wall_seconds),
+        checkpoint: newest.and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())),
+        model,
+        demo_data: m.demo_data,
+    }
+}
+
+/// A JSON object as `a.b = value` lines, in key order; scalars print bare.
+pub fn flatten(v: &serde_json::Value) -> Vec<(String, String)> {
+    fn go(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    go(&key, v, out);
+                }
+            }
+            serde_json::Value::String(s) => out.push((prefix.to_string(), s.clone())),
+            serde_json::Value::Null => out.push((prefix.to_string(), "–".to_string())),
+            // Losses and rates to 4 decimals; integers as they are.
+            serde_json::Value::Number(n) if n.is_f64() => {
+                let x = n.as_f64().unwrap_or(f64::NAN);
+                let text = if x.fract() == 0.0 {
+                    format!("{x:.1}")
+                } else {
+                    format!("{x:.4}").trim_end_matches('0').to_string()
+                };
+                out.push((prefix.to_string(), text))
+            }
+            other => out.push((prefix.to_string(), other.to_string())),
+        }
+    }
+    let mut out = Vec::new();
+    go("", v, &mut out);
+    out
+}
+
+/// summary.parquet, in file order.
+pub fn read_summary(path: &Path) -> Result<Vec<SummaryRow>> {
+    let df = read_frame(path)?;
+    let (task, sampler) = (strs(&df, "task"), strs(&df, "sampler"));
+    let cols: Vec<Vec<Option<f64>>> = SUMMARY_COLUMNS.iter().map(|c| f64s(&df, c)).collect();
+    Ok((0..df.height())
+        .map(|i| SummaryRow {
+            task: task[i].clone().unwrap_or_default(),
+            sampler: sampler[i].clone().unwrap_or_default(),
+            values: cols.iter().map(|c| c[i]).collect(),
+        })
+        .collect())
+}
+
+type ScoreKey = (String, String, String);
+
+/// Every piece's scores under metrics/pieces/task=…/sampler=…/*.parquet, keyed by
+/// (task, sampler, piece key).
+pub fn read_scores(pieces_dir: &Path) -> Result<BTreeMap<ScoreKey, Scores>> {
+    let mut out = BTreeMap::new();
+    for (task, tdir) in hive_children(pieces_dir, "task")? {
+        for (sampler, sdir) in hive_children(&tdir, "sampler")? {
+            for file in files_with_ext(&sdir, "parquet")? {
+                let df = read_frame(&file)?;
+                let piece = strs(&df, "piece");
+                let (h1, h4, gs) = (f64s(&df, "h1"), f64s(&df, "h4"), f64s(&df, "gs"));
+                let (n_notes, error) = (f64s(&df, "n_notes"), strs(&df, "error"));
+                for i in 0..df.height() {
+                    let Some(p) = &piece[i] else { continue };
+                    out.insert(
+                        (task.clone(), sampler.clone(), piece_key(p)),
+                        Scores {
+                            h1: h1[i],
+                            h4: h4[i],
+                            gs: gs[i],
+                            n_notes: n_notes[i],
+                            error: error[i].clone().filter(|e| !e.is_empty()),
+                        },
+                    );
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Facts from a partition's pieces.parquet, keyed by piece key.
+#[derive(Debug, Clone, Default)]
+struct GenRow {
+    start_bar: Option<u32>,
+    seconds: Option<f64>,
+    seed: Option<String>,
+    prompt_source: Option<String>,
+    n_bars: Option<u32>,
+}
+
+fn read_gen_rows(path: &Path) -> Result<BTreeMap<String, GenRow>> {
+    if !path.is_file() {
+        return Ok(BTreeMap::new());
+    }
+    let df = read_frame(path)?;
+    let piece = strs(&df, "piece");
+    let (start_bar, seconds, n_bars) = (
+        f64s(&df, "start_bar"),
+        f64s(&df, "seconds"),
+        f64s(&df, "n_bars"),
+    );
+    let (seed, prompt) = (strs(&df, "seed"), strs(&df, "prompt_source"));
+    let mut out = BTreeMap::new();
+    for i in 0..df.height() {
+        let Some(p) = &piece[i] else { continue };
+        out.insert(
+            piece_key(p),
+            GenRow {
+                start_bar: start_bar[i].map(|v| v as u32),
+                seconds: seconds[i],
+                seed: seed[i].clone(),
+                prompt_source: prompt[i].clone(),
+                n_bars: n_bars[i].map(|v| v as u32),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Every generated MIDI file, by task, sampler and file name. A WAV counts when the file is
+/// there (pieces.parquet's `has_wav` could be stale after files are copied around).
+pub fn generated_pieces(
+    generated: &Path,
+    scores: &BTreeMap<ScoreKey, Scores>,
+) -> Result<Vec<Piece>> {
+    let mut out = Vec::new();
+    for (task, tdir) in hive_children(generated, "task")? {
+        for (sampler, sdir) in hive_children(&tdir, "sampler")? {
+            let rows = read_gen_rows(&sdir.join("pieces.parquet"))
+                .with_context(|| format!("bad pieces table in {}", sdir.display()))?;
+            for midi in files_with_ext(&sdir, "mid")? {
+                let id = midi
+                    .file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+                let key = piece_key(&id);
+                let row = rows.get(&key).cloned().unwrap_or_default();
+                let wav = Some(midi.with_extension("wav")).filter(|w| w.is_file());
+                let start_bar = row
+                    .start_bar
+                    .or((task == CONTINUATION_TASK).then_some(DEFAULT_PROMPT_BARS));
+                out.push(Piece {
+                    scores: scores.get(&(task.clone(), sampler.clone(), key)).cloned(),
+                    task: task.clone(),
+                    sampler: sampler.clone(),
+                    id,
+                    midi,
+                    wav,
+                    start_bar: start_bar.filter(|b| *b > 0),
+                    seconds: row.seconds,
+                    seed: row.seed,
+                    prompt_source: row.prompt_source,
+                    n_bars: row.n_bars,
+                });
+            }
+        }
+    }
+    Ok(out)
+}

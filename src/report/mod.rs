@@ -1,0 +1,252 @@
+//! The listening report: one static HTML page per run (artifacts/<run>/report/index.html) with
+//! the run's facts, the summary table, the H4/GS plot and a card per piece (player, MIDI link,
+//! piano roll, H1/H4/GS), plus the real test-split songs as a reference.
+//!
+//! Every link in the page is relative: generated files as `../generated/…`, the rest inside
+//! report/ (piano rolls, the plot, copies of the reference MIDI, whose raw files may live
+//! outside the artifacts folder). So the run folder can be moved or served as it is.
+
+mod cards;
+pub mod data;
+pub mod escape;
+mod page;
+pub mod roll;
+pub mod tables;
+
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+use cards::Card;
+use data::Piece;
+use escape::{file_component, url};
+
+/// The page's file name inside the report folder.
+pub const INDEX: &str = "index.html";
+/// How many real test-split songs get a card.
+pub const REFERENCE_CARDS: usize = 12;
+/// How many of those get audio (when a SoundFont is there), and how many bars of each: enough
+/// to hear the real thing beside the generated pieces without megabytes of WAV per song.
+pub const REFERENCE_AUDIO: usize = 4;
+pub const REFERENCE_AUDIO_BARS: u32 = 16;
+
+/// What was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportStats {
+    pub cards: usize,
+    pub with_wav: usize,
+    pub reference: usize,
+    pub unscored: usize,
+}
+
+/// artifacts/<run>/report
+pub fn report_dir(cfg: &crate::config::Config) -> PathBuf {
+    cfg.run_dir().join("report")
+}
+
+/// artifacts/<run>/report/index.html
+pub fn index_path(cfg: &crate::config::Config) -> PathBuf {
+    report_dir(cfg).join(INDEX)
+}
+
+/// Writes the page and its files into `out`, a folder that will sit (or already sits) beside
+/// generated/ in the run folder: links to generated files are made relative to that place.
+pub fn write_report(
+    cfg: &crate::config::Config,
+    out: &Path,
+    max_reference: usize,
+) -> Result<ReportStats> {
+    let data = data::collect(cfg, max_reference)?;
+    let generated = data::generated_dir(cfg);
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+
+    let cards: Vec<Card> = data
+        .pieces
+        .par_iter()
+        .enumerate()
+        .map(|(i, p)| generated_card(p, i, &generated, out))
+        .collect::<Result<_>>()?;
+    let renderer = if data.reference.is_empty() {
+        None
+    } else {
+        cfg.audio.renderer()?
+    };
+    let reference: Vec<Card> = data
+        .reference
+        .par_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let audio = renderer.as_ref().filter(|_| i < REFERENCE_AUDIO);
+            reference_card(p, i, out, audio)
+        })
+        .collect::<Result<_>>()?;
+
+    let plot_href = write_plot(cfg, out)?;
+    let html = page::page_html(&page::PageParts {
+        data: &data,
+        cards: &cards,
+        reference: &reference,
+        plot_href: plot_href.as_deref(),
+    });
+    std::fs::write(out.join(INDEX), html)
+        .with_context(|| format!("cannot write {}", out.join(INDEX).display()))?;
+    Ok(ReportStats {
+        cards: cards.len(),
+        with_wav: cards.iter().filter(|c| c.wav_href.is_some()).count(),
+        reference: reference.len(),
+        unscored: data
+            .pieces
+            .iter()
+            .filter(|p| p.scores.as_ref().is_none_or(|s| s.error.is_some()))
+            .count(),
+    })
+}
+
+/// `/`-separated path of `path` under `root`, as URL segments.
+fn rel_segments(path: &Path, root: &Path) -> Vec<String> {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect()
+}
+
+fn generated_card<'a>(
+    p: &'a Piece,
+    order: usize,
+    generated: &Path,
+    out: &Path,
+) -> Result<Card<'a>> {
+    let href = |file: &Path| {
+        let mut segs = vec!["..".to_string(), "generated".to_string()];
+        segs.extend(rel_segments(file, generated));
+        url(&segs.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let roll_segs = [
+        "rolls".to_string(),
+        file_component(&p.task),
+        file_component(&p.sampler),
+        format!("{}.svg", file_component(&p.id)),
+    ];
+    Ok(Card {
+        piece: p,
+        midi_href: href(&p.midi),
+        wav_href: p.wav.as_deref().map(href),
+        roll: draw_roll(p, &p.midi, &roll_segs, out)?,
+        order,
+    })
+}
+
+fn reference_card<'a>(
+    p: &'a Piece,
+    order: usize,
+    out: &Path,
+    renderer: Option<&crate::audio::Renderer>,
+) -> Result<Card<'a>> {
+    // The song id is a relative path (`src_001/12`); keep its folders, made safe.
+    let parts: Vec<String> = p.id.split('/').map(file_component).collect();
+    let mut midi_segs = vec!["reference".to_string()];
+    midi_segs.extend(parts.iter().cloned());
+    if let Some(last) = midi_segs.last_mut() {
+        last.push_str(".mid");
+    }
+    let copy = midi_segs.iter().fold(out.to_path_buf(), |d, s| d.join(s));
+    if let Some(parent) = copy.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let copied = std::fs::copy(&p.midi, &copy).map(|_| ());
+    let mut roll_segs = vec!["rolls".to_string(), "reference".to_string()];
+    roll_segs.extend(parts);
+    if let Some(last) = roll_segs.last_mut() {
+        last.push_str(".svg");
+    }
+    let roll = match copied {
+        Ok(()) => draw_roll(p, &copy, &roll_segs, out)?,
+        Err(e) => Err(format!("cannot copy {}: {e}", p.midi.display())),
+    };
+    let wav_href = match (renderer, roll.is_ok()) {
+        (Some(r), true) => {
+            let wav = copy.with_extension("wav");
+            match render_excerpt(r, &copy, &wav) {
+                Ok(()) => {
+                    let mut segs = midi_segs.clone();
+                    if let Some(last) = segs.last_mut() {
+                        *last = format!("{}.wav", last.trim_end_matches(".mid"));
+                    }
+                    Some(url(&segs.iter().map(String::as_str).collect::<Vec<_>>()))
+                }
+                Err(e) => {
+                    eprintln!("warning: no audio for {}: {e:#}", p.id);
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    Ok(Card {
+        piece: p,
+        midi_href: url(&midi_segs.iter().map(String::as_str).collect::<Vec<_>>()),
+        wav_href,
+        roll,
+        order,
+    })
+}
+
+/// The first [`REFERENCE_AUDIO_BARS`] bars of a MIDI file as a WAV.
+fn render_excerpt(r: &crate::audio::Renderer, midi: &Path, wav: &Path) -> Result<()> {
+    let mut song = crate::midi::read_file(midi)?;
+    let end = REFERENCE_AUDIO_BARS * roll::BEATS_PER_BAR * crate::midi::TPB;
+    song.notes.retain(|n| n.start < end);
+    for n in &mut song.notes {
+        n.end = n.end.min(end);
+    }
+    let audio = r.render(&song)?;
+    crate::audio::write_wav(wav, &audio)
+}
+
+/// Reads the MIDI file and writes its piano roll at `segs` under `out`. An unreadable piece
+/// gets a message on its card (Ok(Err)), not a failed stage; a failed write is an error.
+fn draw_roll(
+    p: &Piece,
+    midi: &Path,
+    segs: &[String],
+    out: &Path,
+) -> Result<std::result::Result<(String, roll::RollInfo), String>> {
+    let song = match crate::midi::read_file(midi) {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(format!("{}: {e}", midi.display()))),
+    };
+    let (svg, info) = roll::render(&roll::Roll {
+        notes: &song.notes,
+        boundary_bar: p.start_bar,
+        min_bars: p.n_bars.unwrap_or(0).min(roll::MAX_BARS),
+    });
+    let path = segs.iter().fold(out.to_path_buf(), |d, s| d.join(s));
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    std::fs::write(&path, svg).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(Ok((
+        url(&segs.iter().map(String::as_str).collect::<Vec<_>>()),
+        info,
+    )))
+}
+
+/// Draws the H4/GS plot from summary.parquet with evaluate's own drawing (the picture that
+/// `pipeline report` makes), so it always matches the table; returns its link.
+fn write_plot(cfg: &crate::config::Config, out: &Path) -> Result<Option<String>> {
+    const FILE: &str = "h4_gs.svg";
+    let metrics = data::metrics_dir(cfg);
+    if !metrics.join(crate::metrics::store::SUMMARY_FILE).is_file() {
+        return Ok(None);
+    }
+    let summary = crate::metrics::report::read_summary(&metrics)?;
+    let points = crate::metrics::report::plot_points(&summary)?;
+    if points.is_empty() {
+        return Ok(None);
+    }
+    crate::metrics::report::draw(&points, &out.join(FILE))?;
+    Ok(Some(FILE.into()))
+}

@@ -1,0 +1,104 @@
+//! The report stage: one static HTML page per run (artifacts/<run>/report/index.html).
+
+use anyhow::Result;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::pipeline::atomic::AtomicDir;
+use crate::pipeline::manifest::upstream_fingerprint;
+use crate::pipeline::stage::{Counts, Stage, StageCtx, StageOutput};
+use crate::report;
+
+pub struct Report;
+
+/// Bumped when the page's layout changes, so old pages go stale.
+const PAGE_VERSION: &str = "report-page-5";
+
+/// The upstream stages whose outputs the page shows.
+const UPSTREAM: [&str; 4] = ["tokenize", "train", "generate", "evaluate"];
+
+impl Stage for Report {
+    fn name(&self) -> &'static str {
+        "report"
+    }
+
+    fn config_hash(&self, cfg: &Config) -> String {
+        // The page shows the run's paths and the model section; everything else reaches it
+        // through the upstream fingerprints.
+        let parts = [
+            PAGE_VERSION.to_string(),
+            Config::section_hash(&cfg.run),
+            Config::section_hash(&cfg.model),
+            // The SoundFont renders the reference excerpts.
+            Config::section_hash(&cfg.audio),
+        ];
+        crate::hash::sha256_hex(parts.join(",").as_bytes())
+    }
+
+    fn output_dir(&self, cfg: &Config) -> PathBuf {
+        report::report_dir(cfg)
+    }
+
+    fn inputs(&self, cfg: &Config) -> Result<BTreeMap<String, String>> {
+        UPSTREAM
+            .iter()
+            .map(|s| Ok((s.to_string(), upstream_fingerprint(cfg, s)?)))
+            .collect()
+    }
+
+    fn run(&self, ctx: &StageCtx, out: &Path) -> Result<StageOutput> {
+        let dir = AtomicDir::new(out)?;
+        let stats = report::write_report(ctx.cfg, dir.path(), report::REFERENCE_CARDS)?;
+        let fingerprint = tree_fingerprint(dir.path())?;
+        dir.commit()?;
+        let mut counts = Counts::new();
+        counts.insert("cards".into(), stats.cards.into());
+        counts.insert("with_wav".into(), stats.with_wav.into());
+        counts.insert("reference".into(), stats.reference.into());
+        counts.insert("unscored".into(), stats.unscored.into());
+        let summary = format!(
+            "{} pieces ({} with audio), {} reference songs; open {}",
+            stats.cards,
+            stats.with_wav,
+            stats.reference,
+            out.join(report::INDEX).display()
+        );
+        Ok(StageOutput {
+            counts,
+            fingerprint,
+            summary,
+        })
+    }
+}
+
+/// Hash over every file under `dir` (relative path and bytes), in path order.
+fn tree_fingerprint(dir: &Path) -> Result<String> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+        for e in std::fs::read_dir(dir)? {
+            let p = e?.path();
+            if p.is_dir() {
+                walk(&p, out)?;
+            } else {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(dir, &mut files)?;
+    files.sort();
+    let mut all = String::new();
+    for f in files {
+        let rel = f
+            .strip_prefix(dir)
+            .unwrap_or(&f)
+            .to_string_lossy()
+            .into_owned();
+        all.push_str(&format!(
+            "{rel} {}\n",
+            crate::hash::sha256_hex(&std::fs::read(&f)?)
+        ));
+    }
+    Ok(crate::hash::sha256_hex(all.as_bytes()))
+}

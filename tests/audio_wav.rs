@@ -1,0 +1,156 @@
+//! WAV rendering: RIFF header, duration implied by the tempo map, not silent.
+
+use cadenza::audio::{Audio, AudioConfig, Renderer, song_seconds, wav_bytes};
+use cadenza::midi::{Note, Song, Tempo};
+
+fn u16_at(b: &[u8], i: usize) -> u16 {
+    u16::from_le_bytes([b[i], b[i + 1]])
+}
+fn u32_at(b: &[u8], i: usize) -> u32 {
+    u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
+}
+
+/// A chord every beat for `beats` beats, with the given tempo map.
+fn song(beats: u32, tempos: Vec<Tempo>) -> Song {
+    let mut notes = Vec::new();
+    for b in 0..beats {
+        for p in [60u8, 64, 67] {
+            notes.push(Note {
+                start: b * 480,
+                end: b * 480 + 400,
+                pitch: p,
+                velocity: 90,
+            });
+        }
+    }
+    Song {
+        notes,
+        tempos,
+        ..Song::default()
+    }
+}
+
+fn renderer(tail: f64) -> Option<Renderer> {
+    let cfg = AudioConfig {
+        tail_seconds: tail,
+        ..AudioConfig::default()
+    };
+    if !cfg.soundfont.is_file() {
+        println!(
+            "NOTICE: SoundFont {} not installed; skipping the rendering test",
+            cfg.soundfont.display()
+        );
+        return None;
+    }
+    Some(Renderer::load(&cfg).expect("SoundFont loads"))
+}
+
+#[test]
+fn header_is_canonical_pcm16_stereo() {
+    let audio = Audio {
+        sample_rate: 44_100,
+        left: vec![0.5, -1.0, 2.0],
+        right: vec![0.0, 0.25, -0.5],
+    };
+    let b = wav_bytes(&audio);
+    assert_eq!(b.len(), 44 + 3 * 4);
+    assert_eq!(&b[0..4], b"RIFF");
+    assert_eq!(u32_at(&b, 4) as usize, b.len() - 8);
+    assert_eq!(&b[8..16], b"WAVEfmt ");
+    assert_eq!(u32_at(&b, 16), 16);
+    assert_eq!(u16_at(&b, 20), 1, "PCM");
+    assert_eq!(u16_at(&b, 22), 2, "stereo");
+    assert_eq!(u32_at(&b, 24), 44_100);
+    assert_eq!(u32_at(&b, 28), 44_100 * 4, "byte rate");
+    assert_eq!(u16_at(&b, 32), 4, "block align");
+    assert_eq!(u16_at(&b, 34), 16, "bits");
+    assert_eq!(&b[36..40], b"data");
+    assert_eq!(u32_at(&b, 40), 12);
+    // Interleaved L, R; out-of-range samples clip instead of wrapping.
+    let s = |i: usize| i16::from_le_bytes([b[44 + 2 * i], b[45 + 2 * i]]);
+    assert_eq!((s(0), s(1)), (16384, 0));
+    assert_eq!((s(2), s(4)), (-32767, 32767));
+}
+
+#[test]
+fn duration_follows_the_tempo_map() {
+    // 8 beats at 60 BPM then 8 beats at 120 BPM: 8 s + 4 s (last note ends 400 ticks after its onset).
+    let s = song(
+        16,
+        vec![
+            Tempo { tick: 0, bpm: 60.0 },
+            Tempo {
+                tick: 8 * 480,
+                bpm: 120.0,
+            },
+        ],
+    );
+    let implied = 8.0 + 7.0 * 0.5 + 400.0 / 480.0 * 0.5;
+    assert!(
+        (song_seconds(&s) - implied).abs() < 1e-9,
+        "{} vs {implied}",
+        song_seconds(&s)
+    );
+    // No tempo events: 120 BPM.
+    let s = song(4, Vec::new());
+    assert!((song_seconds(&s) - (1.5 + 400.0 / 480.0 * 0.5)).abs() < 1e-9);
+}
+
+#[test]
+fn rendered_wav_has_the_tempo_duration_and_sound() {
+    let Some(r) = renderer(0.5) else { return };
+    let beats = 16;
+    let s = song(
+        beats,
+        vec![Tempo {
+            tick: 0,
+            bpm: 100.0,
+        }],
+    );
+    let audio = r.render(&s).expect("renders");
+    let implied = beats as f64 * 60.0 / 100.0;
+    assert!(
+        (audio.seconds() - implied).abs() <= 1.0,
+        "wav {} s, tempo implies {implied} s",
+        audio.seconds()
+    );
+    assert!(audio.rms() > 1e-3, "silent: rms {}", audio.rms());
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.wav");
+    cadenza::audio::write_wav(&path, &audio).unwrap();
+    let b = std::fs::read(&path).unwrap();
+    assert_eq!(&b[0..4], b"RIFF");
+    assert_eq!(&b[8..12], b"WAVE");
+    assert_eq!(u32_at(&b, 24), 44_100);
+    let frames = u32_at(&b, 40) as f64 / 4.0;
+    assert!((frames / 44_100.0 - implied).abs() <= 1.0);
+    // The second half (music still playing) is not silent either.
+    let half = audio.left.len() / 2;
+    let rms2 = (audio.left[half..]
+        .iter()
+        .map(|x| (*x as f64).powi(2))
+        .sum::<f64>()
+        / half as f64)
+        .sqrt();
+    assert!(rms2 > 1e-4, "second half silent: {rms2}");
+}
+
+#[test]
+fn missing_soundfont_is_midi_only_unless_required() {
+    let mut cfg = AudioConfig {
+        soundfont: "/nonexistent/x.sf2".into(),
+        ..AudioConfig::default()
+    };
+    assert!(cfg.renderer().unwrap().is_none());
+    cfg.required = true;
+    let err = cfg
+        .renderer()
+        .err()
+        .expect("required makes it an error")
+        .to_string();
+    assert!(
+        err.contains("x.sf2") && err.contains("fluid-soundfont-gm"),
+        "{err}"
+    );
+}

@@ -1,0 +1,101 @@
+//! Samplers on logits: top-k = 1 is greedy, top-p keeps the smallest set over p, temperature
+//! scales log-odds, the mask is obeyed.
+
+use cadenza::generate::SamplerConfig;
+use cadenza::generate::sampler::{distribution, sample};
+use cadenza::rng::Rng;
+
+fn random_logits(rng: &mut Rng, n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|_| (rng.next_f64() * 8.0 - 4.0) as f32)
+        .collect()
+}
+
+#[test]
+fn top_k_one_is_greedy_under_the_mask() {
+    let mut rng = Rng::new(1);
+    for trial in 0..200 {
+        let logits = random_logits(&mut rng, 50);
+        let mask: Vec<bool> = (0..50).map(|i| (i + trial) % 3 != 0).collect();
+        let greedy = (0..50)
+            .filter(|&i| mask[i])
+            .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+            .unwrap();
+        for t in [0.5, 1.0, 3.0] {
+            let s = SamplerConfig::new("g", t, 1, 1.0);
+            let mut r = Rng::new(trial as u64);
+            assert_eq!(sample(&logits, &mask, &s, &mut r).unwrap() as usize, greedy);
+        }
+    }
+}
+
+#[test]
+fn top_p_keeps_the_smallest_set_reaching_p() {
+    // Probabilities 0.5, 0.25, 0.125, 0.0625, 0.0625 (logits are their logs).
+    let probs = [0.5f64, 0.25, 0.125, 0.0625, 0.0625];
+    let logits: Vec<f32> = probs.iter().map(|p| p.ln() as f32).collect();
+    let mask = vec![true; 5];
+    for (p, want) in [
+        (0.4, 1),
+        (0.5, 1),
+        (0.6, 2),
+        (0.75, 2),
+        (0.8, 3),
+        (0.9, 4),
+        (1.0, 5),
+    ] {
+        let d = distribution(&logits, &mask, &SamplerConfig::new("p", 1.0, 0, p)).unwrap();
+        assert_eq!(d.len(), want, "top_p {p}: {d:?}");
+        let kept: f64 = probs[..want].iter().sum();
+        for (i, &(id, q)) in d.iter().enumerate() {
+            assert_eq!(id as usize, i);
+            assert!((q - probs[i] / kept).abs() < 1e-6, "renormalised");
+        }
+    }
+}
+
+#[test]
+fn temperature_scales_log_odds_and_top_k_truncates() {
+    let mut rng = Rng::new(9);
+    let logits = random_logits(&mut rng, 20);
+    let mask = vec![true; 20];
+    for t in [0.5f64, 1.0, 2.0] {
+        let d = distribution(&logits, &mask, &SamplerConfig::new("t", t, 0, 1.0)).unwrap();
+        let p = |id: usize| d.iter().find(|c| c.0 as usize == id).unwrap().1;
+        let total: f64 = d.iter().map(|c| c.1).sum();
+        assert!((total - 1.0).abs() < 1e-9);
+        for (a, b) in [(0, 1), (3, 7), (5, 19)] {
+            let want = (logits[a] as f64 - logits[b] as f64) / t;
+            assert!(((p(a) / p(b)).ln() - want).abs() < 1e-6, "t {t}");
+        }
+    }
+    let d = distribution(&logits, &mask, &SamplerConfig::new("k", 1.0, 5, 1.0)).unwrap();
+    let mut sorted = logits.clone();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    assert_eq!(d.len(), 5);
+    for c in &d {
+        assert!(logits[c.0 as usize] >= sorted[4]);
+    }
+}
+
+#[test]
+fn sampling_follows_the_distribution_and_never_leaves_the_mask() {
+    let logits = vec![0.0f32, 1.0, 2.0, 10.0];
+    let mask = vec![true, true, true, false];
+    let s = SamplerConfig::new("s", 1.0, 0, 1.0);
+    let d = distribution(&logits, &mask, &s).unwrap();
+    let mut rng = Rng::new(3);
+    let mut counts = [0usize; 4];
+    for _ in 0..20_000 {
+        counts[sample(&logits, &mask, &s, &mut rng).unwrap() as usize] += 1;
+    }
+    assert_eq!(counts[3], 0);
+    for &(id, p) in &d {
+        let f = counts[id as usize] as f64 / 20_000.0;
+        assert!((f - p).abs() < 0.02, "token {id}: {f} vs {p}");
+    }
+    assert!(
+        sample(&logits, &[false; 4], &s, &mut rng).is_err(),
+        "empty mask is an error"
+    );
+}
