@@ -149,7 +149,7 @@ fn whole_pipeline_on_demo_data() {
         "SELECT task, sampler, count(*) AS n FROM pieces GROUP BY 1, 2 ORDER BY 1, 2",
     )
     .unwrap();
-    assert_eq!(df.height(), 5, "4 generated groups + the reference: {df}");
+    assert_eq!(df.height(), 6, "4 generated groups, the unigram baseline and the reference: {df}");
 
     // Manifests chain: each stage's inputs are its upstream's fingerprints.
     let (m_tok, m_train, m_gen, m_eval) = (
@@ -189,7 +189,7 @@ fn whole_pipeline_on_demo_data() {
         "{out}"
     );
     assert!(
-        out.contains("2 partitions written") && out.contains("2 fresh"),
+        out.contains("2 partitions written") && out.contains("3 fresh"),
         "{out}"
     );
     assert!(
