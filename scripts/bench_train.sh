@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 STEPS="${STEPS:-10}"; WARMUP="${WARMUP:-2}"; BATCH="${BATCH:-8}"; PRESET="${PRESET:-small}"
 VENV="${TORCH_VENV:-/tmp/cadenza-torch-venv}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/cadenza-target}"
 
 if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
   python3 -m venv "$VENV"
