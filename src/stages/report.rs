@@ -41,10 +41,15 @@ impl Stage for Report {
     }
 
     fn inputs(&self, cfg: &Config) -> Result<BTreeMap<String, String>> {
-        UPSTREAM
+        let mut inputs = UPSTREAM
             .iter()
             .map(|s| Ok((s.to_string(), upstream_fingerprint(cfg, s)?)))
-            .collect()
+            .collect::<Result<BTreeMap<_, _>>>()?;
+        // `pipeline evaluate --midi-dir` adds rows outside the runner: the tables themselves
+        // decide too.
+        let tables = crate::metrics::store::tables_fingerprint(&crate::metrics::metrics_dir(cfg))?;
+        inputs.insert("metrics_tables".into(), tables);
+        Ok(inputs)
     }
 
     fn run(&self, ctx: &StageCtx, out: &Path) -> Result<StageOutput> {
