@@ -149,7 +149,11 @@ fn whole_pipeline_on_demo_data() {
         "SELECT task, sampler, count(*) AS n FROM pieces GROUP BY 1, 2 ORDER BY 1, 2",
     )
     .unwrap();
-    assert_eq!(df.height(), 6, "4 generated groups, the unigram baseline and the reference: {df}");
+    assert_eq!(
+        df.height(),
+        6,
+        "4 generated groups, the unigram baseline and the reference: {df}"
+    );
 
     // Manifests chain: each stage's inputs are its upstream's fingerprints.
     let (m_tok, m_train, m_gen, m_eval) = (

@@ -1,6 +1,7 @@
 //! Runs stages in graph order: freshness check, lock, run, manifest, summary line.
 
 use anyhow::{Context, Result, bail};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -58,10 +59,19 @@ fn output_dir(stage: &dyn Stage, cfg: &Config, shard: ShardSpec) -> PathBuf {
 
 /// Compares what a stage would use now with its manifest.
 pub fn state(stage: &dyn Stage, cfg: &Config, shard: ShardSpec) -> Result<State> {
-    let inputs = match stage.inputs(cfg) {
-        Ok(i) => i,
-        Err(e) => return Ok(State::Blocked(format!("{e:#}"))),
-    };
+    match stage.inputs(cfg) {
+        Ok(inputs) => compare(stage, cfg, shard, &inputs),
+        Err(e) => Ok(State::Blocked(format!("{e:#}"))),
+    }
+}
+
+/// Compares the manifest with these current inputs.
+fn compare(
+    stage: &dyn Stage,
+    cfg: &Config,
+    shard: ShardSpec,
+    inputs: &BTreeMap<String, String>,
+) -> Result<State> {
     let Some(m) = Manifest::read(&output_dir(stage, cfg, shard))? else {
         return Ok(State::Missing);
     };
@@ -72,7 +82,7 @@ pub fn state(stage: &dyn Stage, cfg: &Config, shard: ShardSpec) -> Result<State>
             stage.name()
         ));
     }
-    for (k, v) in &inputs {
+    for (k, v) in inputs {
         match m.inputs.get(k) {
             Some(old) if old == v => {}
             Some(_) => why.push(format!("input `{k}` changed")),
@@ -123,10 +133,10 @@ pub fn run(
         }
         let out = output_dir(stage.as_ref(), cfg, shard);
         let _lock = Lock::acquire(&out)?;
-        let st = state(stage.as_ref(), cfg, shard)?;
-        if let State::Blocked(why) = &st {
-            bail!("cannot run `{}`: {why}", node.name);
-        }
+        let inputs = stage
+            .inputs(cfg)
+            .with_context(|| format!("cannot run `{}`", node.name))?;
+        let st = compare(stage.as_ref(), cfg, shard, &inputs)?;
         if st == State::Fresh && !force {
             println!("{:<9} fresh, skipped ({})", node.name, out.display());
             report.push((node.name.clone(), 0.0, false));
@@ -135,7 +145,6 @@ pub fn run(
         if demo {
             demo_banner();
         }
-        let inputs = stage.inputs(cfg)?;
         let t0 = Instant::now();
         let ctx = StageCtx { cfg, force, shard };
         let done = stage
