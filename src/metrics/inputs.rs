@@ -1,7 +1,6 @@
 //! What evaluate scores: generated pieces, the real reference songs, or any folder of MIDI.
 
 use anyhow::{Context, Result};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 use super::pieces::{Group, PieceJob};
@@ -75,18 +74,11 @@ pub fn folder_jobs(dir: &Path, group: &Group) -> Result<Vec<PieceJob>> {
 /// A hash over the generated MIDI files (relative paths and contents), so new, removed or
 /// changed pieces make evaluate stale.
 pub fn generated_fingerprint(generated_dir: &Path) -> Result<String> {
-    let mut h = Sha256::new();
-    for job in generated_jobs(generated_dir)? {
-        let rel = job.path.strip_prefix(generated_dir).unwrap_or(&job.path);
-        let bytes = std::fs::read(&job.path)
-            .with_context(|| format!("cannot read {}", job.path.display()))?;
-        let rel = rel.to_string_lossy();
-        h.update((rel.len() as u64).to_le_bytes());
-        h.update(rel.as_bytes());
-        h.update((bytes.len() as u64).to_le_bytes());
-        h.update(&bytes);
-    }
-    Ok(crate::hash::hex(&h.finalize()))
+    let files: Vec<PathBuf> = generated_jobs(generated_dir)?
+        .into_iter()
+        .map(|j| j.path)
+        .collect();
+    crate::hash::files_fingerprint(generated_dir, &files)
 }
 
 /// Subfolders named `<key>=<value>`, as (value, path), sorted; none when `dir` is missing.

@@ -111,38 +111,8 @@ fn fill(tmp: &Path, old: &Path, rows: &[PieceRow]) -> Result<Vec<SummaryRow>> {
 /// A hash of the written tables (every pieces file and the summary, with their paths), so
 /// downstream readers notice when they change.
 pub fn tables_fingerprint(metrics_dir: &Path) -> Result<String> {
-    use sha2::{Digest, Sha256};
-    let mut files = Vec::new();
-    collect_files(&metrics_dir.join(PIECES_DIR), &mut files)?;
+    let mut files = crate::hash::tree_files(&metrics_dir.join(PIECES_DIR))?;
     files.push(metrics_dir.join(SUMMARY_FILE));
     files.sort();
-    let mut h = Sha256::new();
-    for f in files {
-        let rel = f
-            .strip_prefix(metrics_dir)
-            .unwrap_or(&f)
-            .to_string_lossy()
-            .into_owned();
-        let bytes = std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?;
-        h.update((rel.len() as u64).to_le_bytes());
-        h.update(rel.as_bytes());
-        h.update((bytes.len() as u64).to_le_bytes());
-        h.update(&bytes);
-    }
-    Ok(crate::hash::hex(&h.finalize()))
-}
-
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    if !dir.is_dir() {
-        return Ok(());
-    }
-    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect_files(&path, out)?;
-        } else {
-            out.push(path);
-        }
-    }
-    Ok(())
+    crate::hash::files_fingerprint(metrics_dir, &files)
 }

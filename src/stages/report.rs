@@ -55,7 +55,7 @@ impl Stage for Report {
     fn run(&self, ctx: &StageCtx, out: &Path) -> Result<StageOutput> {
         let dir = AtomicDir::new(out)?;
         let stats = report::write_report(ctx.cfg, dir.path(), report::REFERENCE_CARDS)?;
-        let fingerprint = tree_fingerprint(dir.path())?;
+        let fingerprint = crate::hash::tree_fingerprint(dir.path())?;
         dir.commit()?;
         let mut counts = Counts::new();
         counts.insert("cards".into(), stats.cards.into());
@@ -75,35 +75,4 @@ impl Stage for Report {
             summary,
         })
     }
-}
-
-/// Hash over every file under `dir` (relative path and bytes), in path order.
-fn tree_fingerprint(dir: &Path) -> Result<String> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-        for e in std::fs::read_dir(dir)? {
-            let p = e?.path();
-            if p.is_dir() {
-                walk(&p, out)?;
-            } else {
-                out.push(p);
-            }
-        }
-        Ok(())
-    }
-    let mut files = Vec::new();
-    walk(dir, &mut files)?;
-    files.sort();
-    let mut all = String::new();
-    for f in files {
-        let rel = f
-            .strip_prefix(dir)
-            .unwrap_or(&f)
-            .to_string_lossy()
-            .into_owned();
-        all.push_str(&format!(
-            "{rel} {}\n",
-            crate::hash::sha256_hex(&std::fs::read(&f)?)
-        ));
-    }
-    Ok(crate::hash::sha256_hex(all.as_bytes()))
 }

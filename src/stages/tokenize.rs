@@ -173,7 +173,7 @@ impl Stage for Tokenize {
         shards::write_shards(dir.path(), &songs, ctx.cfg.tokenize.songs_per_shard)?;
         shards::write_rejects(&dir.path().join("rejects.parquet"), &rejects)?;
         std::fs::write(dir.path().join("vocab.json"), remi::vocab_json())?;
-        let fingerprint = folder_fingerprint(dir.path())?;
+        let fingerprint = hash::tree_fingerprint(dir.path())?;
         fault::point("tokenize:before-commit")?;
         dir.commit()?;
 
@@ -227,26 +227,6 @@ fn counts(files: usize, songs: &[SongRecord], rejects: &[Reject]) -> Counts {
         songs.iter().map(|s| s.n_tokens as u64).sum::<u64>().into(),
     );
     c
-}
-
-/// Hash over the names and bytes of the files in a folder (not recursive), sorted by name.
-pub fn folder_fingerprint(dir: &Path) -> Result<String> {
-    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
-    names.sort();
-    let mut all = String::new();
-    for p in names.iter().filter(|p| p.is_file()) {
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        all.push_str(&format!(
-            "{name} {}\n",
-            hash::sha256_hex(&std::fs::read(p)?)
-        ));
-    }
-    Ok(hash::sha256_hex(all.as_bytes()))
 }
 
 #[cfg(test)]
