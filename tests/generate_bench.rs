@@ -1,7 +1,7 @@
-//! The generate benchmark: a tiny smoke run always; the full figures with `--ignored`
+//! The generate benchmark on a tiny model; the full figures come from `pipeline bench generate`
 //! (scripts/bench_generate.sh).
 
-use cadenza::generate::{bench_generate, bench_with};
+use cadenza::generate::bench_with;
 use cadenza::model::{CpuBackend, TransformerXlConfig};
 use cadenza::remi::Vocab;
 
@@ -12,10 +12,4 @@ fn bench_reports_the_three_figures() {
     for needle in ["cached/naive", "batch20/batch1", "end to end"] {
         assert!(report.contains(needle), "{report}");
     }
-}
-
-#[test]
-#[ignore = "minutes of CPU: run with scripts/bench_generate.sh"]
-fn bench_generate_full() {
-    println!("{}", bench_generate().unwrap());
 }

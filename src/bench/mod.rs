@@ -54,7 +54,8 @@ pub fn run(cfg: &Config, which: &str) -> Result<()> {
         ran = true;
     }
     if all || which == "generate" {
-        println!("{}", crate::generate::bench_generate()?);
+        let model = cfg.model.resolve(crate::remi::Vocab::SIZE);
+        println!("{}", crate::generate::bench_generate(&model)?);
         ran = true;
     }
     if !ran {

@@ -6,18 +6,25 @@
 //! (same weights, same input), so this decoder caches them per layer and computes only the new
 //! position: a step costs `O(batch × d²)` plus the attention itself. It attends over exactly the
 //! same window as the XL memory (the last `mem_len` positions plus the current one), so it gives
-//! the model's logits (tests/generate_decode.rs checks this, also past `mem_len`).
+//! the model's logits (tests/generate_kv.rs checks this, also past `mem_len`).
+//!
+//! The projections and feed-forward layers run as Burn matmuls; the attention over the cache runs
+//! in [`attend`](super::attend) on plain slices. The rows of a batch are split into one group per
+//! worker thread and the groups step in parallel: at generation's batch sizes Burn runs each
+//! matmul on one thread, so this is what puts the cores to work.
 //!
 //! The weights are read from the model by their module paths (`layers.N.kv_net.weight`, ...), so
 //! this file depends only on the model's parameter names and the equations of its layer.
 
 use anyhow::{Context, Result, anyhow, bail};
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::tensor::activation::{relu, softmax};
+use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData, TensorPrimitive};
+use rayon::prelude::*;
 use std::collections::HashMap;
 
+use super::attend::{Dims, PosKeys, RingCache, attend};
 use super::decode::NextToken;
 use crate::model::{TransformerXl, sinusoids};
 
@@ -75,11 +82,11 @@ impl<B: Backend> Norm<B> {
 struct Layer<B: Backend> {
     q_net: Linear<B>,
     kv_net: Linear<B>,
-    r_net: Linear<B>,
     o_net: Linear<B>,
-    /// `[1, H, 1, Dh]`
-    u: Tensor<B, 4>,
-    vb: Tensor<B, 4>,
+    /// The learned attention biases r_w_bias and r_r_bias, `[H Dh]`.
+    u: Vec<f32>,
+    vb: Vec<f32>,
+    pos: PosKeys,
     norm_attn: Norm<B>,
     ff1: Linear<B>,
     ff2: Linear<B>,
@@ -97,12 +104,16 @@ pub struct KvXl<B: Backend> {
     d_model: usize,
     mem_len: usize,
     device: B::Device,
-    /// `r_net(sinusoids(mem_len + 1))` per layer, as `[1, H, Dh, mem_len + 1]`.
-    r_full: Vec<Tensor<B, 4>>,
 }
 
-/// Per layer: keys and values of the remembered positions, `[B, H, m, Dh]` (m <= mem_len).
-pub type KvState<B> = Vec<Option<(Tensor<B, 4>, Tensor<B, 4>)>>;
+/// The decoding state: one [`RingCache`] per layer for each group of rows.
+pub struct KvState {
+    groups: Vec<Vec<RingCache>>,
+    /// Rows per group.
+    rows: Vec<usize>,
+    /// Positions fed so far.
+    seen: usize,
+}
 
 struct Params<'a, B: Backend> {
     map: HashMap<String, TensorData>,
@@ -154,21 +165,22 @@ impl<B: Backend> KvXl<B> {
         let embed = p.t2("embed.weight")?;
         let out_bias = p.t1("out_bias")?;
         let d_model = model.d_model;
+        let slots = model.mem_len + 1;
+        let sin = sinusoids::<B>(slots, d_model, &device);
         let mut layers = Vec::with_capacity(model.layers.len());
         let (mut n_head, mut d_head) = (0, 0);
         for n in 0..model.layers.len() {
             let l = format!("layers.{n}");
-            let u = p.t2(&format!("{l}.r_w_bias"))?;
-            let vb = p.t2(&format!("{l}.r_r_bias"))?;
-            [n_head, d_head] = u.dims();
-            let to4 = |t: Tensor<B, 2>| t.reshape([1, n_head, 1, d_head]);
+            let u = p.data(&format!("{l}.r_w_bias"))?;
+            [n_head, d_head] = u.shape.dims();
+            let r = p.linear(&format!("{l}.r_net"))?.forward(sin.clone());
             layers.push(Layer {
                 q_net: p.linear(&format!("{l}.q_net"))?,
                 kv_net: p.linear(&format!("{l}.kv_net"))?,
-                r_net: p.linear(&format!("{l}.r_net"))?,
                 o_net: p.linear(&format!("{l}.o_net"))?,
-                u: to4(u),
-                vb: to4(vb),
+                u: floats(u)?,
+                vb: floats(p.data(&format!("{l}.r_r_bias"))?)?,
+                pos: PosKeys::new(&floats(r.into_data())?, n_head, d_head),
                 norm_attn: p.norm(&format!("{l}.norm_attn"))?,
                 ff1: p.linear(&format!("{l}.ff1"))?,
                 ff2: p.linear(&format!("{l}.ff2"))?,
@@ -182,17 +194,6 @@ impl<B: Backend> KvXl<B> {
             ),
             None => None,
         };
-        let full = model.mem_len + 1;
-        let pos = sinusoids::<B>(full, d_model, &device);
-        let r_full = layers
-            .iter()
-            .map(|l| {
-                l.r_net
-                    .forward(pos.clone())
-                    .reshape([1, full, n_head, d_head])
-                    .permute([0, 2, 3, 1])
-            })
-            .collect();
         Ok(KvXl {
             embed,
             out_bias,
@@ -203,7 +204,6 @@ impl<B: Backend> KvXl<B> {
             d_model,
             mem_len: model.mem_len,
             device,
-            r_full,
         })
     }
 
@@ -211,60 +211,29 @@ impl<B: Backend> KvXl<B> {
         self.final_norm.is_some()
     }
 
-    /// Per layer, `r_net(sinusoids(klen))` as `[1, H, Dh, klen]` (transposed for the matmul).
-    /// Row i of `sinusoids(K)` encodes distance K-1-i and `r_net` acts row by row, so the terms
-    /// for a shorter window are the last `klen` columns of those for the full window.
-    fn r_terms(&self, klen: usize) -> Vec<Tensor<B, 4>> {
-        let full = self.mem_len + 1;
-        self.r_full
-            .iter()
-            .map(|r| r.clone().narrow(3, full - klen, klen))
-            .collect()
-    }
-
-    /// One position for every row: `tokens` `[B]` -> logits `[B, vocab]`.
-    fn step(&self, tokens: &[u16], state: &mut KvState<B>) -> Tensor<B, 2> {
+    /// One position for every row of one group: `tokens` `[B]` -> logits `[B, vocab]`; `cache`
+    /// holds the group's layers and `seen` the positions fed before this one.
+    fn step(&self, tokens: &[u16], cache: &mut [RingCache], seen: usize) -> Result<Tensor<B, 2>> {
         let b = tokens.len();
-        let (nh, dh, d) = (self.n_head, self.d_head, self.d_model);
+        let d = self.d_model;
+        let dims = self.dims(b);
         let ids: Vec<i64> = tokens.iter().map(|&t| t as i64).collect();
         let ids = Tensor::<B, 1, Int>::from_data(TensorData::new(ids, [b]), &self.device);
         let mut h = self.embed.clone().select(0, ids) * (d as f64).sqrt(); // [B, d]
-        let mlen = state
-            .first()
-            .and_then(|s| s.as_ref())
-            .map_or(0, |(k, _)| k.dims()[2]);
-        let klen = mlen + 1;
-        let r = self.r_terms(klen);
-        for (n, l) in self.layers.iter().enumerate() {
+        for (l, cache) in self.layers.iter().zip(cache) {
             let x = if self.pre_norm() {
                 l.norm_attn.forward(h.clone())
             } else {
                 h.clone()
             };
-            let kv = l.kv_net.forward(x.clone()); // [B, 2 H Dh]
-            let q = l.q_net.forward(x).reshape([b, nh, 1, dh]);
-            let k = kv.clone().narrow(1, 0, nh * dh).reshape([b, nh, 1, dh]);
-            let v = kv.narrow(1, nh * dh, nh * dh).reshape([b, nh, 1, dh]);
-            let (k, v) = match state[n].take() {
-                Some((km, vm)) => (Tensor::cat(vec![km, k], 2), Tensor::cat(vec![vm, v], 2)),
-                None => (k, v),
-            };
-            let ac = (q.clone() + l.u.clone()).matmul(k.clone().swap_dims(2, 3)); // [B, H, 1, klen]
-            // The position keys r are shared by all rows: H matmuls over the whole batch.
-            let bd = (q + l.vb.clone())
-                .swap_dims(0, 2)
-                .matmul(r[n].clone())
-                .swap_dims(0, 2);
-            let prob = softmax((ac + bd).mul_scalar(1.0 / (dh as f64).sqrt()), 3);
-            let out = prob.matmul(v.clone()).reshape([b, nh * dh]);
+            let kv = floats(l.kv_net.forward(x.clone()).into_data())?; // [B, 2 H Dh]
+            let q = floats(l.q_net.forward(x).into_data())?; // [B, H Dh]
+            let out = attend(dims, cache, &l.pos, &l.u, &l.vb, &q, &kv, seen);
+            let out = Tensor::from_data(
+                TensorData::new(out, [b, dims.heads * dims.d_head]),
+                &self.device,
+            );
             let attn = l.o_net.forward(out);
-            // Keep the last mem_len positions, as the XL memory does.
-            let keep = self.mem_len.min(klen);
-            state[n] = Some((
-                k.narrow(2, klen - keep, keep),
-                v.narrow(2, klen - keep, keep),
-            ));
-
             h = if self.pre_norm() {
                 h + attn
             } else {
@@ -285,34 +254,90 @@ impl<B: Backend> KvXl<B> {
         if let Some(norm) = &self.final_norm {
             h = norm.forward(h);
         }
-        h.matmul(self.embed.clone().transpose()) + self.out_bias.clone().unsqueeze::<2>()
+        Ok(h.matmul(self.embed.clone().transpose()) + self.out_bias.clone().unsqueeze::<2>())
+    }
+
+    fn dims(&self, rows: usize) -> Dims {
+        Dims {
+            rows,
+            heads: self.n_head,
+            d_head: self.d_head,
+            slots: self.mem_len + 1,
+        }
     }
 }
 
+fn floats(data: TensorData) -> Result<Vec<f32>> {
+    data.convert::<f32>()
+        .into_vec::<f32>()
+        .map_err(|e| anyhow!("tensor data: {e:?}"))
+}
+
 impl<B: Backend> NextToken for KvXl<B> {
-    type State = KvState<B>;
+    type State = KvState;
 
     fn vocab_size(&self) -> usize {
         self.embed.dims()[0]
     }
 
-    fn init_state(&self, _batch: usize) -> Self::State {
-        vec![None; self.layers.len()]
+    fn init_state(&self, batch: usize) -> Self::State {
+        let groups = rayon::current_num_threads().clamp(1, batch.max(1));
+        let rows: Vec<usize> = (0..groups)
+            .map(|g| batch / groups + usize::from(g < batch % groups))
+            .collect();
+        KvState {
+            groups: rows
+                .iter()
+                .map(|&r| {
+                    self.layers
+                        .iter()
+                        .map(|_| RingCache::new(self.dims(r)))
+                        .collect()
+                })
+                .collect(),
+            rows,
+            seen: 0,
+        }
     }
 
     /// Several tokens per row are fed one position at a time (the cache makes that cheap).
     fn feed(&self, tokens: &[u16], batch: usize, state: &mut Self::State) -> Result<Vec<f32>> {
+        let held: usize = state.rows.iter().sum();
+        if held != batch {
+            bail!("the decoding state holds {held} rows but {batch} were fed");
+        }
         let t = tokens.len() / batch;
-        let mut logits = None;
+        if t == 0 {
+            bail!("feed needs at least one token per row");
+        }
+        let mut starts = vec![0];
+        starts.extend(state.rows.iter().scan(0, |acc, r| {
+            *acc += r;
+            Some(*acc)
+        }));
+        let mut logits = Vec::new();
         for i in 0..t {
             let col: Vec<u16> = (0..batch).map(|b| tokens[b * t + i]).collect();
-            logits = Some(self.step(&col, state));
+            let (seen, last) = (state.seen, i + 1 == t);
+            let parts = state
+                .groups
+                .par_iter_mut()
+                .zip(starts.par_windows(2))
+                .map(|(cache, w)| {
+                    let out = self.step(&col[w[0]..w[1]], cache, seen)?;
+                    // Only the last position's logits are returned.
+                    if last {
+                        floats(out.into_data())
+                    } else {
+                        Ok(Vec::new())
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?;
+            state.seen += 1;
+            if last {
+                logits = parts.concat();
+            }
         }
-        let logits = logits.ok_or_else(|| anyhow!("feed needs at least one token per row"))?;
-        logits
-            .into_data()
-            .convert::<f32>()
-            .to_vec::<f32>()
-            .map_err(|e| anyhow!("logits: {e:?}"))
+        Ok(logits)
     }
 }

@@ -1,5 +1,6 @@
 //! Generation: samplers, tasks, batched cached grammar-constrained decoding, the artifact store.
 
+mod attend;
 mod config;
 pub mod decode;
 mod grammar;

@@ -1,0 +1,215 @@
+//! One decoding step of Transformer-XL relative attention over a key/value ring buffer, on plain
+//! f32 slices.
+//!
+//! At generation's shapes (one query per row, a few hundred keys, d_head 64) this is a few
+//! thousand tiny dot products per layer. Burn runs each (row, head) pair as its own small matmul,
+//! and those calls cost far more than their arithmetic; here they are loops the compiler
+//! vectorises. The projections around it stay in Burn, where the matmuls are large enough.
+//!
+//! Per row b and head h, with the current position's query q (Dh = d_head):
+//!   score[s] = ((q + u) · k[s] + (q + v) · r[dist(s)]) / sqrt(Dh),
+//!   out = Σ_s softmax(score)[s] · v[s],
+//! over the slots s that hold the last `slots` positions (the XL memory plus the current one).
+
+/// Shapes of one group of rows.
+#[derive(Debug, Clone, Copy)]
+pub struct Dims {
+    pub rows: usize,
+    pub heads: usize,
+    pub d_head: usize,
+    /// Ring size: `mem_len + 1`.
+    pub slots: usize,
+}
+
+impl Dims {
+    fn width(&self) -> usize {
+        self.heads * self.d_head
+    }
+}
+
+/// One layer's cache: keys and values, each `[rows, H, slots, Dh]`.
+///
+/// Position t lives in slot `t % slots`, written in place, so a step costs the same at any
+/// length (appending would copy the whole cache every step).
+pub struct RingCache {
+    k: Vec<f32>,
+    v: Vec<f32>,
+}
+
+impl RingCache {
+    pub fn new(d: Dims) -> Self {
+        let n = d.rows * d.width() * d.slots;
+        RingCache {
+            k: vec![0.0; n],
+            v: vec![0.0; n],
+        }
+    }
+}
+
+/// One layer's relative-position keys `r_net(sinusoids(slots))`, as `[H, 2 slots, Dh]`.
+///
+/// Row i of `sinusoids(K)` encodes distance K-1-i. Stored twice over, so the keys of every
+/// rotation of the ring are one contiguous run of rows.
+pub struct PosKeys {
+    r: Vec<f32>,
+    slots: usize,
+}
+
+impl PosKeys {
+    /// `r` is `r_net(sinusoids(slots))`, row-major `[slots, H Dh]`.
+    pub fn new(r: &[f32], heads: usize, d_head: usize) -> Self {
+        let width = heads * d_head;
+        let slots = r.len() / width;
+        let mut out = Vec::with_capacity(2 * r.len());
+        for h in 0..heads {
+            for _ in 0..2 {
+                for row in r.chunks_exact(width) {
+                    out.extend_from_slice(&row[h * d_head..(h + 1) * d_head]);
+                }
+            }
+        }
+        PosKeys { r: out, slots }
+    }
+
+    /// The first row (of the doubled rows) for slot 0 after `seen` earlier positions.
+    /// Before the ring wraps slot s holds position s, at distance `seen - s`: row K-1-seen+s.
+    /// After it wraps (current slot c), slot s is at distance (c - s) mod K: row
+    /// (s + K-1-c) mod K, that is, row K-1-c+s of the doubled rows.
+    fn start(&self, seen: usize) -> usize {
+        let k = self.slots;
+        if seen < k {
+            k - 1 - seen
+        } else {
+            k - 1 - seen % k
+        }
+    }
+}
+
+/// Writes this position's keys and values into the cache and returns the attention output,
+/// row-major `[rows, H Dh]` (heads concatenated, ready for `o_net`).
+///
+/// `q` is `[rows, H Dh]`; `kv` is `[rows, 2 H Dh]` (keys, then values); `u` and `vb` are the
+/// learned biases `[H Dh]`; `seen` counts the positions fed before this one.
+#[allow(clippy::too_many_arguments)]
+pub fn attend(
+    d: Dims,
+    cache: &mut RingCache,
+    pos: &PosKeys,
+    u: &[f32],
+    vb: &[f32],
+    q: &[f32],
+    kv: &[f32],
+    seen: usize,
+) -> Vec<f32> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        return unsafe { attend_avx2(d, cache, pos, u, vb, q, kv, seen) };
+    }
+    attend_body(d, cache, pos, u, vb, q, kv, seen)
+}
+
+/// The same loops compiled for AVX2 (the default target is baseline x86-64, 4-wide SSE2).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn attend_avx2(
+    d: Dims,
+    cache: &mut RingCache,
+    pos: &PosKeys,
+    u: &[f32],
+    vb: &[f32],
+    q: &[f32],
+    kv: &[f32],
+    seen: usize,
+) -> Vec<f32> {
+    attend_body(d, cache, pos, u, vb, q, kv, seen)
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn attend_body(
+    d: Dims,
+    cache: &mut RingCache,
+    pos: &PosKeys,
+    u: &[f32],
+    vb: &[f32],
+    q: &[f32],
+    kv: &[f32],
+    seen: usize,
+) -> Vec<f32> {
+    let (dh, w, slots) = (d.d_head, d.width(), d.slots);
+    let slot = seen % slots;
+    let klen = (seen + 1).min(slots);
+    let start = pos.start(seen);
+    let scale = 1.0 / (dh as f32).sqrt();
+    let mut out = vec![0.0; d.rows * w];
+    let (mut qu, mut qv) = (vec![0.0; dh], vec![0.0; dh]);
+    let mut score = vec![0.0; klen];
+    for b in 0..d.rows {
+        let kv_row = &kv[b * 2 * w..(b + 1) * 2 * w];
+        for h in 0..d.heads {
+            let head = h * dh..(h + 1) * dh;
+            let base = (b * d.heads + h) * slots * dh;
+            let at = base + slot * dh;
+            cache.k[at..at + dh].copy_from_slice(&kv_row[head.clone()]);
+            cache.v[at..at + dh].copy_from_slice(&kv_row[w + h * dh..w + (h + 1) * dh]);
+
+            let qh = &q[b * w + h * dh..b * w + (h + 1) * dh];
+            for i in 0..dh {
+                qu[i] = (qh[i] + u[h * dh + i]) * scale;
+                qv[i] = (qh[i] + vb[h * dh + i]) * scale;
+            }
+            let keys = &cache.k[base..base + klen * dh];
+            let rel = &pos.r[(h * 2 * slots + start) * dh..(h * 2 * slots + start + klen) * dh];
+            for ((s, k), r) in score
+                .iter_mut()
+                .zip(keys.chunks_exact(dh))
+                .zip(rel.chunks_exact(dh))
+            {
+                *s = dot(&qu, k) + dot(&qv, r);
+            }
+            softmax(&mut score);
+            let o = &mut out[b * w + h * dh..b * w + (h + 1) * dh];
+            let values = &cache.v[base..base + klen * dh];
+            for (&p, v) in score.iter().zip(values.chunks_exact(dh)) {
+                for (o, &v) in o.iter_mut().zip(v) {
+                    *o += p * v;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Eight partial sums, so the compiler can keep them in vector registers.
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+#[inline(always)]
+fn softmax(x: &mut [f32]) {
+    let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let mut sum = 0.0;
+    for v in x.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    for v in x.iter_mut() {
+        *v /= sum;
+    }
+}
