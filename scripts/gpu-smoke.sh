@@ -1,41 +1,54 @@
 #!/usr/bin/env bash
-# GPU smoke test of training: the course model (12L/512, tgt/mem 512) for 200 steps in bf16 on
-# burn-cuda, on synthetic tokens (no corpus needed on the GPU machine). Reports tokens/s and the
-# peak GPU memory seen by nvidia-smi.
+# GPU smoke run of the whole pipeline with configs/gpu-smoke.toml: tokenize, train the course
+# model (12L/512, tgt/mem 512) for 200 steps in bf16 on burn-cuda, generate both tasks x 3
+# samplers x 20 pieces, evaluate and report. Prints each stage's time, the training tokens/s and
+# the peak GPU memory that nvidia-smi saw.
 #
-#   scripts/gpu-smoke.sh build   # here, no GPU or CUDA toolkit needed: builds the benchmark test
-#                                # binary with --features cuda, strips it into bin-cuda/ (git-ignored)
-#   scripts/gpu-smoke.sh run     # on the GPU machine (carry bin-cuda): runs it, prints JSON + peak memory
+#   scripts/gpu-smoke.sh build   # here (no GPU or CUDA toolkit needed): builds `pipeline` with
+#                                # --features cuda and packs it, stripped and gzipped, with the
+#                                # corpus into bin-cuda/ (git-ignored, about 25 MB)
+#   scripts/gpu-smoke.sh run     # on the GPU machine (carry bin-cuda): unpacks and runs it;
+#                                # copies the logs and tables to $OUT when that is set
 #
-# Env for run: STEPS (200), WARMUP (5), BATCH (8), PRECISION (bf16|f16|f32), PRESET (course).
+# Env for run: CONFIG (configs/gpu-smoke.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 case "${1:-run}" in
 build)
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/cadenza-target-cuda}"
-  exe=$(cargo test --release --features cuda --test train_bench --no-run --message-format=json \
-        | grep -o '"executable":"[^"]*train_bench[^"]*"' | tail -1 | cut -d'"' -f4)
-  [ -x "$exe" ] || { echo "gpu-smoke: no test executable built" >&2; exit 1; }
+  cargo build --release --features cuda --bin pipeline
   mkdir -p bin-cuda
-  strip -o bin-cuda/train_bench "$exe"
-  ls -lh bin-cuda/train_bench
+  strip -o bin-cuda/pipeline "$CARGO_TARGET_DIR/release/pipeline"
+  gzip -f bin-cuda/pipeline
+  [ -e data/raw/pop1k7 ] || scripts/data.sh
+  tar -czhf bin-cuda/pop1k7.tar.gz -C data/raw/pop1k7 .
+  ls -lh bin-cuda
   ;;
 run)
-  bin=bin-cuda/train_bench
-  [ -x "$bin" ] || { echo "gpu-smoke: $bin missing; run 'scripts/gpu-smoke.sh build' first and carry bin-cuda" >&2; exit 1; }
-  out="${OUT:-$(mktemp -d)}"
+  config="${CONFIG:-configs/gpu-smoke.toml}"
+  [ -f bin-cuda/pipeline.gz ] || { echo "gpu-smoke: bin-cuda/pipeline.gz missing; run 'scripts/gpu-smoke.sh build' here first and carry bin-cuda" >&2; exit 1; }
+  bin=$(mktemp -d)/pipeline
+  gunzip -c bin-cuda/pipeline.gz > "$bin" && chmod +x "$bin"
+  if [ ! -e data/raw/pop1k7 ]; then
+    mkdir -p data/raw/pop1k7 && tar -xzf bin-cuda/pop1k7.tar.gz -C data/raw/pop1k7
+  fi
+  log="${OUT:-$(mktemp -d)}"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
   base=$(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits | head -1 || echo 0)
-  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > "$out/gpu-mem.csv" &
+  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > "$log/gpu-mem.csv" &
   smi=$!
   trap 'kill $smi 2>/dev/null || true' EXIT
-  BENCH_BACKEND=cuda BENCH_PRECISION="${PRECISION:-bf16}" BENCH_PRESET="${PRESET:-course}" \
-  BENCH_BATCH="${BATCH:-8}" BENCH_WARMUP="${WARMUP:-5}" BENCH_STEPS="${STEPS:-200}" \
-    "$bin" --ignored --nocapture --exact train_throughput | tee "$out/bench.txt"
+  start=$(date +%s)
+  "$bin" run all --config "$config" 2>&1 | tee "$log/pipeline.log"
   kill $smi 2>/dev/null || true
-  peak=$(sort -n "$out/gpu-mem.csv" | tail -1)
-  echo "peak GPU memory used: ${peak} MiB (device total, nvidia-smi every 200 ms; ${base} MiB before start)"
+  echo "whole pipeline: $(( $(date +%s) - start )) s"
+  echo "peak GPU memory used: $(sort -n "$log/gpu-mem.csv" | tail -1) MiB (device total, nvidia-smi every 200 ms; ${base} MiB before start)"
+  "$bin" report --config "$config" | tee "$log/summary.txt"
+  if [ -n "${OUT:-}" ]; then
+    run=$(sed -n 's/^name *= *"\(.*\)"/\1/p' "$config" | head -1)
+    cp -r "artifacts/$run/metrics" "$OUT/" 2>/dev/null || true
+  fi
   ;;
 *)
   echo "usage: scripts/gpu-smoke.sh build|run" >&2; exit 2 ;;

@@ -85,6 +85,11 @@ enum Command {
     Bench {
         #[arg(default_value = "all")]
         which: String,
+        /// Timed steps of the training benchmark (after --warmup untimed ones).
+        #[arg(long, default_value_t = 10)]
+        steps: usize,
+        #[arg(long, default_value_t = 2)]
+        warmup: usize,
     },
     /// Write the small built-in synthetic corpus (used when Pop1K7 cannot be had).
     DemoData {
@@ -253,9 +258,13 @@ fn dispatch(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Bench { which } => {
+        Command::Bench {
+            which,
+            steps,
+            warmup,
+        } => {
             let cfg = Config::load(&cli.config)?;
-            cadenza::bench::run(&cfg, &which)
+            cadenza::bench::run(&cfg, &which, cadenza::bench::TrainSteps { warmup, steps })
         }
         Command::DemoData { out, songs, seed } => {
             if out.exists()

@@ -66,3 +66,40 @@ fn kv_cache_decodes_the_same_tokens() {
     );
     assert_eq!(a, b);
 }
+
+/// A piece does not depend on the batch around it: its row is decoded alone or among others
+/// (the batch is split into per-thread groups whose size follows the batch size).
+#[test]
+fn a_piece_is_the_same_in_any_batch() {
+    // The small preset's widths (the matmuls take their blocked paths), a short memory (the ring
+    // wraps many times).
+    let model = TransformerXlConfig::small(Vocab::SIZE)
+        .with_mem_len(32)
+        .init::<CpuBackend>(&Default::default());
+    let kv = KvXl::new(&model, Default::default()).unwrap();
+    let opts = DecodeOptions {
+        sampler: SamplerConfig::new("t", 1.0, 40, 1.0),
+        specials: remi_specials(),
+        max_tokens: 400,
+        prefill_chunk: 0,
+    };
+    let reqs: Vec<Request> = (0..20)
+        .map(|i| Request {
+            prompt: vec![remi::BOS],
+            target_bars: 12,
+            seed: 7 + i,
+        })
+        .collect();
+    let all = decode_batch(&kv, Grammar::new, &reqs, &opts).unwrap();
+    let lens: Vec<usize> = all.iter().map(|d| d.tokens.len()).collect();
+    assert!(
+        lens.iter().filter(|&&n| n > 2 * 33).count() >= 10,
+        "most pieces wrap the ring twice: {lens:?}"
+    );
+    let nine = decode_batch(&kv, Grammar::new, &reqs[..9], &opts).unwrap();
+    assert_eq!(&all[..9], &nine[..]);
+    for i in [0, 13, 19] {
+        let alone = decode_batch(&kv, Grammar::new, &reqs[i..=i], &opts).unwrap();
+        assert_eq!(all[i], alone[0], "piece {i}");
+    }
+}

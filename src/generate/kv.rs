@@ -106,6 +106,9 @@ pub struct KvXl<B: Backend> {
     device: B::Device,
 }
 
+/// Rows below which splitting a batch into another parallel group stops paying.
+const MIN_GROUP_ROWS: usize = 8;
+
 /// The decoding state: one [`RingCache`] per layer for each group of rows.
 pub struct KvState {
     groups: Vec<Vec<RingCache>>,
@@ -281,7 +284,11 @@ impl<B: Backend> NextToken for KvXl<B> {
     }
 
     fn init_state(&self, batch: usize) -> Self::State {
-        let groups = rayon::current_num_threads().clamp(1, batch.max(1));
+        // At least MIN_GROUP_ROWS rows per group where the batch allows: every group reads all
+        // the weights each step, so tiny groups on a many-core machine would mostly move weights.
+        let groups = rayon::current_num_threads()
+            .min(batch.div_ceil(MIN_GROUP_ROWS))
+            .max(1);
         let rows: Vec<usize> = (0..groups)
             .map(|g| batch / groups + usize::from(g < batch % groups))
             .collect();
