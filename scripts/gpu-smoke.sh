@@ -8,7 +8,7 @@
 #                                # --features cuda and packs it, stripped and gzipped, with the
 #                                # corpus into bin-cuda/ (git-ignored, about 25 MB)
 #   scripts/gpu-smoke.sh run     # on the GPU machine (carry bin-cuda): unpacks and runs it;
-#                                # copies the logs and tables to $OUT when that is set
+#                                # the log, summary and memory trace go to $OUT when set
 #
 # Env for run: CONFIG (configs/gpu-smoke.toml).
 set -euo pipefail
@@ -45,10 +45,6 @@ run)
   echo "whole pipeline: $(( $(date +%s) - start )) s"
   echo "peak GPU memory used: $(sort -n "$log/gpu-mem.csv" | tail -1) MiB (device total, nvidia-smi every 200 ms; ${base} MiB before start)"
   "$bin" report --config "$config" | tee "$log/summary.txt"
-  if [ -n "${OUT:-}" ]; then
-    run=$(sed -n 's/^name *= *"\(.*\)"/\1/p' "$config" | head -1)
-    cp -r "artifacts/$run/metrics" "$OUT/" 2>/dev/null || true
-  fi
   ;;
 *)
   echo "usage: scripts/gpu-smoke.sh build|run" >&2; exit 2 ;;

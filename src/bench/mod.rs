@@ -81,7 +81,8 @@ pub fn run(cfg: &Config, which: &str, train: TrainSteps) -> Result<()> {
 /// tokens; the last line is JSON (scripts/bench_train.sh reads it to compare with PyTorch).
 fn train_report(cfg: &Config, t: TrainSteps) -> Result<String> {
     let model = cfg.model.resolve(crate::remi::Vocab::SIZE);
-    let r = crate::train::backend::bench_on_configured_backend(&cfg.train, &model, t.warmup, t.steps)?;
+    let r =
+        crate::train::backend::bench_on_configured_backend(&cfg.train, &model, t.warmup, t.steps)?;
     let mut line = serde_json::to_value(&r)?;
     line["impl"] = "burn".into();
     line["backend"] = cfg.train.backend.clone().into();

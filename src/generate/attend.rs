@@ -85,59 +85,49 @@ impl PosKeys {
     }
 }
 
+/// One layer's inputs for one step.
+#[derive(Clone, Copy)]
+pub struct Step<'a> {
+    /// `[rows, H Dh]`
+    pub q: &'a [f32],
+    /// `[rows, 2 H Dh]`: keys, then values.
+    pub kv: &'a [f32],
+    /// The learned biases r_w_bias and r_r_bias, `[H Dh]`.
+    pub u: &'a [f32],
+    pub vb: &'a [f32],
+    pub pos: &'a PosKeys,
+    /// Positions fed before this one.
+    pub seen: usize,
+}
+
 /// Writes this position's keys and values into the cache and returns the attention output,
 /// row-major `[rows, H Dh]` (heads concatenated, ready for `o_net`).
-///
-/// `q` is `[rows, H Dh]`; `kv` is `[rows, 2 H Dh]` (keys, then values); `u` and `vb` are the
-/// learned biases `[H Dh]`; `seen` counts the positions fed before this one.
-#[allow(clippy::too_many_arguments)]
-pub fn attend(
-    d: Dims,
-    cache: &mut RingCache,
-    pos: &PosKeys,
-    u: &[f32],
-    vb: &[f32],
-    q: &[f32],
-    kv: &[f32],
-    seen: usize,
-) -> Vec<f32> {
+pub fn attend(d: Dims, cache: &mut RingCache, x: &Step) -> Vec<f32> {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, checked just above.
-        return unsafe { attend_avx2(d, cache, pos, u, vb, q, kv, seen) };
+        return unsafe { attend_avx2(d, cache, x) };
     }
-    attend_body(d, cache, pos, u, vb, q, kv, seen)
+    attend_body(d, cache, x)
 }
 
 /// The same loops compiled for AVX2 (the default target is baseline x86-64, 4-wide SSE2).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn attend_avx2(
-    d: Dims,
-    cache: &mut RingCache,
-    pos: &PosKeys,
-    u: &[f32],
-    vb: &[f32],
-    q: &[f32],
-    kv: &[f32],
-    seen: usize,
-) -> Vec<f32> {
-    attend_body(d, cache, pos, u, vb, q, kv, seen)
+unsafe fn attend_avx2(d: Dims, cache: &mut RingCache, x: &Step) -> Vec<f32> {
+    attend_body(d, cache, x)
 }
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn attend_body(
-    d: Dims,
-    cache: &mut RingCache,
-    pos: &PosKeys,
-    u: &[f32],
-    vb: &[f32],
-    q: &[f32],
-    kv: &[f32],
-    seen: usize,
-) -> Vec<f32> {
+fn attend_body(d: Dims, cache: &mut RingCache, x: &Step) -> Vec<f32> {
+    let Step {
+        q,
+        kv,
+        u,
+        vb,
+        pos,
+        seen,
+    } = *x;
     let (dh, w, slots) = (d.d_head, d.width(), d.slots);
     let slot = seen % slots;
     let klen = (seen + 1).min(slots);

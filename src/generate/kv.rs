@@ -9,9 +9,10 @@
 //! the model's logits (tests/generate_kv.rs checks this, also past `mem_len`).
 //!
 //! The projections and feed-forward layers run as Burn matmuls; the attention over the cache runs
-//! in [`attend`](super::attend) on plain slices. The rows of a batch are split into one group per
-//! worker thread and the groups step in parallel: at generation's batch sizes Burn runs each
-//! matmul on one thread, so this is what puts the cores to work.
+//! in [`attend`](super::attend) on plain slices. The rows of a batch are split into groups (up to
+//! one per worker thread) that step in parallel: at generation's batch sizes Burn runs each matmul
+//! on one thread, so this is what puts the cores to work. Rows never interact, so a piece does not
+//! depend on the batch around it.
 //!
 //! The weights are read from the model by their module paths (`layers.N.kv_net.weight`, ...), so
 //! this file depends only on the model's parameter names and the equations of its layer.
@@ -24,7 +25,7 @@ use burn::tensor::{Int, Tensor, TensorData, TensorPrimitive};
 use rayon::prelude::*;
 use std::collections::HashMap;
 
-use super::attend::{Dims, PosKeys, RingCache, attend};
+use super::attend::{Dims, PosKeys, RingCache, Step, attend};
 use super::decode::NextToken;
 use crate::model::{TransformerXl, sinusoids};
 
@@ -86,6 +87,7 @@ struct Layer<B: Backend> {
     /// The learned attention biases r_w_bias and r_r_bias, `[H Dh]`.
     u: Vec<f32>,
     vb: Vec<f32>,
+    /// `r_net` of the sinusoids of every distance in the window.
     pos: PosKeys,
     norm_attn: Norm<B>,
     ff1: Linear<B>,
@@ -231,7 +233,15 @@ impl<B: Backend> KvXl<B> {
             };
             let kv = floats(l.kv_net.forward(x.clone()).into_data())?; // [B, 2 H Dh]
             let q = floats(l.q_net.forward(x).into_data())?; // [B, H Dh]
-            let out = attend(dims, cache, &l.pos, &l.u, &l.vb, &q, &kv, seen);
+            let step = Step {
+                q: &q,
+                kv: &kv,
+                u: &l.u,
+                vb: &l.vb,
+                pos: &l.pos,
+                seen,
+            };
+            let out = attend(dims, cache, &step);
             let out = Tensor::from_data(
                 TensorData::new(out, [b, dims.heads * dims.d_head]),
                 &self.device,
