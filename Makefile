@@ -12,10 +12,9 @@ pipeline: data
 test:
 	$(CARGO) test --release
 
-# Every stage beside its peer, in one run (Python peers go into venvs under /tmp).
+# Every stage beside its peer, in one run (Python peers go into a venv under /tmp).
 bench: data
 	$(PIPELINE) bench all --config $(CONFIG)
-	scripts/bench_train.sh
 
 data:
 	@scripts/data.sh

@@ -1,5 +1,5 @@
 //! The generate benchmark on a tiny model; the full figures come from `pipeline bench generate`
-//! (scripts/bench_generate.sh).
+//! (`make bench`).
 
 use cadenza::generate::bench_with;
 use cadenza::model::{CpuBackend, TransformerXlConfig};

@@ -78,32 +78,56 @@ pub fn run(cfg: &Config, which: &str, train: TrainSteps) -> Result<()> {
 }
 
 /// Training throughput of the configured model, batch, backend and precision on synthetic
-/// tokens; the last line is JSON (scripts/bench_train.sh reads it to compare with PyTorch).
+/// tokens; on CPU beside the PyTorch reference of the same shape, batch and dropout
+/// (scripts/bench/train_peer.py, torch installed into the bench venv on first use).
 fn train_report(cfg: &Config, t: TrainSteps) -> Result<String> {
-    let model = cfg.model.resolve(crate::remi::Vocab::SIZE);
-    let r =
-        crate::train::backend::bench_on_configured_backend(&cfg.train, &model, t.warmup, t.steps)?;
-    let mut line = serde_json::to_value(&r)?;
-    line["impl"] = "burn".into();
-    line["backend"] = cfg.train.backend.clone().into();
-    line["precision"] = cfg.train.precision.clone().into();
-    // The shape, so a peer can build the same model.
-    line["model"] = serde_json::json!({
-        "n_layer": model.n_layer, "d_model": model.d_model, "n_head": model.n_head,
-        "d_inner": model.d_inner, "tgt_len": model.tgt_len, "mem_len": model.mem_len,
-        "vocab": model.vocab_size,
-    });
-    Ok(format!(
-        "train benchmark ({} layers, d_model {}, tgt/mem {}/{}, batch {}, {} {}): {:.0} tokens/s, {:.1} ms/step over {} steps\n{line}",
-        model.n_layer,
-        model.d_model,
-        model.tgt_len,
-        model.mem_len,
+    let m = cfg.model.resolve(crate::remi::Vocab::SIZE);
+    let r = crate::train::backend::bench_on_configured_backend(&cfg.train, &m, t.warmup, t.steps)?;
+    let mut report = format!(
+        "train benchmark ({} layers, d_model {}, tgt/mem {}/{}, batch {}, dropout {}, {} {}, {} timed steps)\n  \
+         cadenza (Burn): {:.0} tokens/s, {:.1} ms/step",
+        m.n_layer,
+        m.d_model,
+        m.tgt_len,
+        m.mem_len,
         r.batch_size,
+        m.dropout,
         cfg.train.backend,
         cfg.train.precision,
+        r.steps,
         r.tokens_per_sec,
         r.ms_per_step,
-        r.steps
-    ))
+    );
+    if cfg.train.backend != "cpu" {
+        return Ok(report);
+    }
+    let arg = |v: usize| v.to_string();
+    let args = [
+        ("--n-layer", arg(m.n_layer)),
+        ("--d-model", arg(m.d_model)),
+        ("--n-head", arg(m.n_head)),
+        ("--d-inner", arg(m.d_inner)),
+        ("--tgt-len", arg(m.tgt_len)),
+        ("--mem-len", arg(m.mem_len)),
+        ("--vocab", arg(m.vocab_size)),
+        ("--batch", arg(r.batch_size)),
+        ("--dropout", m.dropout.to_string()),
+        ("--warmup", arg(t.warmup)),
+        ("--steps", arg(t.steps)),
+    ];
+    let args: Vec<&str> = args.iter().flat_map(|(k, v)| [*k, v.as_str()]).collect();
+    match python_peer(&["torch"], "train_peer.py", &args) {
+        Ok(v) => {
+            let peer = v["tokens_per_sec"].as_f64().unwrap_or(f64::NAN);
+            report += &format!(
+                "\n  PyTorch {} ({} threads), same shape and step: {peer:.0} tokens/s\n  \
+                 ratio cadenza/PyTorch: {:.2}x. Target: 1.0x",
+                v["torch"].as_str().unwrap_or("?"),
+                v["threads"],
+                r.tokens_per_sec / peer
+            );
+        }
+        Err(e) => report += &format!("\n  PyTorch peer unavailable: {e:#}"),
+    }
+    Ok(report)
 }

@@ -1,5 +1,5 @@
 //! Training throughput on synthetic tokens (no data loading, checkpoints or logging), for
-//! comparing backends and against the PyTorch reference in scripts/bench_train.py.
+//! comparing backends and against the PyTorch reference in scripts/bench/train_peer.py.
 
 use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::AutodiffBackend;

@@ -3,8 +3,10 @@
 A plain Transformer-XL with the same shapes and the same step as cadenza's Burn model
 (src/model/transformer_xl.rs, src/train/bench.rs): scaled embedding, sinusoidal relative
 positions, relative attention with r_w_bias / r_r_bias and the rel-shift, post-norm layers,
-memory of mem_len states per layer without gradient, tied output projection + bias, mean
-cross-entropy, backward, global-norm clipping to 1.0, AdamW. Uniform random tokens.
+memory of mem_len states per layer without gradient, dropout at the same places (embedding,
+positions, attention output, feed-forward inner and output, final hidden), tied output
+projection + bias, mean cross-entropy, backward, global-norm clipping to 1.0, AdamW. Uniform
+random tokens. Run by `pipeline bench train` (src/bench/mod.rs) in the bench venv.
 Prints one JSON line with tokens/s.
 """
 import argparse
@@ -18,8 +20,9 @@ import torch.nn.functional as F
 
 
 class Layer(nn.Module):
-    def __init__(self, d_model, n_head, d_head, d_inner):
+    def __init__(self, d_model, n_head, d_head, d_inner, dropout):
         super().__init__()
+        self.drop = nn.Dropout(dropout)
         self.n_head, self.d_head = n_head, d_head
         self.q_net = nn.Linear(d_model, n_head * d_head, bias=False)
         self.kv_net = nn.Linear(d_model, 2 * n_head * d_head, bias=False)
@@ -53,18 +56,19 @@ class Layer(nn.Module):
         bd = self.rel_shift(((q + self.r_r_bias[None, :, None]) * scale) @ r.transpose(2, 3))
         score = (ac + bd).masked_fill(mask, -1e9)
         out = (score.softmax(3) @ v).transpose(1, 2).reshape(b, t, nh * dh)
-        h = self.norm_attn(h + self.o_net(out))
-        return self.norm_ff(h + self.ff2(F.relu(self.ff1(h))))
+        h = self.norm_attn(h + self.drop(self.o_net(out)))
+        return self.norm_ff(h + self.drop(self.ff2(self.drop(F.relu(self.ff1(h))))))
 
 
 class TransformerXl(nn.Module):
-    def __init__(self, vocab, n_layer, d_model, n_head, d_inner, mem_len):
+    def __init__(self, vocab, n_layer, d_model, n_head, d_inner, mem_len, dropout):
         super().__init__()
+        self.drop = nn.Dropout(dropout)
         self.d_model, self.mem_len = d_model, mem_len
         self.embed = nn.Embedding(vocab, d_model)
         nn.init.normal_(self.embed.weight, std=0.02)
         self.out_bias = nn.Parameter(torch.zeros(vocab))
-        self.layers = nn.ModuleList(Layer(d_model, n_head, d_model // n_head, d_inner) for _ in range(n_layer))
+        self.layers = nn.ModuleList(Layer(d_model, n_head, d_model // n_head, d_inner, dropout) for _ in range(n_layer))
 
     def sinusoids(self, klen):
         pos = torch.arange(klen - 1, -1, -1.0)
@@ -76,8 +80,8 @@ class TransformerXl(nn.Module):
         t = tokens.shape[1]
         mlen = 0 if mems is None else mems[0].shape[1]
         klen = mlen + t
-        h = self.embed(tokens) * math.sqrt(self.d_model)
-        pos = self.sinusoids(klen)
+        h = self.drop(self.embed(tokens) * math.sqrt(self.d_model))
+        pos = self.drop(self.sinusoids(klen))
         mask = torch.triu(torch.ones(t, klen, dtype=torch.bool), diagonal=1 + mlen)[None, None]
         new = []
         for n, layer in enumerate(self.layers):
@@ -85,7 +89,7 @@ class TransformerXl(nn.Module):
             cat = h if mem is None else torch.cat([mem, h], 1)
             new.append(cat[:, -self.mem_len:].detach())
             h = layer(h, mem, pos, mask)
-        return h @ self.embed.weight.t() + self.out_bias, new
+        return self.drop(h) @ self.embed.weight.t() + self.out_bias, new
 
 
 def main():
@@ -100,12 +104,13 @@ def main():
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--threads", type=int, default=0)
     a = p.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = TransformerXl(a.vocab, a.n_layer, a.d_model, a.n_head, a.d_inner, a.mem_len)
+    model = TransformerXl(a.vocab, a.n_layer, a.d_model, a.n_head, a.d_inner, a.mem_len, a.dropout)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
     mems = None
     for i in range(a.warmup + a.steps):
