@@ -6,7 +6,8 @@
 #
 #   scripts/gpu-smoke.sh build   # here (no GPU or CUDA toolkit needed): builds `pipeline` with
 #                                # --features cuda and packs it, stripped and gzipped, with the
-#                                # corpus into bin-cuda/ (git-ignored, about 25 MB)
+#                                # corpus into bin-cuda/ (git-ignored, about 50 MB: under the
+#                                # 64 MiB that the device tool carries)
 #   scripts/gpu-smoke.sh run     # on the GPU machine (carry bin-cuda): unpacks and runs it;
 #                                # the log, summary and memory trace go to $OUT when set
 #
