@@ -65,7 +65,7 @@ pub fn run(cfg: &Config, which: &str, train: TrainSteps) -> Result<()> {
         ran = true;
     }
     if all || which == "generate" {
-        let model = cfg.model.resolve(crate::remi::Vocab::SIZE);
+        let model = crate::stages::train::model_config(cfg);
         println!("{}", crate::generate::bench_generate(&model)?);
         ran = true;
     }
@@ -81,7 +81,7 @@ pub fn run(cfg: &Config, which: &str, train: TrainSteps) -> Result<()> {
 /// tokens; on CPU beside the PyTorch reference of the same shape, batch and dropout
 /// (scripts/bench/train_peer.py, torch installed into the bench venv on first use).
 fn train_report(cfg: &Config, t: TrainSteps) -> Result<String> {
-    let m = cfg.model.resolve(crate::remi::Vocab::SIZE);
+    let m = crate::stages::train::model_config(cfg);
     let r = crate::train::backend::bench_on_configured_backend(&cfg.train, &m, t.warmup, t.steps)?;
     let mut report = format!(
         "train benchmark ({} layers, d_model {}, tgt/mem {}/{}, batch {}, dropout {}, {} {}, {} timed steps)\n  \

@@ -136,19 +136,20 @@ fn attend_body(d: Dims, cache: &mut RingCache, x: &Step) -> Vec<f32> {
     let mut out = vec![0.0; d.rows * w];
     let (mut qu, mut qv) = (vec![0.0; dh], vec![0.0; dh]);
     let mut score = vec![0.0; klen];
-    for b in 0..d.rows {
-        let kv_row = &kv[b * 2 * w..(b + 1) * 2 * w];
+    for (b, out_row) in out.chunks_exact_mut(w).enumerate() {
+        let (k_new, v_new) = kv[b * 2 * w..(b + 1) * 2 * w].split_at(w);
+        let q_row = &q[b * w..(b + 1) * w];
         for h in 0..d.heads {
             let head = h * dh..(h + 1) * dh;
             let base = (b * d.heads + h) * slots * dh;
             let at = base + slot * dh;
-            cache.k[at..at + dh].copy_from_slice(&kv_row[head.clone()]);
-            cache.v[at..at + dh].copy_from_slice(&kv_row[w + h * dh..w + (h + 1) * dh]);
+            cache.k[at..at + dh].copy_from_slice(&k_new[head.clone()]);
+            cache.v[at..at + dh].copy_from_slice(&v_new[head.clone()]);
 
-            let qh = &q[b * w + h * dh..b * w + (h + 1) * dh];
+            let (qh, uh, vh) = (&q_row[head.clone()], &u[head.clone()], &vb[head.clone()]);
             for i in 0..dh {
-                qu[i] = (qh[i] + u[h * dh + i]) * scale;
-                qv[i] = (qh[i] + vb[h * dh + i]) * scale;
+                qu[i] = (qh[i] + uh[i]) * scale;
+                qv[i] = (qh[i] + vh[i]) * scale;
             }
             let keys = &cache.k[base..base + klen * dh];
             let rel = &pos.r[(h * 2 * slots + start) * dh..(h * 2 * slots + start + klen) * dh];
@@ -160,7 +161,7 @@ fn attend_body(d: Dims, cache: &mut RingCache, x: &Step) -> Vec<f32> {
                 *s = dot(&qu, k) + dot(&qv, r);
             }
             softmax(&mut score);
-            let o = &mut out[b * w + h * dh..b * w + (h + 1) * dh];
+            let o = &mut out_row[head];
             let values = &cache.v[base..base + klen * dh];
             for (&p, v) in score.iter().zip(values.chunks_exact(dh)) {
                 for (o, &v) in o.iter_mut().zip(v) {

@@ -216,8 +216,8 @@ impl<B: Backend> KvXl<B> {
         self.final_norm.is_some()
     }
 
-    /// One position for every row of one group: `tokens` `[B]` -> logits `[B, vocab]`; `cache`
-    /// holds the group's layers and `seen` the positions fed before this one.
+    /// One position for every row of one group: `tokens` `[B]` -> final hidden states `[B, d]`;
+    /// `cache` holds the group's layers and `seen` the positions fed before this one.
     fn step(&self, tokens: &[u16], cache: &mut [RingCache], seen: usize) -> Result<Tensor<B, 2>> {
         let b = tokens.len();
         let d = self.d_model;
@@ -264,10 +264,15 @@ impl<B: Backend> KvXl<B> {
                 l.norm_ff.forward(h + ff)
             };
         }
-        if let Some(norm) = &self.final_norm {
-            h = norm.forward(h);
-        }
-        Ok(h.matmul(self.embed.clone().transpose()) + self.out_bias.clone().unsqueeze::<2>())
+        Ok(match &self.final_norm {
+            Some(norm) => norm.forward(h),
+            None => h,
+        })
+    }
+
+    /// Tied output projection: hidden `[B, d]` -> logits `[B, vocab]`.
+    fn logits(&self, h: Tensor<B, 2>) -> Tensor<B, 2> {
+        h.matmul(self.embed.clone().transpose()) + self.out_bias.clone().unsqueeze::<2>()
     }
 
     fn dims(&self, rows: usize) -> Dims {
@@ -341,10 +346,10 @@ impl<B: Backend> NextToken for KvXl<B> {
                 .par_iter_mut()
                 .zip(starts.par_windows(2))
                 .map(|(cache, w)| {
-                    let out = self.step(&col[w[0]..w[1]], cache, seen)?;
-                    // Only the last position's logits are returned.
+                    let h = self.step(&col[w[0]..w[1]], cache, seen)?;
+                    // Only the last position's logits are returned (and computed).
                     if last {
-                        floats(out.into_data())
+                        floats(self.logits(h).into_data())
                     } else {
                         Ok(Vec::new())
                     }
