@@ -1,5 +1,6 @@
 //! Transformer-XL (Dai et al. 2019) in Burn, and the `[model]` config section.
 
+pub mod dropout;
 mod transformer_xl;
 
 pub use transformer_xl::{

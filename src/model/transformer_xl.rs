@@ -16,12 +16,13 @@
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{
-    Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig,
-    Linear, LinearConfig,
+    Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
 };
 use burn::tensor::activation::{relu, softmax};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor, TensorData};
+
+use super::dropout::Dropout;
 
 /// Shapes and regularisation of a Transformer-XL. Presets: [`TransformerXlConfig::small`],
 /// [`TransformerXlConfig::course`], [`TransformerXlConfig::tiny`].
@@ -107,8 +108,8 @@ impl TransformerXlConfig {
                     .with_initializer(normal.clone())
                     .init(device),
                 norm_ff: LayerNormConfig::new(self.d_model).init(device),
-                drop: DropoutConfig::new(self.dropout).init(),
-                dropatt: DropoutConfig::new(self.dropatt).init(),
+                drop: Dropout::new(self.dropout),
+                dropatt: Dropout::new(self.dropatt),
                 n_head: self.n_head,
                 d_head: self.d_head,
                 pre_norm: self.pre_norm,
@@ -123,7 +124,7 @@ impl TransformerXlConfig {
             final_norm: self
                 .pre_norm
                 .then(|| LayerNormConfig::new(self.d_model).init(device)),
-            drop: DropoutConfig::new(self.dropout).init(),
+            drop: Dropout::new(self.dropout),
             d_model: self.d_model,
             mem_len: self.mem_len,
         }

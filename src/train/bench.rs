@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::clip::clip_grad_norm;
 use super::trainer::cross_entropy;
-use crate::model::{Memory, TransformerXlConfig};
+use crate::model::{Memory, TransformerXlConfig, dropout};
 use crate::rng::Rng;
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -31,6 +31,7 @@ pub fn throughput<B: AutodiffBackend>(
     device: &B::Device,
 ) -> BenchResult {
     B::seed(device, 0);
+    dropout::seed(0);
     let mut model = cfg.init::<B>(device);
     let mut optim = AdamWConfig::new().with_weight_decay(0.01).init::<B, _>();
     let mut rng = Rng::new(0);

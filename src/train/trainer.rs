@@ -15,7 +15,7 @@ use super::checkpoint::{self, Snapshot, TrainState};
 use super::clip::clip_grad_norm;
 use super::data::{Batch, StreamLoader, Transposer, unigram_entropy, valid_batches};
 use super::logger::{Logger, tags};
-use crate::model::{Memory, TransformerXl, TransformerXlConfig};
+use crate::model::{Memory, TransformerXl, TransformerXlConfig, dropout};
 use crate::rng::Rng;
 
 /// What a training run needs.
@@ -234,12 +234,11 @@ pub fn train<B: AutodiffBackend>(spec: &TrainSpec, device: &B::Device) -> Result
             break;
         }
 
-        // Dropout draws from the backend's global generator: reseed it per step so a resumed
-        // run draws the same masks.
-        B::seed(
-            device,
-            Rng::derive(spec.seed, &["train", "dropout", &state.step.to_string()]),
-        );
+        // Dropout masks come from the backend's generator (CUDA) or a host one (CPU): reseed
+        // both per step so a resumed run draws the same masks.
+        let dropout_seed = Rng::derive(spec.seed, &["train", "dropout", &state.step.to_string()]);
+        B::seed(device, dropout_seed);
+        dropout::seed(dropout_seed);
         let batch = loader.next_batch();
         let (x, y) = tensors::<B>(&batch, device);
         let (logits, new_mems) = model.forward(x, mems.as_ref());
