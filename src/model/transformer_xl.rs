@@ -278,10 +278,8 @@ impl<B: Backend> XlLayer<B> {
         } else {
             h.clone()
         };
-        let ff = self.drop.forward(
-            self.ff2
-                .forward(self.drop.forward(relu(self.ff1.forward(ff_in)))),
-        );
+        let inner = self.drop.forward(relu(flat(&self.ff1, ff_in)));
+        let ff = self.drop.forward(flat(&self.ff2, inner));
         if self.pre_norm {
             h + ff
         } else {
@@ -310,8 +308,8 @@ impl<B: Backend> XlLayer<B> {
             cat
         };
 
-        let q = self.q_net.forward(cat.clone().narrow(1, klen - t, t)); // [B, T, H Dh]
-        let kv = self.kv_net.forward(cat); // [B, klen, 2 H Dh]
+        let q = flat(&self.q_net, cat.clone().narrow(1, klen - t, t)); // [B, T, H Dh]
+        let kv = flat(&self.kv_net, cat); // [B, klen, 2 H Dh]
         let k = kv.clone().narrow(2, 0, nh * dh);
         let v = kv.narrow(2, nh * dh, nh * dh);
         let split = |x: Tensor<B, 3>, len: usize| x.reshape([b, len, nh, dh]).swap_dims(1, 2); // [B,H,len,Dh]
@@ -332,7 +330,7 @@ impl<B: Backend> XlLayer<B> {
         let score = (ac + bd).mask_fill(mask.expand([b, nh, t, klen]), -1e9);
         let prob = self.dropatt.forward(softmax(score, 3));
         let out = prob.matmul(v).swap_dims(1, 2).reshape([b, t, nh * dh]);
-        self.drop.forward(self.o_net.forward(out))
+        self.drop.forward(flat(&self.o_net, out))
     }
 }
 
@@ -362,4 +360,13 @@ pub fn sinusoids<B: Backend>(klen: usize, d_model: usize, device: &B::Device) ->
         }
     }
     Tensor::from_data(TensorData::new(data, [klen, d_model]), device)
+}
+
+/// A linear layer applied to `[B, T, in]` as one `[B*T, in]` matmul: Burn's weight gradient of a
+/// 3-D input is B matmuls of depth T and a sum over B; flat, it is one matmul of depth B*T.
+fn flat<B: Backend>(linear: &Linear<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
+    let [b, t, d] = x.dims();
+    let y = linear.forward(x.reshape([b * t, d]));
+    let out = y.dims()[1];
+    y.reshape([b, t, out])
 }
