@@ -18,11 +18,12 @@ use burn::module::{Module, Param};
 use burn::nn::{
     Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
 };
-use burn::tensor::activation::{relu, softmax};
+use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Bool, Int, Tensor, TensorData};
+use burn::tensor::{Int, Tensor, TensorData};
 
 use super::dropout::Dropout;
+use super::rel_softmax::rel_softmax;
 
 /// Shapes and regularisation of a Transformer-XL. Presets: [`TransformerXlConfig::small`],
 /// [`TransformerXlConfig::course`], [`TransformerXlConfig::tiny`].
@@ -204,8 +205,7 @@ impl<B: Backend> TransformerXl<B> {
     ) -> (Tensor<B, 3>, Memory<B>) {
         let device = tokens.device();
         let [_, t] = tokens.dims();
-        let mlen = mems.map_or(0, |m| m.len());
-        let klen = mlen + t;
+        let klen = mems.map_or(0, |m| m.len()) + t;
 
         // Scaled embedding (Vaswani et al.); sinusoids of the distances klen-1 .. 0.
         let x = self
@@ -215,9 +215,6 @@ impl<B: Backend> TransformerXl<B> {
         let pos = self
             .drop
             .forward(sinusoids::<B>(klen, self.d_model, &device));
-        // Query i (absolute mlen + i) sees key j iff j <= mlen + i.
-        let mask =
-            Tensor::<B, 2, Bool>::tril_mask([t, klen], mlen as i64, &device).unsqueeze::<4>();
 
         let mut h = self.drop.forward(x);
         let mut new_mems = Vec::with_capacity(self.layers.len());
@@ -226,7 +223,7 @@ impl<B: Backend> TransformerXl<B> {
             if self.mem_len > 0 {
                 new_mems.push(self.update_memory(mem, &h));
             }
-            h = layer.forward(h, mem, pos.clone(), mask.clone());
+            h = layer.forward(h, mem, pos.clone());
         }
         if let Some(norm) = &self.final_norm {
             h = norm.forward(h);
@@ -265,9 +262,8 @@ impl<B: Backend> XlLayer<B> {
         h: Tensor<B, 3>,
         mem: Option<&Tensor<B, 3>>,
         pos: Tensor<B, 2>,
-        mask: Tensor<B, 4, Bool>,
     ) -> Tensor<B, 3> {
-        let attn = self.attention(h.clone(), mem, pos, mask);
+        let attn = self.attention(h.clone(), mem, pos);
         let h = if self.pre_norm {
             h + attn
         } else {
@@ -293,7 +289,6 @@ impl<B: Backend> XlLayer<B> {
         h: Tensor<B, 3>,
         mem: Option<&Tensor<B, 3>>,
         pos: Tensor<B, 2>,
-        mask: Tensor<B, 4, Bool>,
     ) -> Tensor<B, 3> {
         let [b, t, _] = h.dims();
         let (nh, dh) = (self.n_head, self.d_head);
@@ -326,9 +321,9 @@ impl<B: Backend> XlLayer<B> {
         let u = self.r_w_bias.val().reshape([1, nh, 1, dh]);
         let vb = self.r_r_bias.val().reshape([1, nh, 1, dh]);
         let ac = (q.clone() + u).mul_scalar(scale).matmul(k.swap_dims(2, 3)); // content: (a) + (c)
-        let bd = rel_shift((q + vb).mul_scalar(scale).matmul(r.swap_dims(2, 3))); // position: (b) + (d)
-        let score = (ac + bd).mask_fill(mask.expand([b, nh, t, klen]), -1e9);
-        let prob = self.dropatt.forward(softmax(score, 3));
+        let bd = (q + vb).mul_scalar(scale).matmul(r.swap_dims(2, 3)); // position: (b) + (d), unshifted
+        // Relative shift of bd, causal mask, softmax: see rel_softmax::composed.
+        let prob = self.dropatt.forward(rel_softmax(ac, bd));
         let out = prob.matmul(v).swap_dims(1, 2).reshape([b, t, nh * dh]);
         self.drop.forward(flat(&self.o_net, out))
     }
