@@ -1,7 +1,7 @@
 //! Transformer-XL (Dai et al. 2019) in Burn, and the `[model]` config section.
 
 pub mod dropout;
-pub mod rel_softmax;
+pub mod fused;
 mod transformer_xl;
 
 pub use transformer_xl::{

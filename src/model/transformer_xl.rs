@@ -23,7 +23,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use super::dropout::Dropout;
-use super::rel_softmax::rel_softmax;
+use super::fused::{rel_softmax, swap_dims_1_2};
 
 /// Shapes and regularisation of a Transformer-XL. Presets: [`TransformerXlConfig::small`],
 /// [`TransformerXlConfig::course`], [`TransformerXlConfig::tiny`].
@@ -293,28 +293,34 @@ impl<B: Backend> XlLayer<B> {
         let [b, t, _] = h.dims();
         let (nh, dh) = (self.n_head, self.d_head);
         let cat = match mem {
-            Some(m) => Tensor::cat(vec![m.clone(), h], 1),
-            None => h,
+            Some(m) => Tensor::cat(vec![m.clone(), h.clone()], 1),
+            None => h.clone(),
         };
         let klen = cat.dims()[1];
-        let cat = if self.pre_norm {
-            self.norm_attn.forward(cat)
+        let (cat, seg) = if self.pre_norm {
+            let cat = self.norm_attn.forward(cat);
+            (cat.clone(), cat.narrow(1, klen - t, t))
         } else {
-            cat
+            (cat, h)
         };
 
-        let q = flat(&self.q_net, cat.clone().narrow(1, klen - t, t)); // [B, T, H Dh]
-        let kv = flat(&self.kv_net, cat); // [B, klen, 2 H Dh]
-        let k = kv.clone().narrow(2, 0, nh * dh);
-        let v = kv.narrow(2, nh * dh, nh * dh);
-        let split = |x: Tensor<B, 3>, len: usize| x.reshape([b, len, nh, dh]).swap_dims(1, 2); // [B,H,len,Dh]
-        let (q, k, v) = (split(q, t), split(k, klen), split(v, klen));
-        let r = self
-            .r_net
-            .forward(pos)
-            .reshape([1, klen, nh, dh])
-            .swap_dims(1, 2)
-            .expand([b, nh, klen, dh]); // [B,H,klen,Dh]
+        // Keys and values from the two halves of kv_net's weight, so each comes out contiguous.
+        let w_kv = self.kv_net.weight.val(); // [d_model, 2 H Dh]
+        let [_, _, d] = cat.dims();
+        let cat = cat.reshape([b * klen, d]);
+        let k = cat.clone().matmul(w_kv.clone().narrow(1, 0, nh * dh));
+        let v = cat.matmul(w_kv.narrow(1, nh * dh, nh * dh));
+        let q = flat(&self.q_net, seg);
+        // [B, len, H Dh] -> [B, H, len, Dh]
+        let split = |x: Tensor<B, 2>, rows: usize, len: usize| {
+            swap_dims_1_2(x.reshape([rows, len, nh, dh]))
+        };
+        let (q, k, v) = (
+            split(q.reshape([b * t, nh * dh]), b, t),
+            split(k, b, klen),
+            split(v, b, klen),
+        );
+        let r = split(self.r_net.forward(pos), 1, klen).expand([b, nh, klen, dh]);
 
         // The 1/sqrt(d_head) scale is applied to the (small) queries rather than the scores.
         let scale = 1.0 / (dh as f64).sqrt();
@@ -322,9 +328,9 @@ impl<B: Backend> XlLayer<B> {
         let vb = self.r_r_bias.val().reshape([1, nh, 1, dh]);
         let ac = (q.clone() + u).mul_scalar(scale).matmul(k.swap_dims(2, 3)); // content: (a) + (c)
         let bd = (q + vb).mul_scalar(scale).matmul(r.swap_dims(2, 3)); // position: (b) + (d), unshifted
-        // Relative shift of bd, causal mask, softmax: see rel_softmax::composed.
+        // Relative shift of bd, causal mask, softmax: see fused::rel_softmax_composed.
         let prob = self.dropatt.forward(rel_softmax(ac, bd));
-        let out = prob.matmul(v).swap_dims(1, 2).reshape([b, t, nh * dh]);
+        let out = swap_dims_1_2(prob.matmul(v)).reshape([b, t, nh * dh]);
         self.drop.forward(flat(&self.o_net, out))
     }
 }

@@ -1,0 +1,110 @@
+//! Fused CPU kernels for the few places where a chain of Burn ops costs more than the matmuls
+//! around it on the flex backend (each op there is a full pass, often a strided copy).
+//!
+//! Each kernel is a forward over flex tensors plus the gradient of its inputs, registered with
+//! Burn's autodiff as one node. [`run`] picks it when the backend is the CPU one (by `TypeId`,
+//! with or without autodiff) and otherwise runs the Burn composition it replaces, which is also
+//! what the tests compare it against.
+
+mod heads;
+mod rel_softmax;
+
+pub use heads::swap_dims_1_2;
+pub use rel_softmax::{rel_softmax, rel_softmax_composed};
+
+use std::any::{Any, TypeId};
+use std::fmt::Debug;
+use std::marker::PhantomData;
+
+use burn::backend::Autodiff;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::tensor::backend::Backend;
+use burn::tensor::ops::FloatTensor;
+use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
+
+use super::{CpuBackend, CpuTrainBackend};
+
+/// A forward over `N` f32 flex tensors and the gradient of each input.
+trait Kernel<const N: usize>: Debug + Send + 'static {
+    /// What the backward pass keeps from the forward.
+    type State: Clone + Send + Debug + 'static;
+
+    fn forward(&self, inputs: [&FlexTensor; N]) -> (FlexTensor, Self::State);
+
+    fn backward(state: Self::State, grad: &FlexTensor) -> [FlexTensor; N];
+}
+
+/// `kernel` on the CPU backend, `composed` (the same function from Burn ops) elsewhere.
+fn run<B: Backend, K: Kernel<N>, const N: usize, const D: usize>(
+    kernel: K,
+    inputs: [Tensor<B, D>; N],
+    composed: impl FnOnce([Tensor<B, D>; N]) -> Tensor<B, D>,
+) -> Tensor<B, D> {
+    if inputs.iter().any(|x| x.dtype() != DType::F32) {
+        return composed(inputs);
+    }
+    if TypeId::of::<B>() == TypeId::of::<CpuTrainBackend>() {
+        let inputs: [FloatTensor<Ad>; N] = inputs.map(|x| cast(x.into_primitive().tensor()));
+        let out = tracked(kernel, inputs);
+        return Tensor::from_primitive(TensorPrimitive::Float(cast(out)));
+    }
+    if TypeId::of::<B>() == TypeId::of::<CpuBackend>() {
+        let inputs: [FlexTensor; N] = inputs.map(|x| cast(x.into_primitive().tensor()));
+        let (out, _) = kernel.forward(inputs.each_ref());
+        return Tensor::from_primitive(TensorPrimitive::Float(cast(out)));
+    }
+    composed(inputs)
+}
+
+type Ad = Autodiff<CpuBackend>;
+
+/// Moves a value between two names of one type (a generic backend's tensor and the concrete CPU
+/// one), after a `TypeId` check.
+fn cast<T: 'static, U: 'static>(x: T) -> U {
+    *(Box::new(x) as Box<dyn Any>)
+        .downcast::<U>()
+        .expect("fused kernel: backend type checked by TypeId")
+}
+
+/// The autodiff node of a kernel.
+#[derive(Debug)]
+struct Node<K>(PhantomData<K>);
+
+impl<K: Kernel<N>, const N: usize> Backward<CpuBackend, N> for Node<K> {
+    type State = K::State;
+
+    fn backward(self, ops: Ops<Self::State, N>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<CpuBackend>(&ops.node);
+        let input_grads = K::backward(ops.state, &grad);
+        for (parent, g) in ops.parents.into_iter().zip(input_grads) {
+            if let Some(node) = parent {
+                grads.register::<CpuBackend>(node.id, g);
+            }
+        }
+    }
+}
+
+fn tracked<K: Kernel<N>, const N: usize>(kernel: K, inputs: [FloatTensor<Ad>; N]) -> FloatTensor<Ad> {
+    let (out, state) = kernel.forward(inputs.each_ref().map(|x| &x.primitive));
+    let nodes = inputs.map(|x| x.node);
+    match Node::<K>(PhantomData)
+        .prepare::<NoCheckpointing>(nodes)
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish(state, out),
+        OpsKind::UnTracked(prep) => prep.finish(out),
+    }
+}
+
+fn dims(x: &FlexTensor) -> Vec<usize> {
+    x.layout().shape().iter().copied().collect()
+}
+
+fn f32_tensor(data: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(data, shape))
+}

@@ -1,0 +1,218 @@
+//! The attention probabilities of relative attention, `softmax(mask(AC + shift(BD)))`.
+//!
+//! Composed from Burn ops this is the relative shift (a concatenation and a strided copy), an
+//! add, a mask fill and a softmax, each a pass over `[B, H, T, klen]`, and as many again
+//! backwards. Fused, it is one pass each way: the shift becomes an index offset and the causal
+//! mask a row length.
+
+use burn::backend::flex::FlexTensor;
+use burn::tensor::activation::softmax;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Bool, Tensor};
+use rayon::prelude::*;
+
+use super::{Kernel, dims, f32_tensor, run};
+use crate::model::rel_shift;
+
+/// `ac`, `bd`: `[B, H, T, klen]` content and (unshifted) position scores, `bd[.., i, c]` for
+/// distance `klen-1-c`. Returns the probabilities of query i (absolute position `klen-T+i`) over
+/// keys `j <= klen-T+i`, zero beyond.
+pub fn rel_softmax<B: Backend>(ac: Tensor<B, 4>, bd: Tensor<B, 4>) -> Tensor<B, 4> {
+    run(RelSoftmax, [ac, bd], |[ac, bd]| rel_softmax_composed(ac, bd))
+}
+
+/// The same function from Burn ops, as the paper's code computes it.
+pub fn rel_softmax_composed<B: Backend>(ac: Tensor<B, 4>, bd: Tensor<B, 4>) -> Tensor<B, 4> {
+    let [b, h, t, klen] = ac.dims();
+    let mask = Tensor::<B, 2, Bool>::tril_mask([t, klen], (klen - t) as i64, &ac.device());
+    let score =
+        (ac + rel_shift(bd)).mask_fill(mask.unsqueeze::<4>().expand([b, h, t, klen]), -1e9);
+    softmax(score, 3)
+}
+
+#[derive(Debug)]
+struct RelSoftmax;
+
+impl Kernel<2> for RelSoftmax {
+    /// The probabilities.
+    type State = FlexTensor;
+
+    fn forward(&self, [ac, bd]: [&FlexTensor; 2]) -> (FlexTensor, FlexTensor) {
+        let rows = Rows::of(ac);
+        let (ac, bd) = (ac.to_contiguous(), bd.to_contiguous());
+        let (a, b) = (ac.storage::<f32>(), bd.storage::<f32>());
+        let k = rows.klen;
+        let mut prob = vec![0f32; a.len()];
+        prob.par_chunks_mut(k)
+            .enumerate()
+            .with_min_len(ROWS_PER_TASK)
+            .for_each(|(r, p)| {
+                let (len, shift) = rows.span(r);
+                let row = r * k;
+                softmax_row(&a[row..row + len], &b[row + shift..row + shift + len], &mut p[..len]);
+            });
+        let prob = f32_tensor(prob, dims(&ac));
+        (prob.clone(), prob)
+    }
+
+    fn backward(prob: FlexTensor, grad: &FlexTensor) -> [FlexTensor; 2] {
+        let rows = Rows::of(&prob);
+        let grad = grad.to_contiguous();
+        let (p, g) = (prob.storage::<f32>(), grad.storage::<f32>());
+        let k = rows.klen;
+        let mut d_ac = vec![0f32; p.len()];
+        let mut d_bd = vec![0f32; p.len()];
+        d_ac.par_chunks_mut(k)
+            .zip(d_bd.par_chunks_mut(k))
+            .enumerate()
+            .with_min_len(ROWS_PER_TASK)
+            .for_each(|(r, (da, db))| {
+                let (len, shift) = rows.span(r);
+                let row = r * k;
+                softmax_grad_row(&p[row..row + len], &g[row..row + len], &mut da[..len]);
+                db[shift..shift + len].copy_from_slice(&da[..len]);
+            });
+        let shape = dims(&prob);
+        [f32_tensor(d_ac, shape.clone()), f32_tensor(d_bd, shape)]
+    }
+}
+
+/// Rows per parallel task (a row is klen floats).
+const ROWS_PER_TASK: usize = 64;
+
+/// The rows of `[B, H, T, klen]`, each a query.
+struct Rows {
+    t: usize,
+    klen: usize,
+}
+
+impl Rows {
+    fn of(x: &FlexTensor) -> Self {
+        let d = dims(x);
+        Rows {
+            t: d[2],
+            klen: d[3],
+        }
+    }
+
+    /// For row r: how many keys its query sees, and where key 0 is in its unshifted BD row.
+    fn span(&self, r: usize) -> (usize, usize) {
+        let i = r % self.t;
+        (self.klen - self.t + i + 1, self.t - 1 - i)
+    }
+}
+
+/// `p = softmax(a + b)`.
+fn softmax_row(a: &[f32], b: &[f32], p: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has AVX2 and FMA, checked just above.
+        return unsafe { softmax_row_avx2(a, b, p) };
+    }
+    softmax_row_body(a, b, p)
+}
+
+/// The same loop compiled for AVX2 (the default target is baseline x86-64, 4-wide SSE2).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn softmax_row_avx2(a: &[f32], b: &[f32], p: &mut [f32]) {
+    softmax_row_body(a, b, p)
+}
+
+#[inline(always)]
+fn softmax_row_body(a: &[f32], b: &[f32], p: &mut [f32]) {
+    let mut max = f32::NEG_INFINITY;
+    for ((p, a), b) in p.iter_mut().zip(a).zip(b) {
+        *p = a + b;
+        max = max.max(*p);
+    }
+    let mut sum = 0.0;
+    for p in p.iter_mut() {
+        *p = exp(*p - max);
+        sum += *p;
+    }
+    let inv = 1.0 / sum;
+    for p in p.iter_mut() {
+        *p *= inv;
+    }
+}
+
+/// `d = p ⊙ (g - Σ p g)`, the softmax's input gradient.
+fn softmax_grad_row(p: &[f32], g: &[f32], d: &mut [f32]) {
+    let dot: f32 = p.iter().zip(g).map(|(p, g)| p * g).sum();
+    for ((d, p), g) in d.iter_mut().zip(p).zip(g) {
+        *d = p * (g - dot);
+    }
+}
+
+/// e^x for x <= 0 (a score minus its row's maximum), to a few ulp; written so the loop
+/// vectorises (libm's expf is a call per element).
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_145_75;
+    const LN2_LO: f32 = 1.428_606_8e-6;
+    const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer
+    let x = x.max(-87.0);
+    let n = (x * LOG2E + ROUND) - ROUND;
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    // Taylor polynomial of e^r on |r| <= ln2/2.
+    let poly = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    poly * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::CpuTrainBackend;
+    use burn::tensor::Distribution;
+
+    #[test]
+    fn fast_exp_matches_std() {
+        let mut worst = 0f32;
+        for i in 0..=87_000 {
+            let x = -(i as f32) / 1000.0;
+            let rel = (exp(x) - x.exp()).abs() / x.exp();
+            worst = worst.max(rel);
+        }
+        assert!(worst < 1e-6, "worst relative error {worst}");
+    }
+
+    /// The fused kernel against the Burn composition, forward and both gradients, with and
+    /// without memory (klen > T and klen = T).
+    #[test]
+    fn fused_matches_composition() {
+        type B = CpuTrainBackend;
+        let device = Default::default();
+        for (t, klen) in [(5, 12), (7, 7)] {
+            let shape = [2, 3, t, klen];
+            let ac = Tensor::<B, 4>::random(shape, Distribution::Normal(0.0, 2.0), &device);
+            let bd = Tensor::<B, 4>::random(shape, Distribution::Normal(0.0, 2.0), &device);
+            let w = Tensor::<B, 4>::random(shape, Distribution::Default, &device);
+            let run = |fused: bool| {
+                let (a, b) = (ac.clone().require_grad(), bd.clone().require_grad());
+                let p = if fused {
+                    rel_softmax(a.clone(), b.clone())
+                } else {
+                    rel_softmax_composed(a.clone(), b.clone())
+                };
+                let grads = (p.clone() * w.clone()).sum().backward();
+                let values = |x: Tensor<_, 4>| x.into_data().to_vec::<f32>().unwrap();
+                let (ga, gb) = (a.grad(&grads).unwrap(), b.grad(&grads).unwrap());
+                [values(p.inner()), values(ga), values(gb)]
+            };
+            let (fused, reference) = (run(true), run(false));
+            for (x, y) in fused.iter().flatten().zip(reference.iter().flatten()) {
+                assert!((x - y).abs() < 1e-6, "{x} vs {y} (t {t}, klen {klen})");
+            }
+            // Masked keys get exactly zero probability.
+            assert!(fused[0].iter().enumerate().all(|(n, p)| {
+                let (i, j) = ((n / klen) % t, n % klen);
+                j <= klen - t + i || *p == 0.0
+            }));
+        }
+    }
+}
