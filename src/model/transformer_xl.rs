@@ -23,7 +23,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use super::dropout::Dropout;
-use super::fused::{rel_softmax, swap_dims_1_2};
+use super::fused::{permute, rel_softmax};
 
 /// Shapes and regularisation of a Transformer-XL. Presets: [`TransformerXlConfig::small`],
 /// [`TransformerXlConfig::course`], [`TransformerXlConfig::tiny`].
@@ -311,26 +311,26 @@ impl<B: Backend> XlLayer<B> {
         let k = cat.clone().matmul(w_kv.clone().narrow(1, 0, nh * dh));
         let v = cat.matmul(w_kv.narrow(1, nh * dh, nh * dh));
         let q = flat(&self.q_net, seg);
-        // [B, len, H Dh] -> [B, H, len, Dh]
-        let split = |x: Tensor<B, 2>, rows: usize, len: usize| {
-            swap_dims_1_2(x.reshape([rows, len, nh, dh]))
+        // [B len, H Dh] -> [B, H, len, Dh] (queries, values) or [B, H, Dh, len] (keys).
+        let heads = |x: Tensor<B, 2>, rows: usize, len: usize, axes: [usize; 4]| {
+            permute(x.reshape([rows, len, nh, dh]), axes)
         };
-        let (q, k, v) = (
-            split(q.reshape([b * t, nh * dh]), b, t),
-            split(k, b, klen),
-            split(v, b, klen),
-        );
-        let r = split(self.r_net.forward(pos), 1, klen).expand([b, nh, klen, dh]);
+        const SPLIT: [usize; 4] = [0, 2, 1, 3];
+        const SPLIT_T: [usize; 4] = [0, 2, 3, 1];
+        let q = heads(q.reshape([b * t, nh * dh]), b, t, SPLIT);
+        let k_t = heads(k, b, klen, SPLIT_T);
+        let v = heads(v, b, klen, SPLIT);
+        let r_t = heads(self.r_net.forward(pos), 1, klen, SPLIT_T).expand([b, nh, dh, klen]);
 
         // The 1/sqrt(d_head) scale is applied to the (small) queries rather than the scores.
         let scale = 1.0 / (dh as f64).sqrt();
         let u = self.r_w_bias.val().reshape([1, nh, 1, dh]);
         let vb = self.r_r_bias.val().reshape([1, nh, 1, dh]);
-        let ac = (q.clone() + u).mul_scalar(scale).matmul(k.swap_dims(2, 3)); // content: (a) + (c)
-        let bd = (q + vb).mul_scalar(scale).matmul(r.swap_dims(2, 3)); // position: (b) + (d), unshifted
+        let ac = (q.clone() + u).mul_scalar(scale).matmul(k_t); // content: (a) + (c)
+        let bd = (q + vb).mul_scalar(scale).matmul(r_t); // position: (b) + (d), unshifted
         // Relative shift of bd, causal mask, softmax: see fused::rel_softmax_composed.
         let prob = self.dropatt.forward(rel_softmax(ac, bd));
-        let out = swap_dims_1_2(prob.matmul(v)).reshape([b, t, nh * dh]);
+        let out = permute(prob.matmul(v), SPLIT).reshape([b, t, nh * dh]);
         self.drop.forward(flat(&self.o_net, out))
     }
 }

@@ -6,10 +6,10 @@
 //! with or without autodiff) and otherwise runs the Burn composition it replaces, which is also
 //! what the tests compare it against.
 
-mod heads;
+mod permute;
 mod rel_softmax;
 
-pub use heads::swap_dims_1_2;
+pub use permute::permute;
 pub use rel_softmax::{rel_softmax, rel_softmax_composed};
 
 use std::any::{Any, TypeId};
