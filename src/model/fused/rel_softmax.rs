@@ -102,47 +102,51 @@ impl Rows {
     }
 }
 
+/// Lanes of the row loops: independent accumulators, so the max and sum reductions vectorise
+/// (a single float accumulator forces one element at a time).
+const LANES: usize = 16;
+
+with_avx2! {
 /// `p = softmax(a + b)`.
 fn softmax_row(a: &[f32], b: &[f32], p: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has AVX2 and FMA, checked just above.
-        return unsafe { softmax_row_avx2(a, b, p) };
-    }
-    softmax_row_body(a, b, p)
-}
-
-/// The same loop compiled for AVX2 (the default target is baseline x86-64, 4-wide SSE2).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn softmax_row_avx2(a: &[f32], b: &[f32], p: &mut [f32]) {
-    softmax_row_body(a, b, p)
-}
-
-#[inline(always)]
-fn softmax_row_body(a: &[f32], b: &[f32], p: &mut [f32]) {
-    let mut max = f32::NEG_INFINITY;
+    let mut max = [f32::NEG_INFINITY; LANES];
     for ((p, a), b) in p.iter_mut().zip(a).zip(b) {
         *p = a + b;
-        max = max.max(*p);
     }
-    let mut sum = 0.0;
-    for p in p.iter_mut() {
-        *p = exp(*p - max);
-        sum += *p;
+    for chunk in p.chunks(LANES) {
+        for (m, x) in max.iter_mut().zip(chunk) {
+            *m = m.max(*x);
+        }
     }
-    let inv = 1.0 / sum;
+    let max = max.iter().fold(f32::NEG_INFINITY, |m, x| m.max(*x));
+    let mut sum = [0f32; LANES];
+    for chunk in p.chunks_mut(LANES) {
+        for (s, x) in sum.iter_mut().zip(chunk) {
+            *x = exp(*x - max);
+            *s += *x;
+        }
+    }
+    let inv = 1.0 / sum.iter().sum::<f32>();
     for p in p.iter_mut() {
         *p *= inv;
     }
 }
+}
 
+with_avx2! {
 /// `d = p ⊙ (g - Σ p g)`, the softmax's input gradient.
 fn softmax_grad_row(p: &[f32], g: &[f32], d: &mut [f32]) {
-    let dot: f32 = p.iter().zip(g).map(|(p, g)| p * g).sum();
+    let mut dot = [0f32; LANES];
+    for (p, g) in p.chunks(LANES).zip(g.chunks(LANES)) {
+        for ((s, p), g) in dot.iter_mut().zip(p).zip(g) {
+            *s += p * g;
+        }
+    }
+    let dot: f32 = dot.iter().sum();
     for ((d, p), g) in d.iter_mut().zip(p).zip(g) {
         *d = p * (g - dot);
     }
+}
 }
 
 /// e^x for x <= 0 (a score minus its row's maximum), to a few ulp; written so the loop
