@@ -23,7 +23,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use super::dropout::Dropout;
-use super::fused::{permute, rel_softmax};
+use super::fused::{matmul, permute, rel_softmax};
 
 /// Shapes and regularisation of a Transformer-XL. Presets: [`TransformerXlConfig::small`],
 /// [`TransformerXlConfig::course`], [`TransformerXlConfig::tiny`].
@@ -237,7 +237,7 @@ impl<B: Backend> TransformerXl<B> {
         let w = self.embed.weight.val(); // [vocab, d]
         let vocab = w.dims()[0];
         let logits =
-            hidden.reshape([b * t, d]).matmul(w.transpose()) + self.out_bias.val().unsqueeze::<2>();
+            matmul(hidden.reshape([b * t, d]), w.transpose()) + self.out_bias.val().unsqueeze::<2>();
         logits.reshape([b, t, vocab])
     }
 
@@ -308,8 +308,8 @@ impl<B: Backend> XlLayer<B> {
         let w_kv = self.kv_net.weight.val(); // [d_model, 2 H Dh]
         let [_, _, d] = cat.dims();
         let cat = cat.reshape([b * klen, d]);
-        let k = cat.clone().matmul(w_kv.clone().narrow(1, 0, nh * dh));
-        let v = cat.matmul(w_kv.narrow(1, nh * dh, nh * dh));
+        let k = matmul(cat.clone(), w_kv.clone().narrow(1, 0, nh * dh));
+        let v = matmul(cat, w_kv.narrow(1, nh * dh, nh * dh));
         let q = flat(&self.q_net, seg);
         // [B len, H Dh] -> [B, H, len, Dh] (queries, values) or [B, H, Dh, len] (keys).
         let heads = |x: Tensor<B, 2>, rows: usize, len: usize, axes: [usize; 4]| {
@@ -320,17 +320,17 @@ impl<B: Backend> XlLayer<B> {
         let q = heads(q.reshape([b * t, nh * dh]), b, t, SPLIT);
         let k_t = heads(k, b, klen, SPLIT_T);
         let v = heads(v, b, klen, SPLIT);
-        let r_t = heads(self.r_net.forward(pos), 1, klen, SPLIT_T).expand([b, nh, dh, klen]);
+        let r_t = heads(linear_2d(&self.r_net, pos), 1, klen, SPLIT_T).expand([b, nh, dh, klen]);
 
         // The 1/sqrt(d_head) scale is applied to the (small) queries rather than the scores.
         let scale = 1.0 / (dh as f64).sqrt();
         let u = self.r_w_bias.val().reshape([1, nh, 1, dh]);
         let vb = self.r_r_bias.val().reshape([1, nh, 1, dh]);
-        let ac = (q.clone() + u).mul_scalar(scale).matmul(k_t); // content: (a) + (c)
-        let bd = (q + vb).mul_scalar(scale).matmul(r_t); // position: (b) + (d), unshifted
+        let ac = matmul((q.clone() + u).mul_scalar(scale), k_t); // content: (a) + (c)
+        let bd = matmul((q + vb).mul_scalar(scale), r_t); // position: (b) + (d), unshifted
         // Relative shift of bd, causal mask, softmax: see fused::rel_softmax_composed.
         let prob = self.dropatt.forward(rel_softmax(ac, bd));
-        let out = permute(prob.matmul(v), SPLIT).reshape([b, t, nh * dh]);
+        let out = permute(matmul(prob, v), SPLIT).reshape([b, t, nh * dh]);
         self.drop.forward(flat(&self.o_net, out))
     }
 }
@@ -367,7 +367,16 @@ pub fn sinusoids<B: Backend>(klen: usize, d_model: usize, device: &B::Device) ->
 /// 3-D input is B matmuls of depth T and a sum over B; flat, it is one matmul of depth B*T.
 fn flat<B: Backend>(linear: &Linear<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
     let [b, t, d] = x.dims();
-    let y = linear.forward(x.reshape([b * t, d]));
+    let y = linear_2d(linear, x.reshape([b * t, d]));
     let out = y.dims()[1];
     y.reshape([b, t, out])
+}
+
+/// `x W + b` for `x` `[rows, in]`.
+fn linear_2d<B: Backend>(linear: &Linear<B>, x: Tensor<B, 2>) -> Tensor<B, 2> {
+    let y = matmul(x, linear.weight.val());
+    match &linear.bias {
+        Some(bias) => y + bias.val().unsqueeze::<2>(),
+        None => y,
+    }
 }

@@ -31,9 +31,11 @@ macro_rules! with_avx2 {
     };
 }
 
+mod matmul;
 mod permute;
 mod rel_softmax;
 
+pub use matmul::matmul;
 pub use permute::permute;
 pub use rel_softmax::{rel_softmax, rel_softmax_composed};
 
