@@ -23,7 +23,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use super::dropout::Dropout;
-use super::fused::{matmul, permute, rel_softmax};
+use super::fused::{cat_time, matmul, permute, rel_softmax};
 
 /// Shapes and regularisation of a Transformer-XL. Presets: [`TransformerXlConfig::small`],
 /// [`TransformerXlConfig::course`], [`TransformerXlConfig::tiny`].
@@ -243,7 +243,7 @@ impl<B: Backend> TransformerXl<B> {
 
     fn update_memory(&self, mem: Option<&Tensor<B, 3>>, h: &Tensor<B, 3>) -> Tensor<B, 3> {
         let cat = match mem {
-            Some(m) => Tensor::cat(vec![m.clone(), h.clone()], 1),
+            Some(m) => cat_time(m.clone(), h.clone()),
             None => h.clone(),
         };
         let len = cat.dims()[1];
@@ -293,7 +293,7 @@ impl<B: Backend> XlLayer<B> {
         let [b, t, _] = h.dims();
         let (nh, dh) = (self.n_head, self.d_head);
         let cat = match mem {
-            Some(m) => Tensor::cat(vec![m.clone(), h.clone()], 1),
+            Some(m) => cat_time(m.clone(), h.clone()),
             None => h.clone(),
         };
         let klen = cat.dims()[1];

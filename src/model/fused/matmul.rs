@@ -4,6 +4,8 @@
 //! output is one zeroed allocation, and the backward products read their operands transposed
 //! through strides instead of copying them.
 
+use std::mem::MaybeUninit;
+
 use burn::backend::flex::FlexTensor;
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
@@ -100,8 +102,13 @@ fn product(lhs: &Operand, rhs: &Operand) -> FlexTensor {
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
     let count: usize = lhs.batch.iter().product();
     let (a, b) = (lhs.tensor.storage::<f32>(), rhs.tensor.storage::<f32>());
-    let mut out = vec![0f32; count * m * n];
-    let one = |i: usize, dst: &mut [f32], parallelism: Parallelism| {
+    let len = count * m * n;
+    if k == 0 {
+        return f32_tensor(vec![0.0; len], out_shape(lhs, m, n));
+    }
+    // Not zeroed: gemm writes every element of dst when it does not read it.
+    let mut out: Vec<f32> = Vec::with_capacity(len);
+    let one = |i: usize, dst: &mut [MaybeUninit<f32>], parallelism: Parallelism| {
         let (pa, pb) = (a[lhs.offset(i)..].as_ptr(), b[rhs.offset(i)..].as_ptr());
         // SAFETY: the operands' shapes and strides describe views inside their buffers (flex
         // layouts), and dst holds exactly m x n elements, written row-major.
@@ -110,7 +117,7 @@ fn product(lhs: &Operand, rhs: &Operand) -> FlexTensor {
                 m,
                 n,
                 k,
-                dst.as_mut_ptr(),
+                dst.as_mut_ptr().cast::<f32>(),
                 1,
                 n as isize,
                 false,
@@ -130,9 +137,10 @@ fn product(lhs: &Operand, rhs: &Operand) -> FlexTensor {
         }
     };
     let per_matrix = m * n * k;
+    let dst = &mut out.spare_capacity_mut()[..len];
     if m * n == 0 {
     } else if count > 1 && count * per_matrix >= PARALLEL_BATCH {
-        out.par_chunks_mut(m * n)
+        dst.par_chunks_mut(m * n)
             .enumerate()
             .for_each(|(i, dst)| one(i, dst, Parallelism::None));
     } else {
@@ -141,13 +149,19 @@ fn product(lhs: &Operand, rhs: &Operand) -> FlexTensor {
         } else {
             Parallelism::None
         };
-        for (i, dst) in out.chunks_mut(m * n).enumerate() {
+        for (i, dst) in dst.chunks_mut(m * n).enumerate() {
             one(i, dst, parallelism);
         }
     }
+    // SAFETY: every one of the len elements was written by gemm above (k > 0).
+    unsafe { out.set_len(len) };
+    f32_tensor(out, out_shape(lhs, m, n))
+}
+
+fn out_shape(lhs: &Operand, m: usize, n: usize) -> Vec<usize> {
     let mut shape = lhs.batch.clone();
     shape.extend([m, n]);
-    f32_tensor(out, shape)
+    shape
 }
 
 #[cfg(test)]

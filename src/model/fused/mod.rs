@@ -31,10 +31,12 @@ macro_rules! with_avx2 {
     };
 }
 
+mod cat;
 mod matmul;
 mod permute;
 mod rel_softmax;
 
+pub use cat::cat_time;
 pub use matmul::matmul;
 pub use permute::permute;
 pub use rel_softmax::{rel_softmax, rel_softmax_composed};

@@ -1,0 +1,83 @@
+//! Concatenating memory and segment along time, `[B, M, d] ++ [B, T, d]`. Burn's backward hands
+//! each input a strided view of the gradient; the segment's is then added to its other gradients
+//! (queries, residual) element by element through an index iterator on flex. Here both come back
+//! contiguous.
+
+use burn::backend::flex::FlexTensor;
+use burn::tensor::Tensor;
+use burn::tensor::backend::Backend;
+use rayon::prelude::*;
+
+use super::{Kernel, dims, f32_tensor, run};
+
+/// `Tensor::cat(vec![a, b], 1)` for 3-D tensors.
+pub fn cat_time<B: Backend>(a: Tensor<B, 3>, b: Tensor<B, 3>) -> Tensor<B, 3> {
+    run(CatTime, [a, b], |[a, b]| Tensor::cat(vec![a, b], 1))
+}
+
+#[derive(Debug)]
+struct CatTime;
+
+impl Kernel<2> for CatTime {
+    /// Length of the first part.
+    type State = usize;
+
+    fn forward(&self, [a, b]: [&FlexTensor; 2]) -> (FlexTensor, usize) {
+        let (a, b) = (a.to_contiguous(), b.to_contiguous());
+        let ([n, la, d], lb) = (dims3(&a), dims3(&b)[1]);
+        let (sa, sb) = (a.storage::<f32>(), b.storage::<f32>());
+        let mut out = vec![0f32; n * (la + lb) * d];
+        out.par_chunks_mut((la + lb) * d).enumerate().for_each(|(i, row)| {
+            let (ra, rb) = row.split_at_mut(la * d);
+            ra.copy_from_slice(&sa[i * la * d..(i + 1) * la * d]);
+            rb.copy_from_slice(&sb[i * lb * d..(i + 1) * lb * d]);
+        });
+        (f32_tensor(out, vec![n, la + lb, d]), la)
+    }
+
+    fn backward(la: usize, grad: &FlexTensor) -> [FlexTensor; 2] {
+        let grad = grad.to_contiguous();
+        let [n, l, d] = dims3(&grad);
+        let lb = l - la;
+        let g = grad.storage::<f32>();
+        let (mut ga, mut gb) = (vec![0f32; n * la * d], vec![0f32; n * lb * d]);
+        for (i, (ra, rb)) in ga.chunks_mut(la * d).zip(gb.chunks_mut(lb * d)).enumerate() {
+            let row = &g[i * l * d..(i + 1) * l * d];
+            ra.copy_from_slice(&row[..la * d]);
+            rb.copy_from_slice(&row[la * d..]);
+        }
+        [f32_tensor(ga, vec![n, la, d]), f32_tensor(gb, vec![n, lb, d])]
+    }
+}
+
+fn dims3(x: &FlexTensor) -> [usize; 3] {
+    let d = dims(x);
+    [d[0], d[1], d[2]]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::CpuTrainBackend;
+    use burn::tensor::Distribution;
+
+    #[test]
+    fn cat_and_its_gradients_match_burn() {
+        type B = CpuTrainBackend;
+        let device = Default::default();
+        let a = Tensor::<B, 3>::random([2, 3, 4], Distribution::Default, &device);
+        let b = Tensor::<B, 3>::random([2, 5, 4], Distribution::Default, &device);
+        let run = |fused: bool| {
+            let (a, b) = (a.clone().require_grad(), b.clone().require_grad());
+            let y = if fused {
+                cat_time(a.clone(), b.clone())
+            } else {
+                Tensor::cat(vec![a.clone(), b.clone()], 1)
+            };
+            let grads = (y.clone() * y.clone().detach()).sum().backward();
+            let v = |x: Tensor<_, 3>| x.into_data().to_vec::<f32>().unwrap();
+            [v(y.inner()), v(a.grad(&grads).unwrap()), v(b.grad(&grads).unwrap())]
+        };
+        assert_eq!(run(true), run(false));
+    }
+}
