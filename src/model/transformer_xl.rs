@@ -310,24 +310,26 @@ impl<B: Backend> XlLayer<B> {
         let cat = cat.reshape([b * klen, d]);
         let k = matmul(cat.clone(), w_kv.clone().narrow(1, 0, nh * dh));
         let v = matmul(cat, w_kv.narrow(1, nh * dh, nh * dh));
-        let q = flat(&self.q_net, seg);
+        let q = linear_2d(&self.q_net, seg.reshape([b * t, d]));
         // [B len, H Dh] -> [B, H, len, Dh] (queries, values) or [B, H, Dh, len] (keys).
         let heads = |x: Tensor<B, 2>, rows: usize, len: usize, axes: [usize; 4]| {
             permute(x.reshape([rows, len, nh, dh]), axes)
         };
         const SPLIT: [usize; 4] = [0, 2, 1, 3];
         const SPLIT_T: [usize; 4] = [0, 2, 3, 1];
-        let q = heads(q.reshape([b * t, nh * dh]), b, t, SPLIT);
         let k_t = heads(k, b, klen, SPLIT_T);
         let v = heads(v, b, klen, SPLIT);
         let r_t = heads(linear_2d(&self.r_net, pos), 1, klen, SPLIT_T).expand([b, nh, dh, klen]);
 
-        // The 1/sqrt(d_head) scale is applied to the (small) queries rather than the scores.
+        // The biases are added before the split (a row broadcast, where flex has a fast path),
+        // and the 1/sqrt(d_head) scale goes on the queries rather than the larger scores.
         let scale = 1.0 / (dh as f64).sqrt();
-        let u = self.r_w_bias.val().reshape([1, nh, 1, dh]);
-        let vb = self.r_r_bias.val().reshape([1, nh, 1, dh]);
-        let ac = matmul((q.clone() + u).mul_scalar(scale), k_t); // content: (a) + (c)
-        let bd = matmul((q + vb).mul_scalar(scale), r_t); // position: (b) + (d), unshifted
+        let biased = |bias: &Param<Tensor<B, 2>>| {
+            let q = (q.clone() + bias.val().reshape([1, nh * dh])).mul_scalar(scale);
+            heads(q, b, t, SPLIT)
+        };
+        let ac = matmul(biased(&self.r_w_bias), k_t); // content: (a) + (c)
+        let bd = matmul(biased(&self.r_r_bias), r_t); // position: (b) + (d), unshifted
         // Relative shift of bd, causal mask, softmax: see fused::rel_softmax_composed.
         let prob = self.dropatt.forward(rel_softmax(ac, bd));
         let out = permute(matmul(prob, v), SPLIT).reshape([b, t, nh * dh]);
