@@ -23,7 +23,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use super::dropout::Dropout;
-use super::fused::{cat_time, matmul, permute, rel_softmax};
+use super::fused::{cat_time, layer_norm, matmul, permute, rel_softmax};
 
 /// Shapes and regularisation of a Transformer-XL. Presets: [`TransformerXlConfig::small`],
 /// [`TransformerXlConfig::course`], [`TransformerXlConfig::tiny`].
@@ -226,7 +226,7 @@ impl<B: Backend> TransformerXl<B> {
             h = layer.forward(h, mem, pos.clone());
         }
         if let Some(norm) = &self.final_norm {
-            h = norm.forward(h);
+            h = layer_norm(norm, h);
         }
         (self.drop.forward(h), Memory { layers: new_mems })
     }
@@ -267,10 +267,10 @@ impl<B: Backend> XlLayer<B> {
         let h = if self.pre_norm {
             h + attn
         } else {
-            self.norm_attn.forward(h + attn)
+            layer_norm(&self.norm_attn, h + attn)
         };
         let ff_in = if self.pre_norm {
-            self.norm_ff.forward(h.clone())
+            layer_norm(&self.norm_ff, h.clone())
         } else {
             h.clone()
         };
@@ -279,7 +279,7 @@ impl<B: Backend> XlLayer<B> {
         if self.pre_norm {
             h + ff
         } else {
-            self.norm_ff.forward(h + ff)
+            layer_norm(&self.norm_ff, h + ff)
         }
     }
 
@@ -298,7 +298,7 @@ impl<B: Backend> XlLayer<B> {
         };
         let klen = cat.dims()[1];
         let (cat, seg) = if self.pre_norm {
-            let cat = self.norm_attn.forward(cat);
+            let cat = layer_norm(&self.norm_attn, cat);
             (cat.clone(), cat.narrow(1, klen - t, t))
         } else {
             (cat, h)

@@ -9,15 +9,15 @@
 /// Defines a function whose body is compiled twice, as is (the default target is baseline x86-64,
 /// 4-wide SSE2) and for AVX2 + FMA, and runs the second when the CPU has them.
 macro_rules! with_avx2 {
-    ($(#[$m:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
+    ($(#[$m:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)? $body:block) => {
         $(#[$m])*
-        fn $name($($arg: $ty),*) {
+        fn $name($($arg: $ty),*) $(-> $ret)? {
             #[inline(always)]
-            fn body($($arg: $ty),*) $body
+            fn body($($arg: $ty),*) $(-> $ret)? $body
 
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2,fma")]
-            unsafe fn avx2($($arg: $ty),*) {
+            unsafe fn avx2($($arg: $ty),*) $(-> $ret)? {
                 body($($arg),*)
             }
 
@@ -32,11 +32,13 @@ macro_rules! with_avx2 {
 }
 
 mod cat;
+mod layer_norm;
 mod matmul;
 mod permute;
 mod rel_softmax;
 
 pub use cat::cat_time;
+pub use layer_norm::layer_norm;
 pub use matmul::matmul;
 pub use permute::permute;
 pub use rel_softmax::{rel_softmax, rel_softmax_composed};
