@@ -14,6 +14,7 @@ use std::cell::RefCell;
 use burn::module::Module;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use rayon::prelude::*;
 
 use super::CpuBackend;
 use crate::rng::Rng;
@@ -54,21 +55,29 @@ impl Dropout {
     }
 }
 
+/// Mask elements per parallel task, each task with its own generator seeded from one draw, so
+/// the mask does not depend on the number of threads.
+const CHUNK: usize = 1 << 16;
+
 /// `n` values, each 0 with probability `prob` (to 2^-32) and 1/(1-prob) otherwise.
 fn host_mask(n: usize, prob: f64, rng: &mut Rng) -> Vec<f32> {
     let kept = (1.0 / (1.0 - prob)) as f32;
     let threshold = (prob * 4_294_967_296.0) as u64;
     let value = |bits: u64| if bits < threshold { 0.0 } else { kept };
+    let seed = rng.next_u64();
     let mut mask = vec![0f32; n];
-    let mut pairs = mask.chunks_exact_mut(2);
-    for pair in &mut pairs {
-        let r = rng.next_u64();
-        pair[0] = value(r & 0xFFFF_FFFF);
-        pair[1] = value(r >> 32);
-    }
-    if let [last] = pairs.into_remainder() {
-        *last = value(rng.next_u64() & 0xFFFF_FFFF);
-    }
+    mask.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
+        let mut rng = Rng::new(seed ^ (c as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut pairs = chunk.chunks_exact_mut(2);
+        for pair in &mut pairs {
+            let r = rng.next_u64();
+            pair[0] = value(r & 0xFFFF_FFFF);
+            pair[1] = value(r >> 32);
+        }
+        if let [last] = pairs.into_remainder() {
+            *last = value(rng.next_u64() & 0xFFFF_FFFF);
+        }
+    });
     mask
 }
 

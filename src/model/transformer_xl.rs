@@ -353,13 +353,16 @@ pub fn rel_shift<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
 /// Sinusoidal embeddings `[klen, d_model]` of the distances klen-1, ..., 0 (sin half, cos half).
 pub fn sinusoids<B: Backend>(klen: usize, d_model: usize, device: &B::Device) -> Tensor<B, 2> {
     let half = d_model / 2;
+    let inv_freq: Vec<f64> = (0..half)
+        .map(|i| 1.0 / 10000f64.powf(2.0 * i as f64 / d_model as f64))
+        .collect();
     let mut data = vec![0f32; klen * d_model];
-    for row in 0..klen {
+    for (row, out) in data.chunks_exact_mut(d_model).enumerate() {
         let p = (klen - 1 - row) as f64;
-        for i in 0..half {
-            let inv_freq = 1.0 / 10000f64.powf(2.0 * i as f64 / d_model as f64);
-            data[row * d_model + i] = (p * inv_freq).sin() as f32;
-            data[row * d_model + half + i] = (p * inv_freq).cos() as f32;
+        for (i, f) in inv_freq.iter().enumerate() {
+            let (sin, cos) = (p * f).sin_cos();
+            out[i] = sin as f32;
+            out[half + i] = cos as f32;
         }
     }
     Tensor::from_data(TensorData::new(data, [klen, d_model]), device)
