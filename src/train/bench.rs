@@ -1,11 +1,12 @@
 //! Training throughput on synthetic tokens (no data loading, checkpoints or logging), for
 //! comparing backends and against the PyTorch reference in scripts/bench/train_peer.py.
 
-use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
+use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
 use std::time::Instant;
 
+use super::adamw::{AdamWParams, FusedAdamW};
 use super::clip::clip_grad_norm;
 use super::trainer::cross_entropy;
 use crate::model::{Memory, TransformerXlConfig, dropout};
@@ -33,7 +34,13 @@ pub fn throughput<B: AutodiffBackend>(
     B::seed(device, 0);
     dropout::seed(0);
     let mut model = cfg.init::<B>(device);
-    let mut optim = AdamWConfig::new().with_weight_decay(0.01).init::<B, _>();
+    // As the PyTorch peer: torch.optim.AdamW's defaults.
+    let mut optim = FusedAdamW::init::<B, _>(AdamWParams {
+        beta_1: 0.9,
+        beta_2: 0.999,
+        epsilon: 1e-8,
+        weight_decay: 0.01,
+    });
     let mut rng = Rng::new(0);
     let mut mems: Option<Memory<B>> = None;
     let (t, v) = (cfg.tgt_len, cfg.vocab_size as u64);

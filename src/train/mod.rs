@@ -1,5 +1,6 @@
 //! Training: batches from shards, schedule, global-norm clipping, checkpoints, TensorBoard.
 
+pub mod adamw;
 pub mod backend;
 pub mod bench;
 pub mod checkpoint;

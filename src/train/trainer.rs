@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result, bail};
 use burn::module::AutodiffModule;
-use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
+use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
@@ -15,6 +15,7 @@ use super::checkpoint::{self, Snapshot, TrainState};
 use super::clip::clip_grad_norm;
 use super::data::{Batch, StreamLoader, Transposer, unigram_entropy, valid_batches};
 use super::logger::{Logger, tags};
+use super::adamw::{AdamWParams, FusedAdamW};
 use crate::model::{Memory, TransformerXl, TransformerXlConfig, dropout};
 use crate::rng::Rng;
 
@@ -145,12 +146,12 @@ pub fn train<B: AutodiffBackend>(spec: &TrainSpec, device: &B::Device) -> Result
 
     B::seed(device, Rng::derive(spec.seed, &["train", "init"]));
     let mut model = spec.model.init::<B>(device);
-    let mut optim = AdamWConfig::new()
-        .with_beta_1(tc.beta1 as f32)
-        .with_beta_2(tc.beta2 as f32)
-        .with_epsilon(tc.eps as f32)
-        .with_weight_decay(tc.weight_decay as f32)
-        .init::<B, TransformerXl<B>>();
+    let mut optim = FusedAdamW::init::<B, TransformerXl<B>>(AdamWParams {
+        beta_1: tc.beta1 as f32,
+        beta_2: tc.beta2 as f32,
+        epsilon: tc.eps as f32,
+        weight_decay: tc.weight_decay as f32,
+    });
     let loader_seed = Rng::derive(spec.seed, &["train", "loader"]);
     let mut loader = StreamLoader::new(
         spec.train_songs,

@@ -83,12 +83,27 @@ fn run<B: Backend, K: Kernel<N>, const N: usize, const D: usize>(
         let out = tracked(kernel, inputs);
         return Tensor::from_primitive(TensorPrimitive::Float(cast(out)));
     }
-    if TypeId::of::<B>() == TypeId::of::<CpuBackend>() {
-        let inputs: [FlexTensor; N] = inputs.map(|x| cast(x.into_primitive().tensor()));
+    if is_cpu::<B>() {
+        let inputs: [FlexTensor; N] = inputs.map(to_flex);
         let (out, _) = kernel.forward(inputs.each_ref());
-        return Tensor::from_primitive(TensorPrimitive::Float(cast(out)));
+        return from_flex(out);
     }
     composed(inputs)
+}
+
+/// Whether `B` is the CPU backend without autodiff, whose tensors [`to_flex`] unwraps.
+pub fn is_cpu<B: Backend>() -> bool {
+    TypeId::of::<B>() == TypeId::of::<CpuBackend>()
+}
+
+/// The flex tensor inside a tensor of the CPU backend (check [`is_cpu`] first).
+pub fn to_flex<B: Backend, const D: usize>(x: Tensor<B, D>) -> FlexTensor {
+    cast(x.into_primitive().tensor())
+}
+
+/// A flex tensor as a tensor of the CPU backend (check [`is_cpu`] first).
+pub fn from_flex<B: Backend, const D: usize>(x: FlexTensor) -> Tensor<B, D> {
+    Tensor::from_primitive(TensorPrimitive::Float(cast(x)))
 }
 
 type Ad = Autodiff<CpuBackend>;
@@ -98,7 +113,7 @@ type Ad = Autodiff<CpuBackend>;
 fn cast<T: 'static, U: 'static>(x: T) -> U {
     *(Box::new(x) as Box<dyn Any>)
         .downcast::<U>()
-        .expect("fused kernel: backend type checked by TypeId")
+        .expect("fused kernels: backend type checked by TypeId")
 }
 
 /// The autodiff node of a kernel.
@@ -136,6 +151,6 @@ fn dims(x: &FlexTensor) -> Vec<usize> {
     x.layout().shape().iter().copied().collect()
 }
 
-fn f32_tensor(data: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
+pub fn f32_tensor(data: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(data, shape))
 }
