@@ -55,30 +55,41 @@ impl Dropout {
     }
 }
 
-/// Mask elements per parallel task, each task with its own generator seeded from one draw, so
-/// the mask does not depend on the number of threads.
+/// Mask elements per parallel task.
 const CHUNK: usize = 1 << 16;
 
-/// `n` values, each 0 with probability `prob` (to 2^-32) and 1/(1-prob) otherwise.
+/// `n` values, each 0 with probability `prob` (to 2^-32) and 1/(1-prob) otherwise. Element i
+/// draws from a hash of (i, one 64-bit draw of `rng`): counter-based, so chunks fill in parallel
+/// and vectorise, and the mask does not depend on the number of threads.
 fn host_mask(n: usize, prob: f64, rng: &mut Rng) -> Vec<f32> {
     let kept = (1.0 / (1.0 - prob)) as f32;
-    let threshold = (prob * 4_294_967_296.0) as u64;
-    let value = |bits: u64| if bits < threshold { 0.0 } else { kept };
+    let threshold = (prob * 4_294_967_296.0).min(u32::MAX as f64) as u32;
     let seed = rng.next_u64();
     let mut mask = vec![0f32; n];
     mask.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
-        let mut rng = Rng::new(seed ^ (c as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let mut pairs = chunk.chunks_exact_mut(2);
-        for pair in &mut pairs {
-            let r = rng.next_u64();
-            pair[0] = value(r & 0xFFFF_FFFF);
-            pair[1] = value(r >> 32);
-        }
-        if let [last] = pairs.into_remainder() {
-            *last = value(rng.next_u64() & 0xFFFF_FFFF);
-        }
+        fill_mask(chunk, (c * CHUNK) as u32, seed, threshold, kept)
     });
     mask
+}
+
+with_avx2! {
+fn fill_mask(chunk: &mut [f32], first: u32, seed: u64, threshold: u32, kept: f32) {
+    let (lo, hi) = (seed as u32, (seed >> 32) as u32);
+    for (i, m) in chunk.iter_mut().enumerate() {
+        let bits = mix32(mix32((first + i as u32).wrapping_mul(0x9E37_79B9) ^ lo) ^ hi);
+        *m = if bits < threshold { 0.0 } else { kept };
+    }
+}
+}
+
+/// A 32-bit integer hash with full avalanche (Wellons' "lowbias32").
+#[inline(always)]
+fn mix32(mut x: u32) -> u32 {
+    x ^= x >> 16;
+    x = x.wrapping_mul(0x7feb_352d);
+    x ^= x >> 15;
+    x = x.wrapping_mul(0x846c_a68b);
+    x ^ (x >> 16)
 }
 
 #[cfg(test)]

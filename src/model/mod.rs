@@ -1,5 +1,7 @@
 //! Transformer-XL (Dai et al. 2019) in Burn, and the `[model]` config section.
 
+#[macro_use]
+mod simd;
 pub mod dropout;
 pub mod fused;
 mod transformer_xl;
