@@ -8,7 +8,7 @@ use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 use rayon::prelude::*;
 
-use super::{Kernel, dims, f32_tensor, run};
+use super::{Kernel, Output, dims, f32_tensor, put, run};
 
 /// `Tensor::cat(vec![a, b], 1)` for 3-D tensors.
 pub fn cat_time<B: Backend>(a: Tensor<B, 3>, b: Tensor<B, 3>) -> Tensor<B, 3> {
@@ -26,12 +26,14 @@ impl Kernel<2> for CatTime {
         let (a, b) = (a.to_contiguous(), b.to_contiguous());
         let ([n, la, d], lb) = (dims3(&a), dims3(&b)[1]);
         let (sa, sb) = (a.storage::<f32>(), b.storage::<f32>());
-        let mut out = vec![0f32; n * (la + lb) * d];
-        out.par_chunks_mut((la + lb) * d).enumerate().for_each(|(i, row)| {
+        let mut out = Output::new(n * (la + lb) * d);
+        out.buf().par_chunks_mut((la + lb) * d).enumerate().for_each(|(i, row)| {
             let (ra, rb) = row.split_at_mut(la * d);
-            ra.copy_from_slice(&sa[i * la * d..(i + 1) * la * d]);
-            rb.copy_from_slice(&sb[i * lb * d..(i + 1) * lb * d]);
+            put(ra, &sa[i * la * d..(i + 1) * la * d]);
+            put(rb, &sb[i * lb * d..(i + 1) * lb * d]);
         });
+        // SAFETY: each output row is the two input rows, written in full.
+        let out = unsafe { out.written() };
         (f32_tensor(out, vec![n, la + lb, d]), la)
     }
 
@@ -40,12 +42,14 @@ impl Kernel<2> for CatTime {
         let [n, l, d] = dims3(&grad);
         let lb = l - la;
         let g = grad.storage::<f32>();
-        let (mut ga, mut gb) = (vec![0f32; n * la * d], vec![0f32; n * lb * d]);
-        for (i, (ra, rb)) in ga.chunks_mut(la * d).zip(gb.chunks_mut(lb * d)).enumerate() {
+        let (mut ga, mut gb) = (Output::new(n * la * d), Output::new(n * lb * d));
+        for (i, (ra, rb)) in ga.buf().chunks_mut(la * d).zip(gb.buf().chunks_mut(lb * d)).enumerate() {
             let row = &g[i * l * d..(i + 1) * l * d];
-            ra.copy_from_slice(&row[..la * d]);
-            rb.copy_from_slice(&row[la * d..]);
+            put(ra, &row[..la * d]);
+            put(rb, &row[la * d..]);
         }
+        // SAFETY: each gradient row is one half of a row of `grad`, written in full.
+        let (ga, gb) = unsafe { (ga.written(), gb.written()) };
         [f32_tensor(ga, vec![n, la, d]), f32_tensor(gb, vec![n, lb, d])]
     }
 }

@@ -21,6 +21,7 @@ pub use rel_softmax::{rel_softmax, rel_softmax_composed};
 use std::any::{Any, TypeId};
 use std::fmt::Debug;
 use std::marker::PhantomData;
+use std::mem::{ManuallyDrop, MaybeUninit};
 
 use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -124,6 +125,46 @@ fn tracked<K: Kernel<N>, const N: usize>(kernel: K, inputs: [FloatTensor<Ad>; N]
 
 fn dims(x: &FlexTensor) -> Vec<usize> {
     x.layout().shape().iter().copied().collect()
+}
+
+/// A kernel's output buffer of `n` floats, not zeroed first: for outputs this size zeroing is a
+/// pass of its own. The kernel writes every element (with [`put`] or `MaybeUninit::write`).
+pub struct Output(Vec<MaybeUninit<f32>>);
+
+impl Output {
+    pub fn new(n: usize) -> Self {
+        let mut v = Vec::with_capacity(n);
+        // SAFETY: MaybeUninit elements need no initialisation.
+        unsafe { v.set_len(n) };
+        Output(v)
+    }
+
+    pub fn buf(&mut self) -> &mut [MaybeUninit<f32>] {
+        &mut self.0
+    }
+
+    /// # Safety
+    /// Every element has been written.
+    pub unsafe fn written(self) -> Vec<f32> {
+        let mut v = ManuallyDrop::new(self.0);
+        // SAFETY: same allocation, MaybeUninit<f32> has f32's layout, all elements initialised
+        // (the caller's promise).
+        unsafe { Vec::from_raw_parts(v.as_mut_ptr().cast::<f32>(), v.len(), v.capacity()) }
+    }
+}
+
+/// Writes `src` into the start of `dst`.
+pub fn put(dst: &mut [MaybeUninit<f32>], src: &[f32]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        d.write(*s);
+    }
+}
+
+/// Writes zeros into `dst`.
+pub fn put_zeros(dst: &mut [MaybeUninit<f32>]) {
+    for d in dst {
+        d.write(0.0);
+    }
 }
 
 pub fn f32_tensor(data: Vec<f32>, shape: Vec<usize>) -> FlexTensor {

@@ -9,7 +9,7 @@ use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 use rayon::prelude::*;
 
-use super::{Kernel, dims, f32_tensor, run};
+use super::{Kernel, Output, dims, f32_tensor, put, run};
 
 /// `x.permute(axes)`, contiguous.
 pub fn permute<B: Backend>(x: Tensor<B, 4>, axes: [usize; 4]) -> Tensor<B, 4> {
@@ -44,21 +44,23 @@ fn permuted(x: &FlexTensor, axes: [usize; 4]) -> FlexTensor {
     let [_, n1, n2, n3] = axes.map(|a| shape[a]);
     let s = axes.map(|a| layout.strides()[a] as usize);
     let (src, start) = (x.storage::<f32>(), layout.start_offset());
-    let mut out = vec![0f32; shape.iter().product()];
+    let mut out = Output::new(shape.iter().product());
     // One task per output block [n2, n3]; rows are runs of n3 read with the input's stride.
-    out.par_chunks_mut(n2 * n3).enumerate().for_each(|(i01, block)| {
+    out.buf().par_chunks_mut(n2 * n3).enumerate().for_each(|(i01, block)| {
         let base = start + (i01 / n1) * s[0] + (i01 % n1) * s[1];
         for (i2, row) in block.chunks_exact_mut(n3).enumerate() {
             let from = base + i2 * s[2];
             if s[3] == 1 {
-                row.copy_from_slice(&src[from..from + n3]);
+                put(row, &src[from..from + n3]);
             } else {
                 for (l, v) in row.iter_mut().enumerate() {
-                    *v = src[from + l * s[3]];
+                    v.write(src[from + l * s[3]]);
                 }
             }
         }
     });
+    // SAFETY: the blocks tile the output and every row of each block is written.
+    let out = unsafe { out.written() };
     f32_tensor(out, axes.map(|a| shape[a]).to_vec())
 }
 

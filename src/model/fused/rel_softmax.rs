@@ -11,7 +11,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Tensor};
 use rayon::prelude::*;
 
-use super::{Kernel, dims, f32_tensor, run};
+use super::{Kernel, Output, dims, f32_tensor, put, put_zeros, run};
 use crate::model::rel_shift;
 
 /// `ac`, `bd`: `[B, H, T, klen]` content and (unshifted) position scores, `bd[.., i, c]` for
@@ -42,15 +42,24 @@ impl Kernel<2> for RelSoftmax {
         let (ac, bd) = (ac.to_contiguous(), bd.to_contiguous());
         let (a, b) = (ac.storage::<f32>(), bd.storage::<f32>());
         let k = rows.klen;
-        let mut prob = vec![0f32; a.len()];
-        prob.par_chunks_mut(k)
+        let mut prob = Output::new(a.len());
+        prob.buf()
+            .par_chunks_mut(k)
             .enumerate()
             .with_min_len(ROWS_PER_TASK)
-            .for_each(|(r, p)| {
-                let (len, shift) = rows.span(r);
-                let row = r * k;
-                softmax_row(&a[row..row + len], &b[row + shift..row + shift + len], &mut p[..len]);
-            });
+            .for_each_init(
+                || vec![0f32; k],
+                |row_p, (r, p)| {
+                    let (len, shift) = rows.span(r);
+                    let row = r * k;
+                    let (a, b) = (&a[row..row + len], &b[row + shift..row + shift + len]);
+                    softmax_row(a, b, &mut row_p[..len]);
+                    put(&mut p[..len], &row_p[..len]);
+                    put_zeros(&mut p[len..]);
+                },
+            );
+        // SAFETY: every row is written in full, probabilities then zeros.
+        let prob = unsafe { prob.written() };
         let prob = f32_tensor(prob, dims(&ac));
         (prob.clone(), prob)
     }
@@ -60,18 +69,28 @@ impl Kernel<2> for RelSoftmax {
         let grad = grad.to_contiguous();
         let (p, g) = (prob.storage::<f32>(), grad.storage::<f32>());
         let k = rows.klen;
-        let mut d_ac = vec![0f32; p.len()];
-        let mut d_bd = vec![0f32; p.len()];
-        d_ac.par_chunks_mut(k)
-            .zip(d_bd.par_chunks_mut(k))
+        let (mut d_ac, mut d_bd) = (Output::new(p.len()), Output::new(p.len()));
+        d_ac.buf()
+            .par_chunks_mut(k)
+            .zip(d_bd.buf().par_chunks_mut(k))
             .enumerate()
             .with_min_len(ROWS_PER_TASK)
-            .for_each(|(r, (da, db))| {
-                let (len, shift) = rows.span(r);
-                let row = r * k;
-                softmax_grad_row(&p[row..row + len], &g[row..row + len], &mut da[..len]);
-                db[shift..shift + len].copy_from_slice(&da[..len]);
-            });
+            .for_each_init(
+                || vec![0f32; k],
+                |ds, (r, (da, db))| {
+                    let (len, shift) = rows.span(r);
+                    let row = r * k;
+                    softmax_grad_row(&p[row..row + len], &g[row..row + len], &mut ds[..len]);
+                    // The masked keys get no gradient; in bd the keys start at `shift`, and
+                    // shift + len = klen.
+                    put(&mut da[..len], &ds[..len]);
+                    put_zeros(&mut da[len..]);
+                    put_zeros(&mut db[..shift]);
+                    put(&mut db[shift..], &ds[..len]);
+                },
+            );
+        // SAFETY: every row of both is written in full, gradients and zeros.
+        let (d_ac, d_bd) = unsafe { (d_ac.written(), d_bd.written()) };
         let shape = dims(&prob);
         [f32_tensor(d_ac, shape.clone()), f32_tensor(d_bd, shape)]
     }
