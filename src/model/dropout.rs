@@ -10,6 +10,7 @@
 
 use std::any::TypeId;
 use std::cell::RefCell;
+use std::mem::MaybeUninit;
 
 use burn::module::Module;
 use burn::tensor::backend::Backend;
@@ -17,6 +18,7 @@ use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use rayon::prelude::*;
 
 use super::CpuBackend;
+use super::fused::Output;
 use crate::rng::Rng;
 
 thread_local! {
@@ -65,19 +67,20 @@ fn host_mask(n: usize, prob: f64, rng: &mut Rng) -> Vec<f32> {
     let kept = (1.0 / (1.0 - prob)) as f32;
     let threshold = (prob * 4_294_967_296.0).min(u32::MAX as f64) as u32;
     let seed = rng.next_u64();
-    let mut mask = vec![0f32; n];
-    mask.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
+    let mut mask = Output::new(n);
+    mask.buf().par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
         fill_mask(chunk, (c * CHUNK) as u32, seed, threshold, kept)
     });
-    mask
+    // SAFETY: fill_mask writes every element of its chunk.
+    unsafe { mask.written() }
 }
 
 with_avx2! {
-fn fill_mask(chunk: &mut [f32], first: u32, seed: u64, threshold: u32, kept: f32) {
+fn fill_mask(chunk: &mut [MaybeUninit<f32>], first: u32, seed: u64, threshold: u32, kept: f32) {
     let (lo, hi) = (seed as u32, (seed >> 32) as u32);
     for (i, m) in chunk.iter_mut().enumerate() {
         let bits = mix32(mix32((first + i as u32).wrapping_mul(0x9E37_79B9) ^ lo) ^ hi);
-        *m = if bits < threshold { 0.0 } else { kept };
+        m.write(if bits < threshold { 0.0 } else { kept });
     }
 }
 }

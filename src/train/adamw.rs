@@ -12,7 +12,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{DType, Device, Tensor};
 use rayon::prelude::*;
 
-use crate::model::fused::{f32_tensor, from_flex, is_cpu, to_flex};
+use crate::model::fused::{Output, f32_tensor, from_flex, is_cpu, to_flex};
 
 /// AdamW's hyper-parameters (decoupled weight decay, bias-corrected moments).
 #[derive(Debug, Clone, Copy)]
@@ -82,27 +82,31 @@ impl<B: Backend> SimpleOptimizer<B> for FusedAdamW {
 
         let (p, g) = (param.storage::<f32>(), grad.storage::<f32>());
         let n = p.len();
-        let (mut new_p, mut new_m1, mut new_m2) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
+        let (mut new_p, mut new_m1, mut new_m2) = (Output::new(n), Output::new(n), Output::new(n));
         let zeros = vec![0f32; if moments.is_none() { n } else { 0 }];
         let (m1, m2) = match &moments {
             Some((m1, m2)) => (m1.storage::<f32>(), m2.storage::<f32>()),
             None => (&zeros[..], &zeros[..]),
         };
         new_p
+            .buf()
             .par_chunks_mut(CHUNK)
-            .zip(new_m1.par_chunks_mut(CHUNK))
-            .zip(new_m2.par_chunks_mut(CHUNK))
+            .zip(new_m1.buf().par_chunks_mut(CHUNK))
+            .zip(new_m2.buf().par_chunks_mut(CHUNK))
             .enumerate()
             .for_each(|(c, ((np, nm1), nm2))| {
                 let at = c * CHUNK;
                 for i in 0..np.len() {
                     let (gi, k) = (g[at + i], at + i);
-                    nm1[i] = b1 * m1[k] + (1.0 - b1) * gi;
-                    nm2[i] = b2 * m2[k] + (1.0 - b2) * gi * gi;
-                    let step = (nm1[i] / c1) / ((nm2[i] / c2).sqrt() + epsilon);
-                    np[i] = p[k] * decay - lr * step;
+                    let m = b1 * m1[k] + (1.0 - b1) * gi;
+                    let v = b2 * m2[k] + (1.0 - b2) * gi * gi;
+                    nm1[i].write(m);
+                    nm2[i].write(v);
+                    np[i].write(p[k] * decay - lr * ((m / c1) / ((v / c2).sqrt() + epsilon)));
                 }
             });
+        // SAFETY: the loop above writes every element of the three.
+        let (new_p, new_m1, new_m2) = unsafe { (new_p.written(), new_m1.written(), new_m2.written()) };
         let state = AdamWState {
             momentum: AdaptiveMomentumState {
                 time,

@@ -8,7 +8,9 @@ use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 use rayon::prelude::*;
 
-use super::{Kernel, dims, f32_tensor, run};
+use std::mem::MaybeUninit;
+
+use super::{Kernel, Output, dims, f32_tensor, run};
 
 /// The epsilon of `LayerNormConfig`'s default, which the model's layer norms use.
 const EPSILON: f32 = 1e-5;
@@ -49,15 +51,17 @@ impl Kernel<3> for LayerNormKernel {
         let shape = dims(&x);
         let d = shape[1];
         let (src, g, b) = (x.storage::<f32>(), gamma.storage::<f32>(), beta.storage::<f32>());
-        let mut xhat = vec![0f32; src.len()];
-        let mut out = vec![0f32; src.len()];
+        let (mut xhat, mut out) = (Output::new(src.len()), Output::new(src.len()));
         let mut rstd = vec![0f32; shape[0]];
-        xhat.par_chunks_mut(d)
-            .zip(out.par_chunks_mut(d))
+        xhat.buf()
+            .par_chunks_mut(d)
+            .zip(out.buf().par_chunks_mut(d))
             .zip(rstd.par_iter_mut())
             .zip(src.par_chunks(d))
             .with_min_len(ROWS_PER_TASK)
             .for_each(|(((xh, y), rs), x)| *rs = normalise_row(x, g, b, xh, y));
+        // SAFETY: normalise_row writes every element of its rows.
+        let (xhat, out) = unsafe { (xhat.written(), out.written()) };
         let saved = Saved {
             xhat: f32_tensor(xhat, shape.clone()),
             rstd,
@@ -75,10 +79,11 @@ impl Kernel<3> for LayerNormKernel {
             saved.gamma.storage::<f32>(),
             grad.storage::<f32>(),
         );
-        let mut dx = vec![0f32; xhat.len()];
+        let mut dx = Output::new(xhat.len());
         let task = ROWS_PER_TASK * d;
         // Per task: dx rows, and partial sums of d gamma and d beta.
         let (dgamma, dbeta) = dx
+            .buf()
             .par_chunks_mut(task)
             .zip(xhat.par_chunks(task).zip(dy.par_chunks(task)))
             .zip(saved.rstd.par_chunks(ROWS_PER_TASK))
@@ -102,6 +107,8 @@ impl Kernel<3> for LayerNormKernel {
                     (g1, b1)
                 },
             );
+        // SAFETY: grad_row writes every element of its rows.
+        let dx = unsafe { dx.written() };
         [
             f32_tensor(dx, shape),
             f32_tensor(dgamma, vec![1, d]),
@@ -125,14 +132,21 @@ fn lane_sum(x: &[f32], f: impl Fn(usize, f32) -> f32) -> f32 {
 
 with_avx2! {
 /// Normalises one row into `xhat` and `y = xhat * g + b`; returns 1/std.
-fn normalise_row(x: &[f32], g: &[f32], b: &[f32], xhat: &mut [f32], y: &mut [f32]) -> f32 {
+fn normalise_row(
+    x: &[f32],
+    g: &[f32],
+    b: &[f32],
+    xhat: &mut [MaybeUninit<f32>],
+    y: &mut [MaybeUninit<f32>]
+) -> f32 {
     let n = x.len() as f32;
     let mean = lane_sum(x, |_, v| v) / n;
     let var = lane_sum(x, |_, v| (v - mean) * (v - mean)) / n;
     let rstd = 1.0 / (var + EPSILON).sqrt();
     for ((((xh, y), x), g), b) in xhat.iter_mut().zip(y.iter_mut()).zip(x).zip(g).zip(b) {
-        *xh = (x - mean) * rstd;
-        *y = *xh * g + b;
+        let v = (x - mean) * rstd;
+        xh.write(v);
+        y.write(v * g + b);
     }
     rstd
 }
@@ -145,7 +159,7 @@ fn grad_row(
     dy: &[f32],
     g: &[f32],
     rstd: f32,
-    dx: &mut [f32],
+    dx: &mut [MaybeUninit<f32>],
     dgamma: &mut [f32],
     dbeta: &mut [f32]
 ) {
@@ -154,7 +168,7 @@ fn grad_row(
     let mean_dxhat = lane_sum(dy, |j, v| v * g[j]) / n;
     let mean_dxhat_xhat = lane_sum(dy, |j, v| v * g[j] * xhat[j]) / n;
     for j in 0..xhat.len() {
-        dx[j] = rstd * (dy[j] * g[j] - mean_dxhat - xhat[j] * mean_dxhat_xhat);
+        dx[j].write(rstd * (dy[j] * g[j] - mean_dxhat - xhat[j] * mean_dxhat_xhat));
         dgamma[j] += dy[j] * xhat[j];
         dbeta[j] += dy[j];
     }
