@@ -85,10 +85,11 @@ enum Command {
     Bench {
         #[arg(default_value = "all")]
         which: String,
-        /// Timed steps of the training benchmark (after --warmup untimed ones).
-        #[arg(long, default_value_t = 10)]
+        /// Timed steps of the training benchmark (after --warmup untimed ones); fewer than about
+        /// 30 give run-to-run noise of several percent on a shared machine.
+        #[arg(long, default_value_t = 30)]
         steps: usize,
-        #[arg(long, default_value_t = 2)]
+        #[arg(long, default_value_t = 3)]
         warmup: usize,
     },
     /// Write the small built-in synthetic corpus (used when Pop1K7 cannot be had).
