@@ -12,6 +12,9 @@
 //!   r  = R W_r   (R = sinusoids of the distances klen-1 .. 0)
 //!   A  = (q + u) kᵀ  +  shift((q + v_bias) rᵀ)          (terms (a)+(c) and (b)+(d) of eq. 3)
 //!   out = softmax(mask(A / sqrt(d_head))) v  W_o,  then residual, layer norm, feed-forward.
+//!
+//! The matmuls, head permutes, concatenation, layer norms and the shift-mask-softmax go through
+//! `super::fused`: on the CPU backend each is one kernel, elsewhere the plain Burn ops.
 
 use burn::config::Config;
 use burn::module::{Module, Param};
