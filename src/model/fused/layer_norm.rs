@@ -81,8 +81,9 @@ impl Kernel<3> for LayerNormKernel {
         );
         let mut dx = Output::new(xhat.len());
         let task = ROWS_PER_TASK * d;
-        // Per task: dx rows, and partial sums of d gamma and d beta.
-        let (dgamma, dbeta) = dx
+        // Per task: dx rows, and partial sums of d gamma and d beta, added up in task order
+        // afterwards (rayon's reduce tree depends on scheduling, and float sums on their order).
+        let partials: Vec<(Vec<f32>, Vec<f32>)> = dx
             .buf()
             .par_chunks_mut(task)
             .zip(xhat.par_chunks(task).zip(dy.par_chunks(task)))
@@ -99,14 +100,12 @@ impl Kernel<3> for LayerNormKernel {
                 }
                 (dg, db)
             })
-            .reduce(
-                || (vec![0f32; d], vec![0f32; d]),
-                |(mut g1, mut b1), (g2, b2)| {
-                    g1.iter_mut().zip(g2).for_each(|(a, b)| *a += b);
-                    b1.iter_mut().zip(b2).for_each(|(a, b)| *a += b);
-                    (g1, b1)
-                },
-            );
+            .collect();
+        let (mut dgamma, mut dbeta) = (vec![0f32; d], vec![0f32; d]);
+        for (dg, db) in partials {
+            dgamma.iter_mut().zip(dg).for_each(|(a, b)| *a += b);
+            dbeta.iter_mut().zip(db).for_each(|(a, b)| *a += b);
+        }
         // SAFETY: grad_row writes every element of its rows.
         let dx = unsafe { dx.written() };
         [
