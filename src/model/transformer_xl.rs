@@ -239,8 +239,8 @@ impl<B: Backend> TransformerXl<B> {
         let [b, t, d] = hidden.dims();
         let w = self.embed.weight.val(); // [vocab, d]
         let vocab = w.dims()[0];
-        let logits =
-            matmul(hidden.reshape([b * t, d]), w.transpose()) + self.out_bias.val().unsqueeze::<2>();
+        let logits = matmul(hidden.reshape([b * t, d]), w.transpose())
+            + self.out_bias.val().unsqueeze::<2>();
         logits.reshape([b, t, vocab])
     }
 

@@ -5,9 +5,11 @@
 //! CPU. Here the same update, with the same state record (so checkpoints keep their format), is
 //! one loop over parameter, gradient and moments. Other backends run Burn's AdamW.
 
-use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{AdamW, AdamWConfig, AdamWState, AdaptiveMomentumState, LearningRate, SimpleOptimizer};
 use burn::module::AutodiffModule;
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{
+    AdamW, AdamWConfig, AdamWState, AdaptiveMomentumState, LearningRate, SimpleOptimizer,
+};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{DType, Device, Tensor};
 use rayon::prelude::*;
@@ -67,11 +69,17 @@ impl<B: Backend> SimpleOptimizer<B> for FusedAdamW {
             weight_decay,
         } = self.params;
         let shape: Vec<usize> = tensor.dims().to_vec();
-        let (param, grad) = (to_flex(tensor).to_contiguous(), to_flex(grad).to_contiguous());
+        let (param, grad) = (
+            to_flex(tensor).to_contiguous(),
+            to_flex(grad).to_contiguous(),
+        );
         let (time, moments) = match state {
             Some(s) => {
                 let m = s.momentum;
-                let (m1, m2) = (to_flex(m.moment_1).to_contiguous(), to_flex(m.moment_2).to_contiguous());
+                let (m1, m2) = (
+                    to_flex(m.moment_1).to_contiguous(),
+                    to_flex(m.moment_2).to_contiguous(),
+                );
                 (m.time, Some((m1, m2)))
             }
             None => (0, None),
@@ -106,7 +114,8 @@ impl<B: Backend> SimpleOptimizer<B> for FusedAdamW {
                 }
             });
         // SAFETY: the loop above writes every element of the three.
-        let (new_p, new_m1, new_m2) = unsafe { (new_p.written(), new_m1.written(), new_m2.written()) };
+        let (new_p, new_m1, new_m2) =
+            unsafe { (new_p.written(), new_m1.written(), new_m2.written()) };
         let state = AdamWState {
             momentum: AdaptiveMomentumState {
                 time,
@@ -163,7 +172,11 @@ mod tests {
         let v = |t: Tensor<B, 2>| t.into_data().to_vec::<f32>().unwrap();
         let (ps, qs) = (p.1.unwrap().momentum, q.1.unwrap().momentum);
         assert_eq!(ps.time, qs.time);
-        for (a, b) in [(p.0, q.0), (ps.moment_1, qs.moment_1), (ps.moment_2, qs.moment_2)] {
+        for (a, b) in [
+            (p.0, q.0),
+            (ps.moment_1, qs.moment_1),
+            (ps.moment_2, qs.moment_2),
+        ] {
             for (x, y) in v(a).iter().zip(v(b)) {
                 assert!((x - y).abs() <= 1e-6 * y.abs().max(1.0), "{x} vs {y}");
             }

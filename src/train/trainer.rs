@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::TrainConfig;
+use super::adamw::{AdamWParams, FusedAdamW};
 use super::checkpoint::{self, Snapshot, TrainState};
 use super::clip::clip_grad_norm;
 use super::data::{Batch, StreamLoader, Transposer, unigram_entropy, valid_batches};
 use super::logger::{Logger, tags};
-use super::adamw::{AdamWParams, FusedAdamW};
 use crate::model::{Memory, TransformerXl, TransformerXlConfig, dropout};
 use crate::rng::Rng;
 

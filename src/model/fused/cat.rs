@@ -27,11 +27,14 @@ impl Kernel<2> for CatTime {
         let ([n, la, d], lb) = (dims3(&a), dims3(&b)[1]);
         let (sa, sb) = (a.storage::<f32>(), b.storage::<f32>());
         let mut out = Output::new(n * (la + lb) * d);
-        out.buf().par_chunks_mut((la + lb) * d).enumerate().for_each(|(i, row)| {
-            let (ra, rb) = row.split_at_mut(la * d);
-            put(ra, &sa[i * la * d..(i + 1) * la * d]);
-            put(rb, &sb[i * lb * d..(i + 1) * lb * d]);
-        });
+        out.buf()
+            .par_chunks_mut((la + lb) * d)
+            .enumerate()
+            .for_each(|(i, row)| {
+                let (ra, rb) = row.split_at_mut(la * d);
+                put(ra, &sa[i * la * d..(i + 1) * la * d]);
+                put(rb, &sb[i * lb * d..(i + 1) * lb * d]);
+            });
         // SAFETY: each output row is the two input rows, written in full.
         let out = unsafe { out.written() };
         (f32_tensor(out, vec![n, la + lb, d]), la)
@@ -43,14 +46,22 @@ impl Kernel<2> for CatTime {
         let lb = l - la;
         let g = grad.storage::<f32>();
         let (mut ga, mut gb) = (Output::new(n * la * d), Output::new(n * lb * d));
-        for (i, (ra, rb)) in ga.buf().chunks_mut(la * d).zip(gb.buf().chunks_mut(lb * d)).enumerate() {
+        for (i, (ra, rb)) in ga
+            .buf()
+            .chunks_mut(la * d)
+            .zip(gb.buf().chunks_mut(lb * d))
+            .enumerate()
+        {
             let row = &g[i * l * d..(i + 1) * l * d];
             put(ra, &row[..la * d]);
             put(rb, &row[la * d..]);
         }
         // SAFETY: each gradient row is one half of a row of `grad`, written in full.
         let (ga, gb) = unsafe { (ga.written(), gb.written()) };
-        [f32_tensor(ga, vec![n, la, d]), f32_tensor(gb, vec![n, lb, d])]
+        [
+            f32_tensor(ga, vec![n, la, d]),
+            f32_tensor(gb, vec![n, lb, d]),
+        ]
     }
 }
 
@@ -80,7 +91,11 @@ mod tests {
             };
             let grads = (y.clone() * y.clone().detach()).sum().backward();
             let v = |x: Tensor<_, 3>| x.into_data().to_vec::<f32>().unwrap();
-            [v(y.inner()), v(a.grad(&grads).unwrap()), v(b.grad(&grads).unwrap())]
+            [
+                v(y.inner()),
+                v(a.grad(&grads).unwrap()),
+                v(b.grad(&grads).unwrap()),
+            ]
         };
         assert_eq!(run(true), run(false));
     }

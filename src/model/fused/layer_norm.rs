@@ -29,7 +29,10 @@ pub fn layer_norm<B: Backend>(norm: &LayerNorm<B>, x: Tensor<B, 3>) -> Tensor<B,
         norm.gamma.val().reshape([1, d]),
         beta.val().reshape([1, d]),
     ];
-    run(LayerNormKernel, inputs, |_| norm.forward(x).reshape([b * t, d])).reshape([b, t, d])
+    run(LayerNormKernel, inputs, |_| {
+        norm.forward(x).reshape([b * t, d])
+    })
+    .reshape([b, t, d])
 }
 
 #[derive(Debug)]
@@ -47,10 +50,18 @@ impl Kernel<3> for LayerNormKernel {
     type State = Saved;
 
     fn forward(&self, [x, gamma, beta]: [&FlexTensor; 3]) -> (FlexTensor, Saved) {
-        let (x, gamma, beta) = (x.to_contiguous(), gamma.to_contiguous(), beta.to_contiguous());
+        let (x, gamma, beta) = (
+            x.to_contiguous(),
+            gamma.to_contiguous(),
+            beta.to_contiguous(),
+        );
         let shape = dims(&x);
         let d = shape[1];
-        let (src, g, b) = (x.storage::<f32>(), gamma.storage::<f32>(), beta.storage::<f32>());
+        let (src, g, b) = (
+            x.storage::<f32>(),
+            gamma.storage::<f32>(),
+            beta.storage::<f32>(),
+        );
         let (mut xhat, mut out) = (Output::new(src.len()), Output::new(src.len()));
         let mut rstd = vec![0f32; shape[0]];
         xhat.buf()
@@ -188,12 +199,20 @@ mod tests {
         let device = Default::default();
         let mut norm = LayerNormConfig::new(40).init::<B>(&device);
         // Not the identity init, so gamma and beta matter.
-        norm.gamma = Param::from_tensor(Tensor::random([40], Distribution::Normal(1.0, 0.3), &device));
+        norm.gamma = Param::from_tensor(Tensor::random(
+            [40],
+            Distribution::Normal(1.0, 0.3),
+            &device,
+        ));
         let x = Tensor::<B, 3>::random([3, 70, 40], Distribution::Normal(0.5, 2.0), &device);
         let w = Tensor::<B, 3>::random([3, 70, 40], Distribution::Default, &device);
         let run = |fused: bool| {
             let x = x.clone().require_grad();
-            let y = if fused { layer_norm(&norm, x.clone()) } else { norm.forward(x.clone()) };
+            let y = if fused {
+                layer_norm(&norm, x.clone())
+            } else {
+                norm.forward(x.clone())
+            };
             let grads = (y.clone() * w.clone()).sum().backward();
             let v = |t: Tensor<_, 3>| t.into_data().to_vec::<f32>().unwrap();
             let w = |t: Tensor<_, 1>| t.into_data().to_vec::<f32>().unwrap();
@@ -208,7 +227,10 @@ mod tests {
         let (fused, reference) = (run(true), run(false));
         for (part, (f, r)) in fused.iter().zip(&reference).enumerate() {
             for (x, y) in f.iter().zip(r) {
-                assert!((x - y).abs() <= 2e-4 * y.abs().max(1.0), "part {part}: {x} vs {y}");
+                assert!(
+                    (x - y).abs() <= 2e-4 * y.abs().max(1.0),
+                    "part {part}: {x} vs {y}"
+                );
             }
         }
     }

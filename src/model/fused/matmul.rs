@@ -176,20 +176,32 @@ mod tests {
     fn matmul_and_its_gradients_match_burn() {
         type B = CpuTrainBackend;
         let device = Default::default();
-        let random = |shape: [usize; 4]| Tensor::<B, 4>::random(shape, Distribution::Default, &device);
+        let random =
+            |shape: [usize; 4]| Tensor::<B, 4>::random(shape, Distribution::Default, &device);
         let cases: Vec<(Tensor<B, 4>, Tensor<B, 4>)> = vec![
             (random([1, 1, 7, 5]), random([1, 1, 5, 3])),
             (random([2, 3, 7, 5]), random([2, 3, 3, 5]).swap_dims(2, 3)),
-            (random([2, 3, 7, 5]), random([1, 3, 5, 4]).expand([2, 3, 5, 4])),
+            (
+                random([2, 3, 7, 5]),
+                random([1, 3, 5, 4]).expand([2, 3, 5, 4]),
+            ),
         ];
         for (lhs, rhs) in cases {
             let run = |fused: bool| {
                 let (l, r) = (lhs.clone().require_grad(), rhs.clone().require_grad());
-                let y = if fused { matmul(l.clone(), r.clone()) } else { l.clone().matmul(r.clone()) };
+                let y = if fused {
+                    matmul(l.clone(), r.clone())
+                } else {
+                    l.clone().matmul(r.clone())
+                };
                 let w = y.clone().detach();
                 let grads = (y.clone() * w).sum().backward();
                 let v = |x: Tensor<_, 4>| x.into_data().to_vec::<f32>().unwrap();
-                [v(y.inner()), v(l.grad(&grads).unwrap()), v(r.grad(&grads).unwrap())]
+                [
+                    v(y.inner()),
+                    v(l.grad(&grads).unwrap()),
+                    v(r.grad(&grads).unwrap()),
+                ]
             };
             let (fused, reference) = (run(true), run(false));
             for (x, y) in fused.iter().flatten().zip(reference.iter().flatten()) {

@@ -110,7 +110,10 @@ impl<K: Kernel<N>, const N: usize> Backward<CpuBackend, N> for Node<K> {
     }
 }
 
-fn tracked<K: Kernel<N>, const N: usize>(kernel: K, inputs: [FloatTensor<Ad>; N]) -> FloatTensor<Ad> {
+fn tracked<K: Kernel<N>, const N: usize>(
+    kernel: K,
+    inputs: [FloatTensor<Ad>; N],
+) -> FloatTensor<Ad> {
     let (out, state) = kernel.forward(inputs.each_ref().map(|x| &x.primitive));
     let nodes = inputs.map(|x| x.node);
     match Node::<K>(PhantomData)

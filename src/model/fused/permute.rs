@@ -46,19 +46,22 @@ fn permuted(x: &FlexTensor, axes: [usize; 4]) -> FlexTensor {
     let (src, start) = (x.storage::<f32>(), layout.start_offset());
     let mut out = Output::new(shape.iter().product());
     // One task per output block [n2, n3]; rows are runs of n3 read with the input's stride.
-    out.buf().par_chunks_mut(n2 * n3).enumerate().for_each(|(i01, block)| {
-        let base = start + (i01 / n1) * s[0] + (i01 % n1) * s[1];
-        for (i2, row) in block.chunks_exact_mut(n3).enumerate() {
-            let from = base + i2 * s[2];
-            if s[3] == 1 {
-                put(row, &src[from..from + n3]);
-            } else {
-                for (l, v) in row.iter_mut().enumerate() {
-                    v.write(src[from + l * s[3]]);
+    out.buf()
+        .par_chunks_mut(n2 * n3)
+        .enumerate()
+        .for_each(|(i01, block)| {
+            let base = start + (i01 / n1) * s[0] + (i01 % n1) * s[1];
+            for (i2, row) in block.chunks_exact_mut(n3).enumerate() {
+                let from = base + i2 * s[2];
+                if s[3] == 1 {
+                    put(row, &src[from..from + n3]);
+                } else {
+                    for (l, v) in row.iter_mut().enumerate() {
+                        v.write(src[from + l * s[3]]);
+                    }
                 }
             }
-        }
-    });
+        });
     // SAFETY: the blocks tile the output and every row of each block is written.
     let out = unsafe { out.written() };
     f32_tensor(out, axes.map(|a| shape[a]).to_vec())

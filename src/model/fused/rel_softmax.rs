@@ -18,15 +18,16 @@ use crate::model::rel_shift;
 /// distance `klen-1-c`. Returns the probabilities of query i (absolute position `klen-T+i`) over
 /// keys `j <= klen-T+i`, zero beyond.
 pub fn rel_softmax<B: Backend>(ac: Tensor<B, 4>, bd: Tensor<B, 4>) -> Tensor<B, 4> {
-    run(RelSoftmax, [ac, bd], |[ac, bd]| rel_softmax_composed(ac, bd))
+    run(RelSoftmax, [ac, bd], |[ac, bd]| {
+        rel_softmax_composed(ac, bd)
+    })
 }
 
 /// The same function from Burn ops, as the paper's code computes it.
 pub fn rel_softmax_composed<B: Backend>(ac: Tensor<B, 4>, bd: Tensor<B, 4>) -> Tensor<B, 4> {
     let [b, h, t, klen] = ac.dims();
     let mask = Tensor::<B, 2, Bool>::tril_mask([t, klen], (klen - t) as i64, &ac.device());
-    let score =
-        (ac + rel_shift(bd)).mask_fill(mask.unsqueeze::<4>().expand([b, h, t, klen]), -1e9);
+    let score = (ac + rel_shift(bd)).mask_fill(mask.unsqueeze::<4>().expand([b, h, t, klen]), -1e9);
     softmax(score, 3)
 }
 
