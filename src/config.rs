@@ -1,14 +1,18 @@
-//! The run configuration (configs/*.toml): one section per stage. Unknown keys and bad values
-//! are refused before any work starts, with the file and the key in the message.
+//! The run configuration (configs/*.toml): one section per stage, each defined by the module
+//! that uses it. Unknown keys and bad values are refused before any work starts, with the file
+//! and the key in the message. Only the CLI commands and the stage glue see the whole config;
+//! the domain modules take their own section.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 use crate::audio::AudioConfig;
+use crate::check::{check, is_plain_name};
 use crate::generate::GenerateConfig;
 use crate::metrics::EvaluateConfig;
 use crate::model::ModelConfig;
+use crate::tokenize::TokenizeConfig;
 use crate::train::TrainConfig;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,7 +36,7 @@ pub struct Config {
     pub source: PathBuf,
 }
 
-/// `[run]`: names, seed and the folders every stage reads and writes.
+/// `[run]`: names, seed and the folders every stage reads and writes (see [`crate::layout`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
@@ -59,38 +63,6 @@ fn default_artifacts_dir() -> PathBuf {
     "artifacts".into()
 }
 
-/// `[tokenize]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TokenizeConfig {
-    /// Name of the token folder under `tokens_dir`.
-    #[serde(default = "default_vocab")]
-    pub vocab: String,
-    #[serde(default = "default_songs_per_shard")]
-    pub songs_per_shard: usize,
-}
-
-fn default_vocab() -> String {
-    "remi".into()
-}
-fn default_songs_per_shard() -> usize {
-    crate::shards::SONGS_PER_SHARD
-}
-
-impl Default for TokenizeConfig {
-    fn default() -> Self {
-        TokenizeConfig {
-            vocab: default_vocab(),
-            songs_per_shard: default_songs_per_shard(),
-        }
-    }
-}
-
-/// A value check that names the offending key.
-pub fn check(ok: bool, key: &str, why: impl std::fmt::Display) -> Result<()> {
-    if ok { Ok(()) } else { bail!("`{key}` {why}") }
-}
-
 impl Config {
     pub fn load(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path)
@@ -113,54 +85,17 @@ impl Config {
     }
 
     fn validate(&self) -> Result<()> {
-        let name_ok = !self.run.name.is_empty()
-            && self
-                .run
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
         check(
-            name_ok,
+            is_plain_name(&self.run.name),
             "run.name",
             "must be non-empty and use only letters, digits, '-', '_', '.'",
         )?;
-        let vocab_ok = !self.tokenize.vocab.is_empty()
-            && self
-                .tokenize
-                .vocab
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-        check(
-            vocab_ok,
-            "tokenize.vocab",
-            "must be non-empty and use only letters, digits, '-', '_', '.'",
-        )?;
-        check(
-            self.tokenize.songs_per_shard > 0,
-            "tokenize.songs_per_shard",
-            "must be > 0",
-        )?;
+        self.tokenize.validate()?;
         self.model.validate()?;
         self.train.validate()?;
         self.generate.validate()?;
         self.audio.validate()?;
         self.evaluate.validate()?;
         Ok(())
-    }
-
-    /// data/tokens/<vocab>
-    pub fn tokens_dir(&self) -> PathBuf {
-        self.run.tokens_dir.join(&self.tokenize.vocab)
-    }
-
-    /// artifacts/<run>
-    pub fn run_dir(&self) -> PathBuf {
-        self.run.artifacts_dir.join(&self.run.name)
-    }
-
-    /// The TOML text of one section, canonicalised, for the stage's config hash.
-    pub fn section_hash<T: Serialize>(section: &T) -> String {
-        let text = toml::to_string(section).unwrap_or_default();
-        crate::hash::sha256_hex(text.as_bytes())
     }
 }

@@ -62,8 +62,32 @@ const RHYTHMS: [&[(u32, u32)]; 5] = [
     &[(0, 8), (8, 2), (10, 2), (12, 4)],
 ];
 
-/// Writes `n_songs` songs as `<dir>/demo/song_NNN.mid`; returns how many were written.
+/// The file in the raw folder that marks the built-in demo corpus.
+pub const DEMO_MARKER: &str = "DEMO_CORPUS.txt";
+
+/// Whether the corpus in `raw_dir` is the built-in demo corpus.
+pub fn is_demo_corpus(raw_dir: &Path) -> bool {
+    raw_dir.join(DEMO_MARKER).exists()
+}
+
+/// The warning every stage prints when it runs on the demo corpus.
+pub fn banner() {
+    eprintln!(
+        "!!! DEMO DATA: data/raw/pop1k7 holds the small built-in synthetic corpus, not Pop1K7. \
+         Results say nothing about real music; link or download the real corpus (`make data`). !!!"
+    );
+}
+
+/// Writes `n_songs` songs as `<dir>/demo/song_NNN.mid` and marks `dir` as the demo corpus;
+/// refuses a folder that holds anything else. Returns how many songs were written.
 pub fn write_demo_corpus(dir: &Path, n_songs: usize, seed: u64) -> anyhow::Result<usize> {
+    let occupied = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
+    if occupied && !is_demo_corpus(dir) {
+        anyhow::bail!(
+            "{} is not empty and is not a demo corpus; refusing to write into it",
+            dir.display()
+        );
+    }
     let out = dir.join("demo");
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     for i in 0..n_songs {
@@ -72,6 +96,11 @@ pub fn write_demo_corpus(dir: &Path, n_songs: usize, seed: u64) -> anyhow::Resul
         std::fs::write(&path, midi::write_bytes(&song))
             .with_context(|| format!("writing {}", path.display()))?;
     }
+    std::fs::write(
+        dir.join(DEMO_MARKER),
+        "This folder holds cadenza's synthetic demo corpus, not Pop1K7.\n",
+    )
+    .with_context(|| format!("writing {}", dir.join(DEMO_MARKER).display()))?;
     Ok(n_songs)
 }
 
@@ -90,20 +119,9 @@ pub fn demo_song(seed: u64) -> Song {
 
     let mut song = Song {
         global_bpm: Some(base_bpm),
+        tempos: tempo_map(&mut rng, base_bpm, n_bars),
         ..Song::default()
     };
-    // Tempo once per beat like Pop1K7, drifting a little and changing section every 8 bars.
-    let mut bpm = base_bpm;
-    for beat in 0..n_bars * 4 {
-        if beat % 32 == 0 && beat > 0 {
-            bpm = (base_bpm + rng.range_i64(-12, 12) as f64).max(40.0);
-        }
-        let wobble = rng.range_i64(-2, 2) as f64;
-        song.tempos.push(Tempo {
-            tick: beat * BEAT,
-            bpm: bpm + wobble,
-        });
-    }
 
     let chord_len = if two_per_bar { BAR / 2 } else { BAR };
     let n_chords = n_bars * BAR / chord_len;
@@ -158,6 +176,23 @@ pub fn demo_song(seed: u64) -> Song {
     song.notes
         .sort_by_key(|n| (n.start, n.pitch, n.end, n.velocity));
     song
+}
+
+/// Tempo once per beat like Pop1K7, drifting a little and changing section every 8 bars.
+fn tempo_map(rng: &mut Rng, base_bpm: f64, n_bars: u32) -> Vec<Tempo> {
+    let mut bpm = base_bpm;
+    let mut tempos = Vec::with_capacity(n_bars as usize * 4);
+    for beat in 0..n_bars * 4 {
+        if beat % 32 == 0 && beat > 0 {
+            bpm = (base_bpm + rng.range_i64(-12, 12) as f64).max(40.0);
+        }
+        let wobble = rng.range_i64(-2, 2) as f64;
+        tempos.push(Tempo {
+            tick: beat * BEAT,
+            bpm: bpm + wobble,
+        });
+    }
+    tempos
 }
 
 /// Melody: on strong steps a chord tone, otherwise a scale tone, moving by small steps.

@@ -1,21 +1,32 @@
-//! cadenza: Pop1K7 MIDI -> REMI token shards -> Transformer-XL -> generated MIDI/WAV -> metrics tables.
+//! cadenza: Pop1K7 MIDI -> REMI token shards -> Transformer-XL -> generated MIDI/WAV -> metrics
+//! tables.
 //!
-//! Data flows one way: midi -> remi -> shards -> train -> generate -> metrics. The stage glue in
-//! `stages/` calls down into those modules; `pipeline/` runs stages (manifests, freshness, locks).
+//! Data flows one way, down this list: `midi` -> `remi` -> `shards` -> `tokenize` -> `model` ->
+//! `train` -> `generate` -> `metrics` -> `report`; a module calls those before it, never one
+//! after it. Beside them: `pipeline` runs stages (graph, manifests, freshness, locks) without
+//! knowing any; `stages` is the thin glue between the two; `commands` is one function per CLI
+//! command; `bench` measures the stages beside their peers. `layout` says where every output
+//! lives, `fsio` writes outputs atomically, `config` reads the config file.
 
 pub mod audio;
 pub mod bench;
+pub mod check;
+pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod fsio;
 pub mod generate;
 pub mod hash;
+pub mod layout;
 pub mod metrics;
 pub mod midi;
 pub mod model;
 pub mod pipeline;
+pub mod progress;
 pub mod remi;
 pub mod report;
 pub mod rng;
 pub mod shards;
 pub mod stages;
+pub mod tokenize;
 pub mod train;

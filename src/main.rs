@@ -1,28 +1,23 @@
-//! `pipeline`: the command-line front of cadenza. Parses arguments and calls the library.
+//! `pipeline`: the command-line front of cadenza. Parses arguments and calls one library
+//! function per command (`cadenza::commands`).
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-use cadenza::config::Config;
-use cadenza::pipeline::graph::{self, Graph};
-use cadenza::pipeline::runner;
-use cadenza::pipeline::stage::ShardSpec;
-use cadenza::stages;
+use cadenza::commands;
+use cadenza::pipeline::ShardSpec;
 
 /// Pop1K7 MIDI -> REMI token shards -> Transformer-XL -> generated MIDI/WAV -> H1/H4/GS tables.
 ///
-/// Stages (pipelines/pop1k7.toml): tokenize -> train -> generate -> evaluate. Each writes a
-/// manifest.json; a stage whose config section and inputs are unchanged is fresh and skipped.
+/// Stages: tokenize -> train -> generate -> evaluate -> report. Each writes a manifest.json; a
+/// stage whose config sections and inputs are unchanged is fresh and skipped.
 #[derive(Parser)]
 #[command(name = "pipeline", version, about, long_about)]
 struct Cli {
     /// Run configuration (one section per stage).
     #[arg(long, global = true, default_value = "configs/default.toml")]
     config: PathBuf,
-    /// The stage graph.
-    #[arg(long, global = true, default_value = graph::DEFAULT_PATH)]
-    pipeline: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
@@ -31,7 +26,7 @@ struct Cli {
 enum Command {
     /// Run one stage, or `all` in graph order; fresh stages are skipped.
     Run {
-        /// tokenize | train | generate | evaluate | all
+        /// tokenize | train | generate | evaluate | report | all
         stage: String,
         /// Run even when fresh (train starts over instead of resuming).
         #[arg(long)]
@@ -132,164 +127,38 @@ fn main() {
     let cli = Cli::parse();
     if let Err(e) = dispatch(cli) {
         eprintln!("error: {e:#}");
-        std::process::exit(1);
+        // A query Polars refused is the user's input, not a failure of the tool.
+        let bad_query = e.downcast_ref::<commands::BadQuery>().is_some();
+        std::process::exit(if bad_query { 2 } else { 1 });
     }
 }
 
 fn dispatch(cli: Cli) -> Result<()> {
+    let config = &cli.config;
     match cli.command {
         Command::Run {
             stage,
             force,
             shard,
-        } => {
-            let cfg = Config::load(&cli.config)?;
-            let graph = Graph::load(&cli.pipeline)?;
-            let t0 = std::time::Instant::now();
-            let report = runner::run(
-                &cfg,
-                &graph,
-                &stages::by_name,
-                &stage,
-                force,
-                shard.unwrap_or(ShardSpec::ALL),
-            )?;
-            if report.iter().all(|(_, _, ran)| !ran) {
-                println!(
-                    "nothing to do: everything is fresh ({:.1} s)",
-                    t0.elapsed().as_secs_f64()
-                );
-            } else if report.len() > 1 {
-                let times: Vec<String> = report
-                    .iter()
-                    .map(|(s, t, ran)| {
-                        if *ran {
-                            format!("{s} {t:.1} s")
-                        } else {
-                            format!("{s} fresh")
-                        }
-                    })
-                    .collect();
-                println!(
-                    "stage times: {} (total {:.1} s)",
-                    times.join(", "),
-                    t0.elapsed().as_secs_f64()
-                );
-            }
-            if runner::is_demo_corpus(&cfg) {
-                runner::demo_banner();
-            }
-            // The last line of `make pipeline`: where to listen.
-            let page = cadenza::report::index_path(&cfg);
-            if report.iter().any(|(s, _, _)| s == "report") && page.is_file() {
-                println!("listening report: {}", page.display());
-            }
-            Ok(())
-        }
-        Command::Status => {
-            let cfg = Config::load(&cli.config)?;
-            let graph = Graph::load(&cli.pipeline)?;
-            for (name, state) in runner::status(&cfg, &graph, &stages::by_name)? {
-                println!("{name:<9} {state}");
-            }
-            if runner::is_demo_corpus(&cfg) {
-                runner::demo_banner();
-            }
-            Ok(())
-        }
-        Command::Evaluate { midi_dir, label } => {
-            let cfg = Config::load(&cli.config)?;
-            let outcome = cadenza::metrics::evaluate_dir(&cfg, &midi_dir, &label)?;
-            println!("evaluate  {}", outcome.line());
-            Ok(())
-        }
+        } => commands::run(config, &stage, force, shard.unwrap_or(ShardSpec::ALL)),
+        Command::Status => commands::status(config),
+        Command::Evaluate { midi_dir, label } => commands::evaluate_dir(config, &midi_dir, &label),
         Command::Query { sql, format, out } => {
-            let cfg = Config::load(&cli.config)?;
-            let mut df = match cadenza::metrics::query(&cfg, &sql) {
-                Ok(df) => df,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    std::process::exit(2);
-                }
-            };
-            let text = cadenza::metrics::format_frame(&mut df, format)?;
-            println!("{}", text.trim_end());
-            if let Some(path) = out {
-                cadenza::metrics::write_result(&mut df, &path)?;
-            }
-            Ok(())
+            commands::query(config, &sql, format, out.as_deref())
         }
-        Command::Report => {
-            let cfg = Config::load(&cli.config)?;
-            cadenza::metrics::report(&cfg)?;
-            // The listening page, through the runner so its freshness and manifest stay right;
-            // without a finished train/generate it cannot be made, which is not an error here.
-            let graph = Graph::load(&cli.pipeline)?;
-            match runner::run(
-                &cfg,
-                &graph,
-                &stages::by_name,
-                "report",
-                false,
-                ShardSpec::ALL,
-            ) {
-                Ok(_) => println!(
-                    "listening report: {}",
-                    cadenza::report::index_path(&cfg).display()
-                ),
-                Err(e) => eprintln!("note: no listening page: {e:#}"),
-            }
-            Ok(())
-        }
+        Command::Report => commands::report(config),
         Command::Generate {
             checkpoint,
             task,
             sampler,
             n,
             out,
-        } => {
-            let cfg = Config::load(&cli.config)?;
-            let s = cadenza::generate::generate_adhoc(&cfg, &checkpoint, task, &sampler, n, &out)?;
-            println!(
-                "generate  {} pieces, {} tokens, {} WAVs -> {}",
-                s.pieces,
-                s.tokens,
-                s.wavs,
-                out.display()
-            );
-            Ok(())
-        }
+        } => commands::generate(config, &checkpoint, task, &sampler, n, &out),
         Command::Bench {
             which,
             steps,
             warmup,
-        } => {
-            let cfg = Config::load(&cli.config)?;
-            cadenza::bench::run(&cfg, &which, cadenza::bench::TrainSteps { warmup, steps })
-        }
-        Command::DemoData { out, songs, seed } => {
-            if out.exists()
-                && std::fs::read_dir(&out)
-                    .map(|mut d| d.next().is_some())
-                    .unwrap_or(false)
-                && !out.join(runner::DEMO_MARKER).exists()
-            {
-                bail!(
-                    "{} is not empty and is not a demo corpus; refusing to write into it",
-                    out.display()
-                );
-            }
-            let n = cadenza::demo::write_demo_corpus(&out, songs, seed)
-                .with_context(|| format!("cannot write the demo corpus into {}", out.display()))?;
-            std::fs::write(
-                out.join(runner::DEMO_MARKER),
-                "This folder holds cadenza's synthetic demo corpus, not Pop1K7.\n",
-            )?;
-            println!(
-                "wrote {n} synthetic songs into {} (DEMO DATA, not Pop1K7)",
-                out.display()
-            );
-            Ok(())
-        }
+        } => commands::bench(config, &which, steps, warmup),
+        Command::DemoData { out, songs, seed } => commands::demo_data(&out, songs, seed),
     }
 }

@@ -1,4 +1,4 @@
-"""Plain-Python H1/H4/GS (DESIGN.md "Metrics") over a folder of MIDI, read with mido.
+"""Plain-Python H1/H4/GS (docs/design.md, "Metrics") over a folder of MIDI, read with mido.
 
 The peer baseline of `pipeline bench evaluate` (src/metrics/bench.rs), and an independent
 cross-check of its values. Written for cadenza; only mido is third-party (installed into the

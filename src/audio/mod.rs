@@ -12,7 +12,7 @@ pub use wav::{Audio, wav_bytes, write_wav};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-use crate::config::check;
+use crate::check::check;
 
 /// `[audio]` section of the config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

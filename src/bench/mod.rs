@@ -5,9 +5,13 @@ use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::process::Command;
 
-use crate::config::Config;
+use crate::model::TransformerXlConfig;
+use crate::train::TrainConfig;
 
+pub mod evaluate;
+pub mod generate;
 pub mod tokenize;
+pub mod train;
 
 /// Runs a Python peer script from scripts/bench/ in the bench venv (created on first use with
 /// `packages`) and parses the JSON line it prints last.
@@ -41,93 +45,36 @@ pub fn python_peer(packages: &[&str], script: &str, args: &[&str]) -> Result<ser
     serde_json::from_str(last).with_context(|| format!("{script} printed no JSON result: {stdout}"))
 }
 
-/// Steps of the training benchmark.
-#[derive(Debug, Clone, Copy)]
-pub struct TrainSteps {
+/// What the benchmarks measure: the corpus, and the configured model and training settings.
+pub struct BenchInputs<'a> {
+    pub raw_dir: &'a Path,
+    pub songs_per_shard: usize,
+    pub model: TransformerXlConfig,
+    pub train: &'a TrainConfig,
+    /// Timed steps of the training benchmark, after `warmup` untimed ones.
+    pub train_steps: usize,
     pub warmup: usize,
-    pub steps: usize,
 }
 
-/// Runs the named benchmark ("all" for every one) and prints its report.
-pub fn run(cfg: &Config, which: &str, train: TrainSteps) -> Result<()> {
-    let all = which == "all";
-    let mut ran = false;
-    if all || which == "tokenize" {
-        println!("{}", tokenize::bench(cfg)?);
-        ran = true;
-    }
-    if all || which == "evaluate" {
-        println!("{}", crate::metrics::bench::bench(cfg)?);
-        ran = true;
-    }
-    if all || which == "train" {
-        println!("{}", train_report(cfg, train)?);
-        ran = true;
-    }
-    if all || which == "generate" {
-        let model = crate::stages::train::model_config(cfg);
-        println!("{}", crate::generate::bench_generate(&model)?);
-        ran = true;
-    }
-    if !ran {
+/// The benchmarks, in the order `all` runs them.
+pub const BENCHMARKS: [&str; 4] = ["tokenize", "evaluate", "train", "generate"];
+
+/// Runs the named benchmark (`all` for every one) and prints each report.
+pub fn run(which: &str, b: &BenchInputs) -> Result<()> {
+    if which != "all" && !BENCHMARKS.contains(&which) {
         bail!(
-            "unknown benchmark `{which}`; benchmarks are: tokenize, evaluate, train, generate, or all"
+            "unknown benchmark `{which}`; benchmarks are: {}, or all",
+            BENCHMARKS.join(", ")
         );
     }
+    for name in BENCHMARKS.into_iter().filter(|n| which == "all" || *n == which) {
+        let report = match name {
+            "tokenize" => tokenize::bench(b.raw_dir, b.songs_per_shard)?,
+            "evaluate" => evaluate::bench(b.raw_dir)?,
+            "train" => train::report(b.train, &b.model, b.warmup, b.train_steps)?,
+            _ => generate::bench_generate(&b.model)?,
+        };
+        println!("{report}");
+    }
     Ok(())
-}
-
-/// Training throughput of the configured model, batch, backend and precision on synthetic
-/// tokens; on CPU beside the PyTorch reference of the same shape, batch and dropout
-/// (scripts/bench/train_peer.py, torch installed into the bench venv on first use).
-fn train_report(cfg: &Config, t: TrainSteps) -> Result<String> {
-    let m = crate::stages::train::model_config(cfg);
-    let r = crate::train::backend::bench_on_configured_backend(&cfg.train, &m, t.warmup, t.steps)?;
-    let mut report = format!(
-        "train benchmark ({} layers, d_model {}, tgt/mem {}/{}, batch {}, dropout {}, {} {}, {} timed steps)\n  \
-         cadenza (Burn): {:.0} tokens/s, {:.1} ms/step",
-        m.n_layer,
-        m.d_model,
-        m.tgt_len,
-        m.mem_len,
-        r.batch_size,
-        m.dropout,
-        cfg.train.backend,
-        cfg.train.precision,
-        r.steps,
-        r.tokens_per_sec,
-        r.ms_per_step,
-    );
-    if cfg.train.backend != "cpu" {
-        return Ok(report);
-    }
-    let arg = |v: usize| v.to_string();
-    let args = [
-        ("--n-layer", arg(m.n_layer)),
-        ("--d-model", arg(m.d_model)),
-        ("--n-head", arg(m.n_head)),
-        ("--d-inner", arg(m.d_inner)),
-        ("--tgt-len", arg(m.tgt_len)),
-        ("--mem-len", arg(m.mem_len)),
-        ("--vocab", arg(m.vocab_size)),
-        ("--batch", arg(r.batch_size)),
-        ("--dropout", m.dropout.to_string()),
-        ("--warmup", arg(t.warmup)),
-        ("--steps", arg(t.steps)),
-    ];
-    let args: Vec<&str> = args.iter().flat_map(|(k, v)| [*k, v.as_str()]).collect();
-    match python_peer(&["torch"], "train_peer.py", &args) {
-        Ok(v) => {
-            let peer = v["tokens_per_sec"].as_f64().unwrap_or(f64::NAN);
-            report += &format!(
-                "\n  PyTorch {} ({} threads), same shape and step: {peer:.0} tokens/s\n  \
-                 ratio cadenza/PyTorch: {:.2}x. Target: 1.0x",
-                v["torch"].as_str().unwrap_or("?"),
-                v["threads"],
-                r.tokens_per_sec / peer
-            );
-        }
-        Err(e) => report += &format!("\n  PyTorch peer unavailable: {e:#}"),
-    }
-    Ok(report)
 }

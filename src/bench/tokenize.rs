@@ -6,11 +6,10 @@
 
 use anyhow::{Context, Result};
 use rayon::prelude::*;
+use std::path::Path;
 use std::time::Instant;
 
-use crate::config::Config;
-use crate::pipeline::stage::{ShardSpec, Stage, StageCtx};
-use crate::stages::tokenize::{Tokenize, list_sources};
+use crate::tokenize::{list_sources, tokenize, write_tokens};
 use crate::{midi, remi};
 
 /// Timed runs after one warm-up run. Wall times on a shared machine are noisy: the best run
@@ -82,25 +81,22 @@ fn encode_all(files: &[Vec<u8>]) -> usize {
         .count()
 }
 
-/// The whole tokenize stage (list, read, encode, hash, write shards and rejects) into a
+/// The whole tokenize stage's work (list, read, encode, hash, write shards and rejects) into a
 /// scratch folder, so the real outputs and their manifest stay untouched.
-fn time_stage(cfg: &Config) -> Result<Timing> {
+fn time_stage(root: &Path, songs_per_shard: usize) -> Result<Timing> {
     let scratch =
         std::env::temp_dir().join(format!("cadenza-bench-tokenize-{}", std::process::id()));
-    let ctx = StageCtx {
-        cfg,
-        force: true,
-        shard: ShardSpec::ALL,
-    };
     let out = scratch.join("remi");
-    let timing = time_runs(STAGE_RUNS, || Tokenize.run(&ctx, &out).map(|_| ()));
+    let timing = time_runs(STAGE_RUNS, || {
+        let sources = list_sources(root)?;
+        write_tokens(&out, &tokenize(&sources), songs_per_shard).map(|_| ())
+    });
     // Clean up whatever happened; a failed run's error matters more than a cleanup error.
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(timing?.0)
 }
 
-pub fn bench(cfg: &Config) -> Result<String> {
-    let root = &cfg.run.raw_dir;
+pub fn bench(root: &Path, songs_per_shard: usize) -> Result<String> {
     let files = list_sources(root)?;
     let n = files.len() as f64;
     let bytes: Vec<Vec<u8>> = files
@@ -114,7 +110,7 @@ pub fn bench(cfg: &Config) -> Result<String> {
     let (all, ok) = time_runs(RUNS, || Ok(encode_all(&bytes)))?;
     let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
     let (one, _) = one_thread.install(|| time_runs(RUNS, || Ok(encode_all(&bytes))))?;
-    let stage = time_stage(cfg)?;
+    let stage = time_stage(root, songs_per_shard)?;
 
     let ours = n / all.best;
     let per_core = ours / threads as f64;

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::config::check;
+use crate::check::{check, is_plain_name};
 
 /// What is generated: free pieces from Bos, or continuations of 8-bar prompts; `Baseline` is
 /// unconditional pieces from the unigram sampler (switched on by `generate.baseline`).
@@ -219,12 +219,8 @@ impl GenerateConfig {
         let mut seen = std::collections::BTreeSet::new();
         for (i, s) in self.samplers.iter().enumerate() {
             let key = |k: &str| format!("generate.sampler[{i}].{k}");
-            let name_ok = !s.name.is_empty()
-                && s.name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
             check(
-                name_ok,
+                is_plain_name(&s.name),
                 &key("name"),
                 "must be non-empty and use only letters, digits, '-', '_', '.'",
             )?;
@@ -249,5 +245,26 @@ impl GenerateConfig {
 
     pub fn sampler(&self, name: &str) -> Option<&SamplerConfig> {
         self.samplers.iter().find(|s| s.name == name)
+    }
+
+    /// The same settings narrowed to one task, one configured sampler and `n` pieces, without
+    /// the baseline (`pipeline generate`).
+    pub fn adhoc(&self, task: Task, sampler: &str, n: usize) -> Result<GenerateConfig> {
+        let s = self.sampler(sampler).cloned().ok_or_else(|| {
+            let names: Vec<_> = self.samplers.iter().map(|s| s.name.as_str()).collect();
+            anyhow::anyhow!(
+                "no sampler `{sampler}` in [[generate.sampler]] (have: {})",
+                names.join(", ")
+            )
+        })?;
+        let g = GenerateConfig {
+            tasks: vec![task],
+            samplers: vec![s],
+            pieces_per_sampler: n,
+            baseline: false,
+            ..self.clone()
+        };
+        g.validate()?;
+        Ok(g)
     }
 }

@@ -17,18 +17,8 @@ use anyhow::{Context, Result, bail};
 
 use super::SamplerConfig;
 use super::sampler;
+use crate::model::NextToken;
 use crate::rng::Rng;
-
-/// A next-token model: logits for a batch given the new tokens and its running state.
-pub trait NextToken {
-    type State;
-    fn vocab_size(&self) -> usize;
-    /// A fresh state for `batch` rows (no context yet).
-    fn init_state(&self, batch: usize) -> Self::State;
-    /// Append `tokens` (row-major `[batch, t]`, t >= 1) to every row's context and return the
-    /// logits at the last new position, row-major `[batch, vocab]`.
-    fn feed(&self, tokens: &[u16], batch: usize, state: &mut Self::State) -> Result<Vec<f32>>;
-}
 
 /// What the decoder needs from the REMI grammar state machine.
 pub trait TokenGrammar {
@@ -115,26 +105,14 @@ pub fn constrained_mask<G: TokenGrammar>(
     }
 }
 
-/// Decode all requests as one batch. Each row's randomness comes only from its own seed, so a
-/// row's tokens do not depend on which other rows share its batch (up to float rounding in the
-/// model's batched kernels).
-pub fn decode_batch<M, G>(
-    model: &M,
+/// Each row's grammar fed with its prompt; fails on a prompt that is not grammatical or already
+/// longer than its bar target.
+fn start_rows<G: TokenGrammar>(
     new_grammar: impl Fn() -> G,
     reqs: &[Request],
-    opts: &DecodeOptions,
-) -> Result<Vec<Decoded>>
-where
-    M: NextToken,
-    G: TokenGrammar,
-{
-    let batch = reqs.len();
-    if batch == 0 {
-        return Ok(Vec::new());
-    }
-    let sp = opts.specials;
-    let vocab = model.vocab_size();
-    let mut rows = Vec::with_capacity(batch);
+    sp: Specials,
+) -> Result<Vec<Row<G>>> {
+    let mut rows = Vec::with_capacity(reqs.len());
     for (i, r) in reqs.iter().enumerate() {
         if r.prompt.first() != Some(&sp.bos) {
             bail!("prompt {i} does not start with Bos");
@@ -161,23 +139,57 @@ where
             done: false,
         });
     }
+    Ok(rows)
+}
 
-    let mut state = model.init_state(batch);
-    // Shared prefix: every row has at least `min_len` prompt tokens; feed all but the last of them
-    // in chunks, so the step loop below always starts by feeding a real token.
+/// Feeds the shared prompt prefix in chunks of `chunk` tokens: every row has at least
+/// `min_len` prompt tokens, all but the last of which go in here, so the step loop always
+/// starts by feeding a real token. Returns the position reached.
+fn prefill<M: NextToken, G>(
+    model: &M,
+    rows: &[Row<G>],
+    chunk: usize,
+    state: &mut M::State,
+) -> Result<usize> {
+    let batch = rows.len();
     let min_len = rows.iter().map(|r| r.prompt_len).min().unwrap_or(1);
     let mut pos = 0usize;
-    if opts.prefill_chunk > 0 {
+    if chunk > 0 {
         while pos + 1 < min_len {
-            let t = (min_len - 1 - pos).min(opts.prefill_chunk);
+            let t = (min_len - 1 - pos).min(chunk);
             let mut input = Vec::with_capacity(batch * t);
-            for r in &rows {
+            for r in rows {
                 input.extend_from_slice(&r.tokens[pos..pos + t]);
             }
-            model.feed(&input, batch, &mut state)?;
+            model.feed(&input, batch, state)?;
             pos += t;
         }
     }
+    Ok(pos)
+}
+
+/// Decode all requests as one batch. Each row's randomness comes only from its own seed, so a
+/// row's tokens do not depend on which other rows share its batch (up to float rounding in the
+/// model's batched kernels).
+pub fn decode_batch<M, G>(
+    model: &M,
+    new_grammar: impl Fn() -> G,
+    reqs: &[Request],
+    opts: &DecodeOptions,
+) -> Result<Vec<Decoded>>
+where
+    M: NextToken,
+    G: TokenGrammar,
+{
+    let batch = reqs.len();
+    if batch == 0 {
+        return Ok(Vec::new());
+    }
+    let sp = opts.specials;
+    let vocab = model.vocab_size();
+    let mut rows = start_rows(new_grammar, reqs, sp)?;
+    let mut state = model.init_state(batch);
+    let mut pos = prefill(model, &rows, opts.prefill_chunk, &mut state)?;
 
     let mut mask = vec![false; vocab];
     let mut input = vec![sp.pad; batch];

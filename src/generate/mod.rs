@@ -1,32 +1,99 @@
-//! Generation: samplers, tasks, batched cached grammar-constrained decoding, the artifact store.
+//! Generation: samplers, tasks, batched grammar-constrained decoding, the artifact store.
+//!
+//! - [`config`]: `[generate]`, the sampler grid and the tasks.
+//! - [`decode`], [`sampler`], [`grammar`]: the decoding loop over any [`NextToken`] model.
+//! - [`prompts`], [`unigram`]: continuation prompts and the untrained baseline.
+//! - [`partition`], [`store`], [`samples`]: one task × sampler partition, the store of them on
+//!   disk, and its samples.parquet table.
+//!
+//! [`generate`] writes a whole configured store from a checkpoint.
 
-mod attend;
 mod config;
 pub mod decode;
 mod grammar;
-pub mod pieces;
+pub mod partition;
 pub mod prompts;
-mod run;
 pub mod sampler;
+pub mod samples;
 pub mod store;
 pub mod unigram;
 
 pub use config::{GenerateConfig, SamplerConfig, Task, default_samplers};
-pub use decode::{
-    DecodeOptions, Decoded, NextToken, Request, Specials, TokenGrammar, decode_batch,
-};
+pub use decode::{DecodeOptions, Decoded, Request, Specials, TokenGrammar, decode_batch};
 pub use grammar::remi_specials;
-pub use pieces::{PieceRow, read_pieces, write_pieces};
+pub use partition::{PartitionPlan, generate_pieces, partition_fingerprint, piece_seed, song_bars};
 pub use prompts::{Prompt, cut_bars, dir_prompts, test_prompts};
-pub use run::{
-    GenerateSummary, PartitionPlan, generate_pieces, generate_store, partition_fingerprint,
-    piece_seed, song_bars,
-};
-mod entry;
-pub mod kv;
-pub mod xl;
-pub use entry::{checkpoint_path, generate_adhoc, generate_with, prompts_for};
-pub use kv::KvXl;
-pub use xl::{CachedXl, LoadedModel, NaiveXl, load_checkpoint};
-mod bench;
-pub use bench::{bench_generate, bench_with};
+pub use samples::{SampleRow, read_samples, write_samples};
+pub use store::{Fingerprinted, GenerateSummary, StoreSpec, write_store};
+
+use anyhow::{Context, Result};
+use std::path::Path;
+
+use crate::audio::AudioConfig;
+use crate::model::{Checkpoint, CpuBackend, KvDecoder, NextToken};
+use unigram::Unigram;
+
+/// What a generation run reads.
+pub struct GenerateJob<'a> {
+    pub generate: &'a GenerateConfig,
+    pub audio: &'a AudioConfig,
+    pub seed: u64,
+    /// The token shards: test-split prompts and the baseline's token frequencies.
+    pub tokens_dir: &'a Path,
+    /// A checkpoint folder, a checkpoints folder or a train output folder (newest checkpoint).
+    pub checkpoint: &'a Path,
+}
+
+/// Generates the store `job.generate` configures into `out` (CPU, cached decoding), skipping
+/// partitions that are fresh unless `force`.
+pub fn generate(job: &GenerateJob, out: &Path, force: bool) -> Result<GenerateSummary> {
+    let g = job.generate;
+    let ckpt = Checkpoint::resolve(job.checkpoint)?;
+    let fingerprint = ckpt.fingerprint()?;
+    let model = ckpt
+        .load_model::<CpuBackend>(&Default::default())
+        .with_context(|| format!("loading checkpoint {}", ckpt.dir.display()))?;
+    let decoder = KvDecoder::new(&model)?;
+    let prompts = prompts_for(g, job.tokens_dir, job.seed)?;
+    let unigram = if g.baseline {
+        let songs = crate::shards::read_shards(job.tokens_dir)?;
+        Some(Unigram::from_songs(&songs, decoder.vocab_size()))
+    } else {
+        None
+    };
+    let unigram_fp = unigram
+        .as_ref()
+        .map(Unigram::fingerprint)
+        .unwrap_or_default();
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let spec = StoreSpec {
+        generate: g,
+        audio: job.audio,
+        run_seed: job.seed,
+        prompts: &prompts,
+        root: out,
+        force,
+    };
+    let model = Fingerprinted {
+        model: &decoder,
+        fingerprint: &fingerprint,
+    };
+    let baseline = unigram.as_ref().map(|u| Fingerprinted {
+        model: u,
+        fingerprint: &unigram_fp,
+    });
+    write_store(&spec, model, baseline)
+}
+
+/// Continuation prompts: `generate.prompt_dir` if set, else test-split songs from the shards.
+/// Empty when no configured task needs prompts.
+pub fn prompts_for(g: &GenerateConfig, tokens_dir: &Path, seed: u64) -> Result<Vec<Prompt>> {
+    if !g.tasks.contains(&Task::Continuation) {
+        return Ok(Vec::new());
+    }
+    let sp = remi_specials();
+    match &g.prompt_dir {
+        Some(dir) => dir_prompts(dir, g.prompt_bars, sp),
+        None => test_prompts(tokens_dir, seed, g.n_prompts, g.prompt_bars, sp),
+    }
+}

@@ -1,27 +1,23 @@
-//! The artifact store: `<root>/task=<task>/sampler=<name>/{NNN.mid, NNN.wav, pieces.parquet,
+//! The artifact store: `<root>/task=<task>/sampler=<name>/{NNN.mid, NNN.wav, samples.parquet,
 //! fingerprint.txt}`. Each partition is built in a temporary folder beside it and renamed into
-//! place, so an interrupted run leaves the previous partition intact.
+//! place, so an interrupted run leaves the previous partition intact; a partition whose
+//! fingerprint is unchanged is skipped, and partitions no longer configured are removed.
 
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::pieces::{PieceRow, write_pieces};
-use crate::audio::{Renderer, write_wav};
-use crate::midi::Song;
-use crate::pipeline::atomic::AtomicDir;
-use crate::pipeline::fault;
+use super::partition::{GeneratedPiece, PartitionPlan, generate_pieces, partition_fingerprint};
+use super::prompts::Prompt;
+use super::samples::{SampleRow, write_samples};
+use super::{GenerateConfig, SamplerConfig, Task};
+use crate::audio::{AudioConfig, Renderer, write_wav};
+use crate::fsio::{AtomicDir, fault};
+use crate::model::NextToken;
 
 pub const FINGERPRINT_FILE: &str = "fingerprint.txt";
-pub const PIECES_FILE: &str = "pieces.parquet";
-
-/// A decoded piece ready to be written.
-#[derive(Debug, Clone)]
-pub struct GeneratedPiece {
-    pub row: PieceRow,
-    pub song: Song,
-}
+pub const SAMPLES_FILE: &str = "samples.parquet";
 
 pub fn partition_dir(root: &Path, task: &str, sampler: &str) -> PathBuf {
     root.join(format!("task={task}"))
@@ -35,7 +31,7 @@ pub fn piece_stem(index: u32) -> String {
 /// Whether the partition exists, is complete and was made with this fingerprint.
 pub fn partition_is_fresh(root: &Path, task: &str, sampler: &str, fingerprint: &str) -> bool {
     let dir = partition_dir(root, task, sampler);
-    dir.join(PIECES_FILE).is_file()
+    dir.join(SAMPLES_FILE).is_file()
         && std::fs::read_to_string(dir.join(FINGERPRINT_FILE))
             .is_ok_and(|s| s.trim() == fingerprint)
 }
@@ -49,13 +45,13 @@ pub fn write_partition(
     fingerprint: &str,
     pieces: &[GeneratedPiece],
     renderer: Option<&Renderer>,
-) -> Result<Vec<PieceRow>> {
+) -> Result<Vec<SampleRow>> {
     let dir = AtomicDir::new(&partition_dir(root, task, sampler))?;
     let tmp = dir.path();
 
-    let rows: Vec<PieceRow> = pieces
+    let rows: Vec<SampleRow> = pieces
         .par_iter()
-        .map(|p| -> Result<PieceRow> {
+        .map(|p| -> Result<SampleRow> {
             let stem = piece_stem(p.row.piece);
             let mid = tmp.join(format!("{stem}.mid"));
             std::fs::write(&mid, crate::midi::write_bytes(&p.song))
@@ -72,12 +68,25 @@ pub fn write_partition(
             Ok(row)
         })
         .collect::<Result<_>>()?;
-    write_pieces(&tmp.join(PIECES_FILE), &rows)?;
+    write_samples(&tmp.join(SAMPLES_FILE), &rows)?;
     // The fingerprint last: a partition without it is never taken as fresh.
     std::fs::write(tmp.join(FINGERPRINT_FILE), format!("{fingerprint}\n"))?;
     dir.commit()?;
     fault::point("generate:after-partition")?;
     Ok(rows)
+}
+
+/// What downstream stages see of a store: the fingerprints of the configured partitions (the
+/// baseline's aside), in order.
+pub fn store_fingerprint(root: &Path, g: &GenerateConfig) -> String {
+    let mut fps = String::new();
+    for task in &g.tasks {
+        for sampler in &g.samplers {
+            let p = partition_dir(root, task.as_str(), &sampler.name).join(FINGERPRINT_FILE);
+            fps.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
+        }
+    }
+    crate::hash::sha256_hex(fps.as_bytes())
 }
 
 /// Remove partitions (and leftover temporary folders) not in `keep` = {(task, sampler)};
@@ -102,7 +111,7 @@ pub fn remove_stale_partitions(
             let sname = s.file_name().to_string_lossy().into_owned();
             let stale = match sname.strip_prefix("sampler=") {
                 Some(sampler) => !keep.contains(&(task.to_string(), sampler.to_string())),
-                // Leftovers of a killed run (see pipeline::atomic).
+                // Leftovers of a killed run (see fsio::atomic).
                 None => sname.starts_with(".sampler="),
             };
             if stale {
@@ -119,4 +128,135 @@ pub fn remove_stale_partitions(
     }
     removed.sort();
     Ok(removed)
+}
+
+/// What a generate run did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GenerateSummary {
+    pub partitions_written: usize,
+    pub partitions_skipped: usize,
+    pub partitions_removed: Vec<String>,
+    pub pieces: usize,
+    pub tokens: usize,
+    pub wavs: usize,
+}
+
+impl GenerateSummary {
+    /// The one-line summary of a run that took `secs`.
+    pub fn line(&self, secs: f64) -> String {
+        format!(
+            "{} partitions written ({} pieces, {} tokens, {} WAV, {:.0} tokens/s), {} fresh, {} removed",
+            self.partitions_written,
+            self.pieces,
+            self.tokens,
+            self.wavs,
+            self.tokens as f64 / secs.max(1e-9),
+            self.partitions_skipped,
+            self.partitions_removed.len()
+        )
+    }
+}
+
+/// What a store is made of and where it goes.
+pub struct StoreSpec<'a> {
+    pub generate: &'a GenerateConfig,
+    pub audio: &'a AudioConfig,
+    pub run_seed: u64,
+    /// Continuation prompts (needed only when the tasks include continuation).
+    pub prompts: &'a [Prompt],
+    pub root: &'a Path,
+    /// Rewrite fresh partitions too.
+    pub force: bool,
+}
+
+/// A model that fills partitions, and the fingerprint of what its pieces depend on.
+pub struct Fingerprinted<'a, M> {
+    pub model: &'a M,
+    pub fingerprint: &'a str,
+}
+
+/// The baseline partition's sampler: plain sampling from the baseline's distribution.
+pub fn baseline_sampler() -> SamplerConfig {
+    SamplerConfig::new("unigram", 1.0, 0, 1.0)
+}
+
+/// Generate every task × sampler partition of the spec with `model`, and with `baseline` the
+/// partition task=baseline/sampler=unigram; skip fresh partitions and remove those no longer
+/// configured.
+pub fn write_store<M: NextToken, U: NextToken>(
+    spec: &StoreSpec,
+    model: Fingerprinted<M>,
+    baseline: Option<Fingerprinted<U>>,
+) -> Result<GenerateSummary> {
+    let g = spec.generate;
+    let n_parts = g.tasks.len() * g.samplers.len() + baseline.is_some() as usize;
+    let mut w = Writer {
+        spec,
+        renderer: spec.audio.renderer()?,
+        bar: crate::progress::bar(
+            n_parts as u64,
+            "generate {bar:30} {pos}/{len} partitions {msg}",
+        ),
+        keep: BTreeSet::new(),
+        summary: GenerateSummary::default(),
+    };
+    for &task in &g.tasks {
+        for sampler in &g.samplers {
+            w.partition(&model, task, sampler)?;
+        }
+    }
+    if let Some(b) = &baseline {
+        w.partition(b, Task::Baseline, &baseline_sampler())?;
+    }
+    w.bar.finish_and_clear();
+    w.summary.partitions_removed = remove_stale_partitions(spec.root, &w.keep)?;
+    Ok(w.summary)
+}
+
+/// The state of one [`write_store`] call.
+struct Writer<'a> {
+    spec: &'a StoreSpec<'a>,
+    renderer: Option<Renderer>,
+    bar: indicatif::ProgressBar,
+    /// The partitions configured now, as (task, sampler).
+    keep: BTreeSet<(String, String)>,
+    summary: GenerateSummary,
+}
+
+impl Writer<'_> {
+    /// Writes one partition unless it is fresh; adds what it did to the summary.
+    fn partition<M: NextToken>(
+        &mut self,
+        model: &Fingerprinted<M>,
+        task: Task,
+        sampler: &SamplerConfig,
+    ) -> Result<()> {
+        let spec = self.spec;
+        let name = &sampler.name;
+        self.keep.insert((task.as_str().to_string(), name.clone()));
+        self.bar.set_message(format!("{task}/{name}"));
+        let plan = PartitionPlan {
+            task,
+            sampler,
+            n: spec.generate.pieces_per_sampler,
+            prompts: spec.prompts,
+            run_seed: spec.run_seed,
+        };
+        let audio_on = self.renderer.is_some();
+        let fp = partition_fingerprint(model.fingerprint, spec.generate, spec.audio, &plan, audio_on);
+        if !spec.force && partition_is_fresh(spec.root, task.as_str(), name, &fp) {
+            self.summary.partitions_skipped += 1;
+        } else {
+            let pieces = generate_pieces(model.model, spec.generate, &plan)?;
+            let rows = write_partition(spec.root, task.as_str(), name, &fp, &pieces, self.renderer.as_ref())
+                .with_context(|| format!("writing partition {task}/{name}"))?;
+            let s = &mut self.summary;
+            s.partitions_written += 1;
+            s.pieces += rows.len();
+            s.tokens += rows.iter().map(|r| r.n_tokens as usize).sum::<usize>();
+            s.wavs += rows.iter().filter(|r| r.has_wav).count();
+        }
+        self.bar.inc(1);
+        Ok(())
+    }
 }

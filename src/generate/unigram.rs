@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 
-use super::decode::NextToken;
+use crate::model::NextToken;
 use crate::shards::{SongRecord, Split};
 
 pub struct Unigram {

@@ -2,9 +2,9 @@
 //!
 //! - [`score`]: the metric definitions on a note list.
 //! - [`pieces`], [`summary`], [`store`]: the tables and the metrics folder on disk.
-//! - [`inputs`], [`run`]: what gets scored, in parallel, and the evaluate entry points.
-//! - [`query`], [`report`]: `pipeline query` and `pipeline report`.
-//! - [`bench`]: `pipeline bench evaluate` against a plain-Python peer.
+//! - [`inputs`], [`evaluate`]: what gets scored, in parallel, and the two evaluations.
+//! - [`query`], [`plot`]: `pipeline query`, and the summary printout and H4/GS plot of
+//!   `pipeline report`.
 //!
 //! On disk (`<run_dir>/metrics/`, replaced as a whole on each write):
 //! - `pieces/task=T/sampler=S/part-0.parquet`: one row per file (piece, file, h1, h4, gs,
@@ -18,24 +18,25 @@
 //! - `summary.parquet`: per group n, errors, mean/std of H1/H4/GS, |Δ mean| to the reference,
 //!   distance and rank (see [`summary`]).
 
-pub mod bench;
+pub mod evaluate;
 pub mod inputs;
 pub mod pieces;
+pub mod plot;
 pub mod query;
-pub mod report;
-pub mod run;
 pub mod score;
 pub mod store;
 pub mod summary;
 
-pub use pieces::{Group, PieceJob, PieceRow};
+pub use evaluate::{EvaluateOutcome, RunInputs, evaluate_dir, evaluate_run, score_all};
+pub use pieces::{Group, PieceJob, ScoredPiece};
 pub use query::{OutputFormat, format_frame, query, write_result};
-pub use report::report;
-pub use run::{EvaluateOutcome, evaluate_dir, evaluate_run, metrics_dir};
 pub use score::{PieceMetrics, piece_metrics};
 pub use summary::{SummaryRow, summarize};
 
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+
+use crate::shards::Split;
 
 /// `[evaluate]` section of the config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,9 +60,19 @@ impl Default for EvaluateConfig {
 }
 
 impl EvaluateConfig {
-    pub fn validate(&self) -> anyhow::Result<()> {
-        crate::config::check(
-            crate::shards::Split::parse(&self.reference_split).is_some(),
+    /// The split that serves as the reference.
+    pub fn split(&self) -> Result<Split> {
+        Split::parse(&self.reference_split).with_context(|| {
+            format!(
+                "`evaluate.reference_split` = {:?}: expected train, valid or test",
+                self.reference_split
+            )
+        })
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        crate::check::check(
+            Split::parse(&self.reference_split).is_some(),
             "evaluate.reference_split",
             format!(
                 "is {:?}: must be train, valid or test",

@@ -1,4 +1,4 @@
-//! The per-piece table: one [`PieceRow`] per scored MIDI file, and its Parquet form.
+//! The per-piece table: one [`ScoredPiece`] per scored MIDI file, and its Parquet form.
 //!
 //! On disk the table is hive-partitioned, `pieces/task=T/sampler=S/part-0.parquet`, and the
 //! files do NOT hold `task` and `sampler` columns: the folder names carry them, so a hive scan
@@ -56,7 +56,7 @@ pub fn check_label(what: &str, name: &str) -> Result<()> {
 
 /// One scored file; `metrics` is the reason when it could not be read.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PieceRow {
+pub struct ScoredPiece {
     pub group: Group,
     /// The path relative to the scanned folder, without extension (`000`, `src_001/12`).
     pub piece: String,
@@ -73,11 +73,11 @@ pub struct PieceJob {
 }
 
 /// Read a file from disk (as an outside evaluator would) and score it.
-pub fn score_job(job: &PieceJob) -> PieceRow {
+pub fn score_job(job: &PieceJob) -> ScoredPiece {
     let metrics = crate::midi::read_file(&job.path)
         .map(|song| piece_metrics(&song.notes))
         .map_err(|e| e.to_string());
-    PieceRow {
+    ScoredPiece {
         group: job.group.clone(),
         piece: job.piece.clone(),
         file: job.path.display().to_string(),
@@ -106,7 +106,7 @@ pub const PIECE_COLUMNS: [&str; 13] = [
 /// file are null, and so are undefined values (NaN in [`PieceMetrics`], e.g. GS of a one-bar
 /// piece): SQL aggregates such as `avg(gs)` then skip them, as the summary does, instead of
 /// turning NaN. Reading back gives NaN again.
-pub fn pieces_frame(rows: &[&PieceRow]) -> Result<DataFrame> {
+pub fn pieces_frame(rows: &[&ScoredPiece]) -> Result<DataFrame> {
     let ok = |f: fn(&PieceMetrics) -> f64| -> Vec<Option<f64>> {
         rows.iter()
             .map(|r| r.metrics.as_ref().ok().map(f).filter(|x| !x.is_nan()))
@@ -142,7 +142,7 @@ pub fn pieces_frame(rows: &[&PieceRow]) -> Result<DataFrame> {
 }
 
 /// Rows back from a hive scan of `pieces/` (with `task` and `sampler` columns).
-pub fn rows_from_frame(df: &DataFrame) -> Result<Vec<PieceRow>> {
+pub fn rows_from_frame(df: &DataFrame) -> Result<Vec<ScoredPiece>> {
     let s = |name: &str| -> Result<Vec<Option<String>>> {
         let col = df
             .column(name)
@@ -194,7 +194,7 @@ pub fn rows_from_frame(df: &DataFrame) -> Result<Vec<PieceRow>> {
                     empty_bar_share: nan(empty[i]),
                 }),
             };
-            Ok(PieceRow {
+            Ok(ScoredPiece {
                 group: Group::new(
                     task[i].clone().unwrap_or_default(),
                     sampler[i].clone().unwrap_or_default(),

@@ -11,9 +11,7 @@ use polars::prelude::{
 use polars::sql::SQLContext;
 use std::path::Path;
 
-use super::run::metrics_dir;
 use super::store::{SUMMARY_FILE, scan_pieces};
-use crate::config::Config;
 
 /// How a query result is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,13 +35,10 @@ impl std::str::FromStr for OutputFormat {
     }
 }
 
-/// Run SQL over the run's tables `pieces`, `summary` and `songs`.
-pub fn query(cfg: &Config, sql: &str) -> Result<DataFrame> {
-    query_tables(&metrics_dir(cfg), &cfg.tokens_dir(), sql)
-}
-
-/// [`query`] over explicit folders.
-pub fn query_tables(metrics: &Path, tokens: &Path, sql: &str) -> Result<DataFrame> {
+/// Runs SQL over a run's tables: `pieces` and `summary` from its metrics folder, `songs` from
+/// its token shards. A table that cannot be scanned is left out; when the query names it, the
+/// error says why.
+pub fn query(metrics: &Path, tokens: &Path, sql: &str) -> Result<DataFrame> {
     let mut ctx = SQLContext::new();
     let mut missing = Vec::new();
     match scan_pieces(metrics) {

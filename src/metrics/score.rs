@@ -1,4 +1,4 @@
-//! H1, H4, GS and the per-piece statistics, computed from a note list (DESIGN.md, "Metrics").
+//! H1, H4, GS and the per-piece statistics, computed from a note list (docs/design.md, "Metrics").
 //!
 //! Notes are placed on the REMI grid with [`crate::remi::onset_step`]: bar = step / 16,
 //! pos = step % 16, n_bars = last onset bar + 1.

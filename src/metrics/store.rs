@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::pipeline::atomic::AtomicDir;
+use crate::fsio::AtomicDir;
 
-use super::pieces::{Group, PieceRow, check_label, pieces_frame, rows_from_frame, write_parquet};
+use super::pieces::{Group, ScoredPiece, check_label, pieces_frame, rows_from_frame, write_parquet};
 use super::summary::{SummaryRow, summarize, summary_frame};
 
 pub const PIECES_DIR: &str = "pieces";
@@ -55,7 +55,7 @@ pub fn scan_pieces(metrics_dir: &Path) -> Result<LazyFrame> {
 }
 
 /// Every row of an existing metrics folder (none when it does not exist yet).
-pub fn read_pieces(metrics_dir: &Path) -> Result<Vec<PieceRow>> {
+pub fn read_pieces(metrics_dir: &Path) -> Result<Vec<ScoredPiece>> {
     if !metrics_dir.join(PIECES_DIR).is_dir() {
         return Ok(Vec::new());
     }
@@ -68,18 +68,18 @@ pub fn read_pieces(metrics_dir: &Path) -> Result<Vec<PieceRow>> {
 /// Write the tables for `rows` as the new contents of `metrics_dir`, atomically. Plain files
 /// of the old folder that the tables do not replace (manifest.json, ...) are carried over; the
 /// old plot is dropped since it no longer matches. Returns the summary that was written.
-pub fn write_tables(metrics_dir: &Path, rows: &[PieceRow]) -> Result<Vec<SummaryRow>> {
+pub fn write_tables(metrics_dir: &Path, rows: &[ScoredPiece]) -> Result<Vec<SummaryRow>> {
     let tmp = AtomicDir::new(metrics_dir)?;
     let summary = fill(tmp.path(), metrics_dir, rows)?;
-    crate::pipeline::fault::point("evaluate:before-commit")?;
+    crate::fsio::fault::point("evaluate:before-commit")?;
     tmp.commit()?;
     Ok(summary)
 }
 
-fn fill(tmp: &Path, old: &Path, rows: &[PieceRow]) -> Result<Vec<SummaryRow>> {
+fn fill(tmp: &Path, old: &Path, rows: &[ScoredPiece]) -> Result<Vec<SummaryRow>> {
     std::fs::create_dir_all(tmp.join(PIECES_DIR))
         .with_context(|| format!("cannot create {}", tmp.display()))?;
-    let mut groups: BTreeMap<&Group, Vec<&PieceRow>> = BTreeMap::new();
+    let mut groups: BTreeMap<&Group, Vec<&ScoredPiece>> = BTreeMap::new();
     for r in rows {
         groups.entry(&r.group).or_default().push(r);
     }

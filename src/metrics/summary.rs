@@ -15,7 +15,7 @@ use anyhow::Result;
 use polars::prelude::{Column, DataFrame};
 use std::collections::BTreeMap;
 
-use super::pieces::{Group, PieceRow};
+use super::pieces::{Group, ScoredPiece};
 use super::score::PieceMetrics;
 
 /// Mean and sample std of one metric in one group.
@@ -60,8 +60,8 @@ fn metric(m: &PieceMetrics, i: usize) -> f64 {
 }
 
 /// Summarise rows of any groups, sorted by (task, sampler).
-pub fn summarize(rows: &[PieceRow]) -> Vec<SummaryRow> {
-    let mut groups: BTreeMap<&Group, Vec<&PieceRow>> = BTreeMap::new();
+pub fn summarize(rows: &[ScoredPiece]) -> Vec<SummaryRow> {
+    let mut groups: BTreeMap<&Group, Vec<&ScoredPiece>> = BTreeMap::new();
     for r in rows {
         groups.entry(&r.group).or_default().push(r);
     }

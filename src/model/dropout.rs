@@ -9,17 +9,15 @@
 //! The host generator is per thread and seeded with [`seed`], the way Burn's `B::seed` seeds the
 //! device one: the trainer reseeds both before each step, so a resumed run draws the same masks.
 
-use std::any::TypeId;
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
 
 use burn::module::Module;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use burn::tensor::{Distribution, Tensor, TensorData};
 use rayon::prelude::*;
 
-use super::CpuBackend;
-use super::fused::Output;
+use super::fused::{Kernels, Output, kernels};
 use crate::rng::Rng;
 
 thread_local! {
@@ -48,7 +46,7 @@ impl Dropout {
         if !B::ad_enabled(&device) || self.prob == 0.0 {
             return x;
         }
-        if TypeId::of::<B::Device>() != TypeId::of::<Device<CpuBackend>>() {
+        if kernels::<B>() == Kernels::Burn {
             let keep = 1.0 - self.prob;
             return x.clone() * x.random_like(Distribution::Bernoulli(keep)) * (1.0 / keep);
         }

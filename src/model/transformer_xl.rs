@@ -168,24 +168,24 @@ pub struct TransformerXl<B: Backend> {
 #[derive(Module, Debug)]
 pub struct XlLayer<B: Backend> {
     /// Queries from the current segment only.
-    q_net: Linear<B>,
+    pub(super) q_net: Linear<B>,
     /// Keys and values from memory + segment.
-    kv_net: Linear<B>,
-    r_net: Linear<B>,
-    o_net: Linear<B>,
+    pub(super) kv_net: Linear<B>,
+    pub(super) r_net: Linear<B>,
+    pub(super) o_net: Linear<B>,
     /// u in the paper: content bias shared over query positions.
-    r_w_bias: Param<Tensor<B, 2>>,
+    pub(super) r_w_bias: Param<Tensor<B, 2>>,
     /// v in the paper: position bias shared over query positions.
-    r_r_bias: Param<Tensor<B, 2>>,
-    norm_attn: LayerNorm<B>,
-    ff1: Linear<B>,
-    ff2: Linear<B>,
-    norm_ff: LayerNorm<B>,
-    drop: Dropout,
-    dropatt: Dropout,
-    n_head: usize,
-    d_head: usize,
-    pre_norm: bool,
+    pub(super) r_r_bias: Param<Tensor<B, 2>>,
+    pub(super) norm_attn: LayerNorm<B>,
+    pub(super) ff1: Linear<B>,
+    pub(super) ff2: Linear<B>,
+    pub(super) norm_ff: LayerNorm<B>,
+    pub(super) drop: Dropout,
+    pub(super) dropatt: Dropout,
+    pub(super) n_head: usize,
+    pub(super) d_head: usize,
+    pub(super) pre_norm: bool,
 }
 
 impl<B: Backend> TransformerXl<B> {

@@ -1,70 +1,63 @@
-//! The stage graph (pipelines/pop1k7.toml): which stages exist and what each runs after.
+//! The stage graph: the stages in an order where each comes after its upstream stages, derived
+//! from what each stage declares.
 
-use anyhow::{Context, Result, bail};
-use serde::Deserialize;
-use std::path::Path;
+use anyhow::{Result, bail};
 
-pub const DEFAULT_PATH: &str = "pipelines/pop1k7.toml";
+use super::stage::Stage;
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StageNode {
-    pub name: String,
-    #[serde(default)]
-    pub after: Vec<String>,
-    #[serde(default)]
-    pub description: String,
+pub struct Graph<'a, C> {
+    /// In run order.
+    stages: Vec<&'a dyn Stage<C>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Graph {
-    #[serde(rename = "stage")]
-    pub stages: Vec<StageNode>,
-}
-
-impl Graph {
-    pub fn load(path: &Path) -> Result<Graph> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the stage graph {}", path.display()))?;
-        let g: Graph = toml::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("bad stage graph {}: {e}", path.display()))?;
-        g.check()
-            .with_context(|| format!("bad stage graph {}", path.display()))?;
-        Ok(g)
-    }
-
-    fn check(&self) -> Result<()> {
-        for (i, s) in self.stages.iter().enumerate() {
-            if self.stages[..i].iter().any(|o| o.name == s.name) {
-                bail!("stage `{}` is declared twice", s.name);
+impl<'a, C> Graph<'a, C> {
+    /// Orders `stages` so that every stage follows its upstream stages (ties keep the given
+    /// order); refuses duplicate names, unknown upstreams and cycles.
+    pub fn new(stages: &[&'a dyn Stage<C>]) -> Result<Self> {
+        for (i, s) in stages.iter().enumerate() {
+            if stages[..i].iter().any(|o| o.name() == s.name()) {
+                bail!("stage `{}` is declared twice", s.name());
             }
-            for dep in &s.after {
-                // Declaring dependencies before use keeps file order a valid run order (no cycles).
-                if !self.stages[..i].iter().any(|o| &o.name == dep) {
-                    bail!(
-                        "stage `{}` runs after `{dep}`, which is not declared above it",
-                        s.name
-                    );
+            for up in s.upstream() {
+                if !stages.iter().any(|o| o.name() == up.stage) {
+                    bail!("stage `{}` reads `{}`, which is not a stage", s.name(), up.stage);
                 }
             }
         }
-        Ok(())
+        let mut order: Vec<&'a dyn Stage<C>> = Vec::with_capacity(stages.len());
+        while order.len() < stages.len() {
+            let ready = stages.iter().find(|s| {
+                !order.iter().any(|o| o.name() == s.name())
+                    && s.upstream()
+                        .iter()
+                        .all(|up| order.iter().any(|o| o.name() == up.stage))
+            });
+            match ready {
+                Some(s) => order.push(*s),
+                None => bail!("the stages' upstream declarations form a cycle"),
+            }
+        }
+        Ok(Graph { stages: order })
     }
 
-    pub fn node(&self, name: &str) -> Option<&StageNode> {
-        self.stages.iter().find(|s| s.name == name)
+    /// Every stage, in run order.
+    pub fn stages(&self) -> &[&'a dyn Stage<C>] {
+        &self.stages
+    }
+
+    pub fn get(&self, name: &str) -> Option<&'a dyn Stage<C>> {
+        self.stages.iter().copied().find(|s| s.name() == name)
     }
 
     /// The stages to run for `target` ("all" or one stage name), in order.
-    pub fn plan(&self, target: &str) -> Result<Vec<&StageNode>> {
+    pub fn plan(&self, target: &str) -> Result<Vec<&'a dyn Stage<C>>> {
         if target == "all" {
-            return Ok(self.stages.iter().collect());
+            return Ok(self.stages.clone());
         }
-        match self.node(target) {
-            Some(n) => Ok(vec![n]),
+        match self.get(target) {
+            Some(s) => Ok(vec![s]),
             None => {
-                let names: Vec<&str> = self.stages.iter().map(|s| s.name.as_str()).collect();
+                let names: Vec<&str> = self.stages.iter().map(|s| s.name()).collect();
                 bail!(
                     "unknown stage `{target}`; stages are: {}, or `all`",
                     names.join(", ")

@@ -2,11 +2,9 @@
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::stage::Counts;
-use crate::config::Config;
+use super::stage::{Counts, Inputs, PART_PREFIX};
 
 pub const FILE: &str = "manifest.json";
 
@@ -16,7 +14,7 @@ pub struct Manifest {
     /// Hash of the config sections the stage used.
     pub config_hash: String,
     /// Fingerprints of the inputs (upstream manifests' fingerprints, or file hashes).
-    pub inputs: BTreeMap<String, String>,
+    pub inputs: Inputs,
     pub crate_version: String,
     /// Hash of what the stage wrote; downstream stages record it as their input.
     pub fingerprint: String,
@@ -42,75 +40,43 @@ impl Manifest {
 
     pub fn write(&self, dir: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self)?;
-        super::atomic::write_file(&dir.join(FILE), text.as_bytes())
+        crate::fsio::write_file(&dir.join(FILE), text.as_bytes())
     }
-}
 
-/// The output folder of a stage, by name (the layout of DESIGN.md).
-pub fn stage_dir(cfg: &Config, stage: &str) -> Result<std::path::PathBuf> {
-    Ok(match stage {
-        "tokenize" => cfg.tokens_dir(),
-        "train" => cfg.run_dir().join("train"),
-        "generate" => cfg.run_dir().join("generated"),
-        "evaluate" => cfg.run_dir().join("metrics"),
-        other => bail!("unknown stage `{other}`"),
-    })
-}
-
-/// The fingerprint of an upstream stage's finished output, or an error that says which stage
-/// to run first.
-pub fn upstream_fingerprint(cfg: &Config, stage: &str) -> Result<String> {
-    Ok(upstream_manifest(cfg, stage)?.fingerprint)
-}
-
-pub fn upstream_manifest(cfg: &Config, stage: &str) -> Result<Manifest> {
-    let dir = stage_dir(cfg, stage)?;
-    match Manifest::read(&dir)? {
-        Some(m) => Ok(m),
-        None if stage == "tokenize" => merged_shard_manifest(&dir),
-        None => bail!(
-            "no finished `{stage}` output in {}: run `pipeline run {stage}` first",
-            dir.display()
-        ),
-    }
-}
-
-/// Tokens made by N `--shard i/N` runs (folders part-i-of-N/) count as one output once all N
-/// parts are there.
-fn merged_shard_manifest(dir: &Path) -> Result<Manifest> {
-    let missing = || {
-        anyhow::anyhow!(
-            "no finished `tokenize` output in {}: run `pipeline run tokenize` first",
-            dir.display()
-        )
-    };
-    let mut parts = Vec::new();
-    for e in std::fs::read_dir(dir).map_err(|_| missing())?.flatten() {
-        if e.file_name().to_string_lossy().starts_with("part-") {
-            if let Some(m) = Manifest::read(&e.path())? {
-                parts.push((e.file_name().to_string_lossy().into_owned(), m));
+    /// The manifest of a sharded output: the parts' manifests (folders part-i-of-N/) count as
+    /// one once all N are there, with a fingerprint over theirs. `Ok(None)` when there are no
+    /// finished parts.
+    pub fn read_parts(dir: &Path) -> Result<Option<Manifest>> {
+        let mut parts = Vec::new();
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Ok(None);
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(PART_PREFIX)
+                && let Some(m) = Manifest::read(&e.path())?
+            {
+                parts.push((name, m));
             }
         }
+        parts.sort_by(|a, b| a.0.cmp(&b.0));
+        let Some((first, _)) = parts.first() else {
+            return Ok(None);
+        };
+        let Some(total) = first.rsplit('-').next().and_then(|n| n.parse::<usize>().ok()) else {
+            return Ok(None);
+        };
+        if parts.len() != total {
+            bail!(
+                "{}: {} of {total} shards are finished; run the others first",
+                dir.display(),
+                parts.len()
+            );
+        }
+        let mut m = parts[0].1.clone();
+        let joined: Vec<&str> = parts.iter().map(|(_, p)| p.fingerprint.as_str()).collect();
+        m.fingerprint = crate::hash::sha256_hex(joined.join(",").as_bytes());
+        m.demo_data = parts.iter().any(|(_, p)| p.demo_data);
+        Ok(Some(m))
     }
-    parts.sort_by(|a, b| a.0.cmp(&b.0));
-    let Some((first, _)) = parts.first() else {
-        return Err(missing());
-    };
-    let total: usize = first
-        .rsplit('-')
-        .next()
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(missing)?;
-    if parts.len() != total {
-        bail!(
-            "{}: {} of {total} tokenize shards are finished; run the others first",
-            dir.display(),
-            parts.len()
-        );
-    }
-    let mut m = parts[0].1.clone();
-    let joined: Vec<&str> = parts.iter().map(|(_, p)| p.fingerprint.as_str()).collect();
-    m.fingerprint = crate::hash::sha256_hex(joined.join(",").as_bytes());
-    m.demo_data = parts.iter().any(|(_, p)| p.demo_data);
-    Ok(m)
 }

@@ -1,15 +1,14 @@
-//! Runs stages in graph order: freshness check, lock, run, manifest, summary line.
+//! Runs stages in graph order: inputs (upstream fingerprints and the stage's own), freshness,
+//! lock, run, manifest, summary line.
 
 use anyhow::{Context, Result, bail};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use super::graph::Graph;
-use super::lock::Lock;
 use super::manifest::Manifest;
-use super::stage::{ShardSpec, Stage, StageCtx};
-use crate::config::Config;
+use super::stage::{Inputs, Job, ShardSpec, Stage};
+use crate::fsio::Lock;
 
 /// A stage's state as `pipeline status` prints it.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,49 +33,78 @@ impl std::fmt::Display for State {
     }
 }
 
-/// The file in the raw folder that marks the built-in demo corpus.
-pub const DEMO_MARKER: &str = "DEMO_CORPUS.txt";
-
-pub fn is_demo_corpus(cfg: &Config) -> bool {
-    cfg.run.raw_dir.join(DEMO_MARKER).exists()
+/// How to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Run even when fresh.
+    pub force: bool,
+    pub shard: ShardSpec,
+    /// The input is the built-in demo corpus: say so before each stage and in its manifest.
+    pub demo: bool,
 }
 
-pub fn demo_banner() {
-    eprintln!(
-        "!!! DEMO DATA: data/raw/pop1k7 holds the small built-in synthetic corpus, not Pop1K7. \
-         Results say nothing about real music; link or download the real corpus (`make data`). !!!"
-    );
+/// One stage considered by [`run`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageRun {
+    pub stage: &'static str,
+    pub seconds: f64,
+    /// False when it was fresh and skipped.
+    pub ran: bool,
 }
 
-fn output_dir(stage: &dyn Stage, cfg: &Config, shard: ShardSpec) -> PathBuf {
-    let dir = stage.output_dir(cfg);
-    if shard.count > 1 {
-        dir.join(format!("part-{}-of-{}", shard.index, shard.count))
-    } else {
-        dir
+fn output_dir<C>(stage: &dyn Stage<C>, ctx: &C, shard: ShardSpec) -> PathBuf {
+    shard.part_dir(&stage.output_dir(ctx))
+}
+
+/// The finished output of `stage` (one manifest, or all parts of a sharded one).
+fn finished<C>(stage: &dyn Stage<C>, ctx: &C) -> Result<Option<Manifest>> {
+    let dir = stage.output_dir(ctx);
+    match Manifest::read(&dir)? {
+        Some(m) => Ok(Some(m)),
+        None if stage.shardable() => Manifest::read_parts(&dir),
+        None => Ok(None),
     }
 }
 
+/// What a stage would use now: its upstream stages' fingerprints and its own inputs. Fails,
+/// naming the stage to run first, when a required upstream output is missing.
+pub fn inputs<C>(graph: &Graph<C>, stage: &dyn Stage<C>, ctx: &C) -> Result<Inputs> {
+    let mut inputs = Inputs::new();
+    for up in stage.upstream() {
+        let Some(upstream) = graph.get(up.stage) else {
+            bail!("stage `{}` is not in the graph", up.stage);
+        };
+        match finished(upstream, ctx)? {
+            Some(m) => {
+                inputs.insert(up.stage.to_string(), m.fingerprint);
+            }
+            None if up.required => bail!(
+                "no finished `{0}` output in {1}: run `pipeline run {0}` first",
+                up.stage,
+                upstream.output_dir(ctx).display()
+            ),
+            None => {}
+        }
+    }
+    inputs.extend(stage.own_inputs(ctx)?);
+    Ok(inputs)
+}
+
 /// Compares what a stage would use now with its manifest.
-pub fn state(stage: &dyn Stage, cfg: &Config, shard: ShardSpec) -> Result<State> {
-    match stage.inputs(cfg) {
-        Ok(inputs) => compare(stage, cfg, shard, &inputs),
+pub fn state<C>(graph: &Graph<C>, stage: &dyn Stage<C>, ctx: &C, shard: ShardSpec) -> Result<State> {
+    match inputs(graph, stage, ctx) {
+        Ok(inputs) => compare(stage, ctx, shard, &inputs),
         Err(e) => Ok(State::Blocked(format!("{e:#}"))),
     }
 }
 
 /// Compares the manifest with these current inputs.
-fn compare(
-    stage: &dyn Stage,
-    cfg: &Config,
-    shard: ShardSpec,
-    inputs: &BTreeMap<String, String>,
-) -> Result<State> {
-    let Some(m) = Manifest::read(&output_dir(stage, cfg, shard))? else {
+fn compare<C>(stage: &dyn Stage<C>, ctx: &C, shard: ShardSpec, inputs: &Inputs) -> Result<State> {
+    let Some(m) = Manifest::read(&output_dir(stage, ctx, shard))? else {
         return Ok(State::Missing);
     };
     let mut why = Vec::new();
-    if m.config_hash != stage.config_hash(cfg) {
+    if m.config_hash != stage.config_hash(ctx) {
         why.push(format!(
             "config changed (the sections `{}` uses)",
             stage.name()
@@ -106,86 +134,76 @@ fn compare(
     })
 }
 
-/// Runs `target` ("all" or a stage). Returns (stage, seconds, ran) for each stage considered.
-pub fn run(
-    cfg: &Config,
-    graph: &Graph,
-    stages: &dyn Fn(&str) -> Option<Box<dyn Stage>>,
-    target: &str,
-    force: bool,
-    shard: ShardSpec,
-) -> Result<Vec<(String, f64, bool)>> {
-    let plan = graph.plan(target)?;
-    let demo = is_demo_corpus(cfg);
+/// Runs `target` ("all" or a stage) and returns each stage considered, in order.
+pub fn run<C>(graph: &Graph<C>, ctx: &C, target: &str, opts: RunOptions) -> Result<Vec<StageRun>> {
     let mut report = Vec::new();
-    for node in plan {
-        let Some(stage) = stages(&node.name) else {
+    for stage in graph.plan(target)? {
+        let name = stage.name();
+        if opts.shard.count > 1 && !stage.shardable() {
+            let split: Vec<&str> = graph
+                .stages()
+                .iter()
+                .filter(|s| s.shardable())
+                .map(|s| s.name())
+                .collect();
             bail!(
-                "stage `{}` is declared in the graph but this build has no such stage",
-                node.name
-            )
-        };
-        if shard.count > 1 && node.name != "tokenize" {
-            bail!(
-                "--shard applies to tokenize only; `{}` runs whole",
-                node.name
+                "--shard applies to {} only; `{name}` runs whole",
+                split.join(", ")
             );
         }
-        let out = output_dir(stage.as_ref(), cfg, shard);
+        let out = output_dir(stage, ctx, opts.shard);
         let _lock = Lock::acquire(&out)?;
-        let inputs = stage
-            .inputs(cfg)
-            .with_context(|| format!("cannot run `{}`", node.name))?;
-        let st = compare(stage.as_ref(), cfg, shard, &inputs)?;
-        if st == State::Fresh && !force {
-            println!("{:<9} fresh, skipped ({})", node.name, out.display());
-            report.push((node.name.clone(), 0.0, false));
+        let inputs = inputs(graph, stage, ctx).with_context(|| format!("cannot run `{name}`"))?;
+        if !opts.force && compare(stage, ctx, opts.shard, &inputs)? == State::Fresh {
+            println!("{name:<9} fresh, skipped ({})", out.display());
+            report.push(StageRun {
+                stage: name,
+                seconds: 0.0,
+                ran: false,
+            });
             continue;
         }
-        if demo {
-            demo_banner();
+        if opts.demo {
+            crate::demo::banner();
         }
         let t0 = Instant::now();
-        let ctx = StageCtx { cfg, force, shard };
+        let job = Job {
+            out: &out,
+            inputs: &inputs,
+            force: opts.force,
+            shard: opts.shard,
+        };
         let done = stage
-            .run(&ctx, &out)
-            .with_context(|| format!("stage `{}` failed", node.name))?;
+            .run(ctx, &job)
+            .with_context(|| format!("stage `{name}` failed"))?;
         let wall = t0.elapsed().as_secs_f64();
         let manifest = Manifest {
-            stage: node.name.clone(),
-            config_hash: stage.config_hash(cfg),
+            stage: name.to_string(),
+            config_hash: stage.config_hash(ctx),
             inputs,
             crate_version: env!("CARGO_PKG_VERSION").to_string(),
             fingerprint: done.fingerprint,
             counts: done.counts,
             wall_seconds: wall,
-            demo_data: demo,
+            demo_data: opts.demo,
         };
         manifest.write(&out)?;
-        println!(
-            "{:<9} {} ({wall:.1} s){}",
-            node.name,
-            done.summary,
-            if demo { " [DEMO DATA]" } else { "" }
-        );
-        report.push((node.name.clone(), wall, true));
+        let tag = if opts.demo { " [DEMO DATA]" } else { "" };
+        println!("{name:<9} {} ({wall:.1} s){tag}", done.summary);
+        report.push(StageRun {
+            stage: name,
+            seconds: wall,
+            ran: true,
+        });
     }
     Ok(report)
 }
 
-/// Each stage of the graph with its state.
-pub fn status(
-    cfg: &Config,
-    graph: &Graph,
-    stages: &dyn Fn(&str) -> Option<Box<dyn Stage>>,
-) -> Result<Vec<(String, State)>> {
-    let mut out = Vec::new();
-    for node in &graph.stages {
-        let st = match stages(&node.name) {
-            Some(stage) => state(stage.as_ref(), cfg, ShardSpec::ALL)?,
-            None => State::Blocked("not part of this build".into()),
-        };
-        out.push((node.name.clone(), st));
-    }
-    Ok(out)
+/// Each stage of the graph with its state, in run order.
+pub fn status<C>(graph: &Graph<C>, ctx: &C) -> Result<Vec<(&'static str, State)>> {
+    graph
+        .stages()
+        .iter()
+        .map(|s| Ok((s.name(), state(graph, *s, ctx, ShardSpec::ALL)?)))
+        .collect()
 }

@@ -1,6 +1,6 @@
 //! Song -> REMI tokens.
 //!
-//! Rules beyond DESIGN.md, fixed here:
+//! Rules beyond the token spec (docs/design.md), fixed here:
 //! - notes with a pitch outside 21..108 are dropped (the vocabulary has no token for them);
 //! - two notes with the same onset step and pitch become one: the longer duration bin wins,
 //!   then the louder velocity bin (the longer note covers the shorter one's sound);

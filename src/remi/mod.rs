@@ -1,4 +1,4 @@
-//! REMI: vocabulary, encoder, decoder, grammar, transposition (DESIGN.md "REMI vocabulary").
+//! REMI: vocabulary, encoder, decoder, grammar, transposition (docs/design.md, "REMI tokens").
 
 mod chord;
 mod decode;

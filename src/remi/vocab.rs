@@ -1,4 +1,4 @@
-//! The REMI vocabulary: a fixed layout of token ids (DESIGN.md "REMI vocabulary").
+//! The REMI vocabulary: a fixed layout of token ids (docs/design.md, "REMI tokens").
 //!
 //! | ids | tokens |
 //! |---|---|

@@ -47,7 +47,28 @@ pub fn card_html(c: &Card, reference: bool) -> String {
         format!("{} · {} · {}", p.task, p.sampler, p.id)
     };
     let _ = write!(s, "<h3>{}</h3>", html(&title));
-    match &c.wav_href {
+    audio_html(&mut s, c.wav_href.as_deref(), reference);
+    facts_html(&mut s, c);
+    roll_html(&mut s, c, &title);
+    let _ = write!(
+        s,
+        r#"<dl class="scores"><div><dt>H1</dt><dd>{}</dd></div><div><dt>H4</dt><dd>{}</dd></div><div><dt>GS</dt><dd>{}</dd></div></dl>"#,
+        num(scores.h1, 3),
+        num(scores.h4, 3),
+        num(scores.gs, 3)
+    );
+    if p.scores.is_none() {
+        s.push_str(r#"<p class="error">Not scored (no row in metrics/pieces).</p>"#);
+    } else if let Some(e) = &scores.error {
+        let _ = write!(s, r#"<p class="error">Not scored: {}</p>"#, html(e));
+    }
+    s.push_str("</article>\n");
+    s
+}
+
+/// The player, or why there is none.
+fn audio_html(s: &mut String, wav_href: Option<&str>, reference: bool) {
+    match wav_href {
         Some(href) => {
             let _ = write!(
                 s,
@@ -71,6 +92,11 @@ pub fn card_html(c: &Card, reference: bool) -> String {
             let _ = write!(s, r#"<p class="no-wav">{}</p>"#, html(why));
         }
     }
+}
+
+/// The MIDI link and the piece's facts, on one line.
+fn facts_html(s: &mut String, c: &Card) {
+    let p = c.piece;
     let mut facts = vec![format!(
         r#"<a class="midi" href="{}" download>MIDI</a>"#,
         html(&c.midi_href)
@@ -88,6 +114,11 @@ pub fn card_html(c: &Card, reference: bool) -> String {
         facts.push(format!("prompt from {}", html(src)));
     }
     let _ = write!(s, r#"<p class="facts">{}</p>"#, facts.join(" · "));
+}
+
+/// The piano roll with its caption, or why it could not be drawn.
+fn roll_html(s: &mut String, c: &Card, title: &str) {
+    let p = c.piece;
     match &c.roll {
         Ok((href, info)) => {
             let mut caption = if info.bars_drawn < info.bars_total {
@@ -105,7 +136,7 @@ pub fn card_html(c: &Card, reference: bool) -> String {
                 s,
                 r#"<figure><div class="roll-box"><img class="roll" src="{}" alt="piano roll of {}" loading="lazy"></div><figcaption>piano roll: {}</figcaption></figure>"#,
                 html(href),
-                html(&title),
+                html(title),
                 caption
             );
         }
@@ -113,18 +144,4 @@ pub fn card_html(c: &Card, reference: bool) -> String {
             let _ = write!(s, r#"<p class="error">No piano roll: {}</p>"#, html(why));
         }
     }
-    let _ = write!(
-        s,
-        r#"<dl class="scores"><div><dt>H1</dt><dd>{}</dd></div><div><dt>H4</dt><dd>{}</dd></div><div><dt>GS</dt><dd>{}</dd></div></dl>"#,
-        num(scores.h1, 3),
-        num(scores.h4, 3),
-        num(scores.gs, 3)
-    );
-    if p.scores.is_none() {
-        s.push_str(r#"<p class="error">Not scored (no row in metrics/pieces).</p>"#);
-    } else if let Some(e) = &scores.error {
-        let _ = write!(s, r#"<p class="error">Not scored: {}</p>"#, html(e));
-    }
-    s.push_str("</article>\n");
-    s
 }

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::tables::{f64s, files_with_ext, hive_children, piece_key, read_frame, strs};
-use crate::config::Config;
-use crate::pipeline::manifest::Manifest;
+use crate::generate::store::SAMPLES_FILE;
+use crate::model::checkpoint::{CHECKPOINTS_DIR, Checkpoint};
+use crate::model::TransformerXlConfig;
 use crate::shards::{self, Split};
-use crate::train::checkpoint;
 
 /// The summary columns the page shows, in order (those absent from the file show as blank).
 pub const SUMMARY_COLUMNS: [&str; 13] = [
@@ -18,8 +18,8 @@ pub const SUMMARY_COLUMNS: [&str; 13] = [
 ];
 
 pub use crate::metrics::pieces::{REFERENCE_SAMPLER, REFERENCE_TASK};
-/// The task whose pieces start with a prompt, and its prompt length when pieces.parquet has no
-/// `start_bar` (DESIGN.md: the first 8 bars).
+/// The task whose pieces start with a prompt, and its prompt length when samples.parquet has no
+/// `start_bar` (the first 8 bars).
 pub const CONTINUATION_TASK: &str = "continuation";
 const DEFAULT_PROMPT_BARS: u32 = 8;
 
@@ -102,79 +102,65 @@ pub struct RunData {
     pub notes: Vec<String>,
 }
 
-pub use crate::metrics::run::{generated_dir, metrics_dir};
-pub fn train_dir(cfg: &Config) -> PathBuf {
-    cfg.run_dir().join("train")
+/// The train stage's finished run, from its manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainRun {
+    /// The manifest's counts (steps, losses, ...).
+    pub counts: serde_json::Value,
+    pub wall_seconds: f64,
+    pub demo_data: bool,
+}
+
+/// Where a run's outputs are, and what the page needs from its config.
+pub struct Sources<'a> {
+    pub run_name: &'a str,
+    pub train_dir: &'a Path,
+    pub generated_dir: &'a Path,
+    pub metrics_dir: &'a Path,
+    pub tokens_dir: &'a Path,
+    /// The raw corpus (the reference songs' MIDI files).
+    pub raw_dir: &'a Path,
+    /// The shape the config asks for (preset plus overrides), shown when no checkpoint says more.
+    pub model: &'a TransformerXlConfig,
+    pub audio: &'a crate::audio::AudioConfig,
+    /// The train stage's run: none when it has not finished, or why its manifest is unreadable.
+    pub train: std::result::Result<Option<TrainRun>, String>,
 }
 
 /// Reads a run's outputs; what is missing becomes a note on the page, not an error.
-pub fn collect(cfg: &Config, max_reference: usize) -> Result<RunData> {
+pub fn collect(src: &Sources, max_reference: usize) -> Result<RunData> {
     let mut notes = Vec::new();
-    let train = match Manifest::read(&train_dir(cfg)) {
-        Ok(Some(m)) => Some(train_info(&m, &train_dir(cfg))),
+    let train = match &src.train {
+        Ok(Some(run)) => Some(train_info(run, src.train_dir)),
         Ok(None) => {
             notes.push("no finished train output (train/manifest.json)".to_string());
             None
         }
         Err(e) => {
-            notes.push(format!("{e:#}"));
+            notes.push(e.clone());
             None
         }
     };
-    let summary_path = metrics_dir(cfg).join("summary.parquet");
+    let summary_path = src.metrics_dir.join("summary.parquet");
     let summary = if summary_path.is_file() {
         read_summary(&summary_path)?
     } else {
         notes.push(format!("no summary table ({})", summary_path.display()));
         Vec::new()
     };
-    let scores = read_scores(&metrics_dir(cfg).join("pieces"))?;
-    let pieces = generated_pieces(&generated_dir(cfg), &scores)?;
-    let (reference, reference_total) = match shards::read_shards(&cfg.tokens_dir()) {
-        Ok(songs) => {
-            let mut test: Vec<_> = songs
-                .into_iter()
-                .filter(|s| s.split == Split::Test)
-                .collect();
-            test.sort_by(|a, b| a.song_id.cmp(&b.song_id));
-            let total = test.len();
-            let refs = test
-                .into_iter()
-                .take(max_reference)
-                .map(|s| Piece {
-                    task: REFERENCE_TASK.into(),
-                    sampler: REFERENCE_SAMPLER.into(),
-                    scores: scores
-                        .get(&(
-                            REFERENCE_TASK.to_string(),
-                            REFERENCE_SAMPLER.to_string(),
-                            piece_key(&s.song_id),
-                        ))
-                        .cloned(),
-                    midi: cfg.run.raw_dir.join(&s.source),
-                    id: s.song_id,
-                    wav: None,
-                    start_bar: None,
-                    seconds: None,
-                    seed: None,
-                    prompt_source: None,
-                    n_bars: Some(s.n_bars),
-                })
-                .collect();
-            (refs, total)
-        }
+    let scores = read_scores(&src.metrics_dir.join("pieces"))?;
+    let pieces = generated_pieces(src.generated_dir, &scores)?;
+    let (reference, reference_total) = match shards::read_shards(src.tokens_dir) {
+        Ok(songs) => reference_pieces(songs, src.raw_dir, &scores, max_reference),
         Err(e) => {
             notes.push(format!("no reference songs: {e:#}"));
             (Vec::new(), 0)
         }
     };
     Ok(RunData {
-        run_name: cfg.run.name.clone(),
+        run_name: src.run_name.to_string(),
         train,
-        // The shape the config asks for (preset plus overrides), as train resolves it.
-        model: flatten(
-            &serde_json::to_value(cfg.model.resolve(crate::remi::Vocab::SIZE)).unwrap_or_default(),
-        ),
+        model: flatten(&serde_json::to_value(src.model).unwrap_or_default()),
         summary,
         pieces,
         reference,
@@ -183,24 +169,61 @@ pub fn collect(cfg: &Config, max_reference: usize) -> Result<RunData> {
     })
 }
 
-fn train_info(m: &Manifest, dir: &Path) -> TrainInfo {
-    let counts = flatten(&serde_json::to_value(&m.counts).unwrap_or_default());
+/// The first `max` test-split songs by id, with their scores, and how many there are.
+fn reference_pieces(
+    songs: Vec<shards::SongRecord>,
+    raw_dir: &Path,
+    scores: &BTreeMap<ScoreKey, Scores>,
+    max: usize,
+) -> (Vec<Piece>, usize) {
+    let mut test: Vec<_> = songs
+        .into_iter()
+        .filter(|s| s.split == Split::Test)
+        .collect();
+    test.sort_by(|a, b| a.song_id.cmp(&b.song_id));
+    let total = test.len();
+    let refs = test
+        .into_iter()
+        .take(max)
+        .map(|s| Piece {
+            task: REFERENCE_TASK.into(),
+            sampler: REFERENCE_SAMPLER.into(),
+            scores: scores
+                .get(&(
+                    REFERENCE_TASK.to_string(),
+                    REFERENCE_SAMPLER.to_string(),
+                    piece_key(&s.song_id),
+                ))
+                .cloned(),
+            midi: raw_dir.join(&s.source),
+            id: s.song_id,
+            wav: None,
+            start_bar: None,
+            seconds: None,
+            seed: None,
+            prompt_source: None,
+            n_bars: Some(s.n_bars),
+        })
+        .collect();
+    (refs, total)
+}
+
+fn train_info(run: &TrainRun, dir: &Path) -> TrainInfo {
+    let counts = flatten(&run.counts);
     // The newest completed checkpoint (an unreadable folder just shows none).
-    let newest = checkpoint::list(&checkpoint::checkpoints_dir(dir))
+    let newest = Checkpoint::list(&dir.join(CHECKPOINTS_DIR))
         .ok()
-        .and_then(|mut v| v.pop())
-        .map(|(_, path)| path);
+        .and_then(|mut v| v.pop());
     let model = newest
         .as_ref()
-        .and_then(|p| std::fs::read_to_string(p.join("model_config.json")).ok())
-        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-        .map(|v| flatten(&v));
+        .and_then(|c| c.model_config().ok())
+        .map(|m| flatten(&serde_json::to_value(m).unwrap_or_default()));
     TrainInfo {
         counts,
-        wall_seconds: Some(m.wall_seconds),
-        checkpoint: newest.and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())),
+        wall_seconds: Some(run.wall_seconds),
+        checkpoint: newest.map(|c| c.name()),
         model,
-        demo_data: m.demo_data,
+        demo_data: run.demo_data,
     }
 }
 
@@ -284,7 +307,7 @@ pub fn read_scores(pieces_dir: &Path) -> Result<BTreeMap<ScoreKey, Scores>> {
     Ok(out)
 }
 
-/// Facts from a partition's pieces.parquet, keyed by piece key.
+/// Facts from a partition's samples.parquet, keyed by piece key.
 #[derive(Debug, Clone, Default)]
 struct GenRow {
     start_bar: Option<u32>,
@@ -324,7 +347,7 @@ fn read_gen_rows(path: &Path) -> Result<BTreeMap<String, GenRow>> {
 }
 
 /// Every generated MIDI file, by task, sampler and file name. A WAV counts when the file is
-/// there (pieces.parquet's `has_wav` could be stale after files are copied around).
+/// there (samples.parquet's `has_wav` could be stale after files are copied around).
 pub fn generated_pieces(
     generated: &Path,
     scores: &BTreeMap<ScoreKey, Scores>,
@@ -332,7 +355,7 @@ pub fn generated_pieces(
     let mut out = Vec::new();
     for (task, tdir) in hive_children(generated, "task")? {
         for (sampler, sdir) in hive_children(&tdir, "sampler")? {
-            let rows = read_gen_rows(&sdir.join("pieces.parquet"))
+            let rows = read_gen_rows(&sdir.join(SAMPLES_FILE))
                 .with_context(|| format!("bad pieces table in {}", sdir.display()))?;
             for midi in files_with_ext(&sdir, "mid")? {
                 let id = midi

@@ -15,10 +15,11 @@ pub mod tables;
 
 use anyhow::{Context, Result};
 use rayon::prelude::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use cards::Card;
 use data::Piece;
+pub use data::{Sources, TrainRun};
 use escape::{file_component, url};
 
 /// The page's file name inside the report folder.
@@ -39,37 +40,35 @@ pub struct ReportStats {
     pub unscored: usize,
 }
 
-/// artifacts/<run>/report
-pub fn report_dir(cfg: &crate::config::Config) -> PathBuf {
-    cfg.run_dir().join("report")
-}
-
-/// artifacts/<run>/report/index.html
-pub fn index_path(cfg: &crate::config::Config) -> PathBuf {
-    report_dir(cfg).join(INDEX)
+impl ReportStats {
+    /// The one-line summary, pointing at the page.
+    pub fn line(&self, page: &Path) -> String {
+        format!(
+            "{} pieces ({} with audio), {} reference songs; open {}",
+            self.cards,
+            self.with_wav,
+            self.reference,
+            page.display()
+        )
+    }
 }
 
 /// Writes the page and its files into `out`, a folder that will sit (or already sits) beside
 /// generated/ in the run folder: links to generated files are made relative to that place.
-pub fn write_report(
-    cfg: &crate::config::Config,
-    out: &Path,
-    max_reference: usize,
-) -> Result<ReportStats> {
-    let data = data::collect(cfg, max_reference)?;
-    let generated = data::generated_dir(cfg);
+pub fn write_report(src: &Sources, out: &Path, max_reference: usize) -> Result<ReportStats> {
+    let data = data::collect(src, max_reference)?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
 
     let cards: Vec<Card> = data
         .pieces
         .par_iter()
         .enumerate()
-        .map(|(i, p)| generated_card(p, i, &generated, out))
+        .map(|(i, p)| generated_card(p, i, src.generated_dir, out))
         .collect::<Result<_>>()?;
     let renderer = if data.reference.is_empty() {
         None
     } else {
-        cfg.audio.renderer()?
+        src.audio.renderer()?
     };
     let reference: Vec<Card> = data
         .reference
@@ -81,7 +80,7 @@ pub fn write_report(
         })
         .collect::<Result<_>>()?;
 
-    let plot_href = write_plot(cfg, out)?;
+    let plot_href = write_plot(src.metrics_dir, out)?;
     let html = page::page_html(&page::PageParts {
         data: &data,
         cards: &cards,
@@ -236,17 +235,16 @@ fn draw_roll(
 
 /// Draws the H4/GS plot from summary.parquet with evaluate's own drawing (the picture that
 /// `pipeline report` makes), so it always matches the table; returns its link.
-fn write_plot(cfg: &crate::config::Config, out: &Path) -> Result<Option<String>> {
+fn write_plot(metrics: &Path, out: &Path) -> Result<Option<String>> {
+    use crate::metrics::plot::{draw, plot_points, read_summary};
     const FILE: &str = "h4_gs.svg";
-    let metrics = data::metrics_dir(cfg);
     if !metrics.join(crate::metrics::store::SUMMARY_FILE).is_file() {
         return Ok(None);
     }
-    let summary = crate::metrics::report::read_summary(&metrics)?;
-    let points = crate::metrics::report::plot_points(&summary)?;
+    let points = plot_points(&read_summary(metrics)?)?;
     if points.is_empty() {
         return Ok(None);
     }
-    crate::metrics::report::draw(&points, &out.join(FILE))?;
+    draw(&points, &out.join(FILE))?;
     Ok(Some(FILE.into()))
 }

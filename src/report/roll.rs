@@ -117,22 +117,7 @@ pub fn render(roll: &Roll) -> (String, RollInfo) {
             r##"<line class="bar" data-bar="{bar}" x1="{x}" y1="0" x2="{x}" y2="{height}" stroke="#b9b2a4" stroke-width="1" vector-effect="non-scaling-stroke"/>"##
         );
     }
-    let mut notes_drawn = 0;
-    for n in roll.notes.iter().filter(|n| n.start < end_tick) {
-        if n.pitch < bottom || n.pitch > top {
-            continue; // cannot happen: the window holds every pitch
-        }
-        let x = x_of(n.start);
-        let w = (x_of(n.end.min(end_tick)) - x).max(0.5);
-        let y = (top - n.pitch) as f64 * ROW_HEIGHT;
-        let opacity = 0.35 + 0.65 * n.velocity.min(127) as f64 / 127.0;
-        let _ = write!(
-            s,
-            r##"<rect class="note" x="{x}" y="{y}" width="{w}" height="{ROW_HEIGHT}" fill="#c0392b" fill-opacity="{opacity:.2}" data-pitch="{}" data-start="{}" data-end="{}" data-velocity="{}"/>"##,
-            n.pitch, n.start, n.end, n.velocity
-        );
-        notes_drawn += 1;
-    }
+    let notes_drawn = write_notes(&mut s, roll.notes, end_tick, (top, bottom));
     if let Some(b) = roll.boundary_bar.filter(|b| *b > 0 && *b <= bars_drawn) {
         let x = x_of(b * bar_ticks());
         let _ = write!(
@@ -149,6 +134,28 @@ pub fn render(roll: &Roll) -> (String, RollInfo) {
             notes_drawn,
         },
     )
+}
+
+/// One rect per note that starts before `end_tick`, inside the pitch window (top, bottom);
+/// returns how many were drawn.
+fn write_notes(s: &mut String, notes: &[Note], end_tick: u32, (top, bottom): (u8, u8)) -> usize {
+    let mut drawn = 0;
+    for n in notes.iter().filter(|n| n.start < end_tick) {
+        if n.pitch < bottom || n.pitch > top {
+            continue; // cannot happen: the window holds every pitch
+        }
+        let x = x_of(n.start);
+        let w = (x_of(n.end.min(end_tick)) - x).max(0.5);
+        let y = (top - n.pitch) as f64 * ROW_HEIGHT;
+        let opacity = 0.35 + 0.65 * n.velocity.min(127) as f64 / 127.0;
+        let _ = write!(
+            s,
+            r##"<rect class="note" x="{x}" y="{y}" width="{w}" height="{ROW_HEIGHT}" fill="#c0392b" fill-opacity="{opacity:.2}" data-pitch="{}" data-start="{}" data-end="{}" data-velocity="{}"/>"##,
+            n.pitch, n.start, n.end, n.velocity
+        );
+        drawn += 1;
+    }
+    drawn
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Parquet token shards (one row per song) and the rejects table. Schema: DESIGN.md, "Token shards".
+//! Parquet token shards (one row per song) and the rejects table. Schema: docs/design.md, "Token shards".
 
 mod read;
 mod schema;

@@ -1,4 +1,4 @@
-//! Arrow schemas of the shard and rejects tables (DESIGN.md, "Token shards").
+//! Arrow schemas of the shard and rejects tables (docs/design.md, "Token shards").
 
 use arrow_schema::{DataType, Field, Schema};
 use std::sync::Arc;

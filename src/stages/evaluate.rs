@@ -1,64 +1,68 @@
-//! The evaluate stage: score generated pieces and the real reference split into
-//! `<run_dir>/metrics/` (see `crate::metrics`).
+//! evaluate: the generated pieces and the real reference split -> metrics tables
+//! (`crate::metrics`).
 
 use anyhow::Result;
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::config::Config;
+use super::{Ctx, config_hash};
 use crate::metrics::inputs::generated_fingerprint;
-use crate::metrics::run::{evaluate_run, generated_dir, metrics_dir};
 use crate::metrics::store::tables_fingerprint;
-use crate::pipeline::manifest::Manifest;
-use crate::pipeline::stage::{Counts, Stage, StageCtx, StageOutput};
+use crate::metrics::{EvaluateConfig, RunInputs, evaluate_run};
+use crate::pipeline::{Counts, Inputs, Job, Stage, StageOutput, Upstream};
 
 pub struct Evaluate;
 
-impl Stage for Evaluate {
+#[derive(serde::Serialize)]
+struct Sections<'a> {
+    evaluate: &'a EvaluateConfig,
+    /// The reference songs are re-read from here.
+    raw_dir: &'a std::path::Path,
+}
+
+/// The stages whose outputs this one reads.
+const UPSTREAM: &[Upstream] = &[Upstream::required("tokenize"), Upstream::optional("generate")];
+
+impl Stage<Ctx> for Evaluate {
     fn name(&self) -> &'static str {
         "evaluate"
     }
-
-    /// The `[evaluate]` section and the raw folder the reference songs are re-read from.
-    fn config_hash(&self, cfg: &Config) -> String {
-        let section = Config::section_hash(&cfg.evaluate);
-        let raw = cfg.run.raw_dir.to_string_lossy();
-        crate::hash::sha256_hex(format!("{section}\n{raw}").as_bytes())
+    /// The tokenize manifest names the reference songs; without a finished generate stage the
+    /// reference rows are scored alone.
+    fn upstream(&self) -> &'static [Upstream] {
+        UPSTREAM
+    }
+    fn output_dir(&self, ctx: &Ctx) -> PathBuf {
+        ctx.layout.metrics_dir()
+    }
+    fn config_hash(&self, ctx: &Ctx) -> String {
+        config_hash(&Sections {
+            evaluate: &ctx.cfg.evaluate,
+            raw_dir: ctx.layout.raw_dir(),
+        })
+    }
+    /// The generated MIDI files themselves (paths and contents): pieces added or edited by
+    /// hand count too.
+    fn own_inputs(&self, ctx: &Ctx) -> Result<Inputs> {
+        let generated = generated_fingerprint(&ctx.layout.generated_dir())?;
+        Ok(Inputs::from([("generated".to_string(), generated)]))
     }
 
-    fn output_dir(&self, cfg: &Config) -> PathBuf {
-        metrics_dir(cfg)
-    }
-
-    /// The tokenize manifest (it names the reference songs) and the generated MIDI files
-    /// (paths and contents); no generated folder is fine: then only reference rows are made.
-    fn inputs(&self, cfg: &Config) -> Result<BTreeMap<String, String>> {
-        let mut inputs = BTreeMap::new();
-        inputs.insert(
-            "tokenize".to_string(),
-            crate::pipeline::upstream_fingerprint(cfg, "tokenize")?,
-        );
-        // The generate stage is optional upstream: without it evaluate scores the reference alone.
-        // The file hash also catches pieces added or edited by hand.
-        if let Some(m) = Manifest::read(&generated_dir(cfg))? {
-            inputs.insert("generate".to_string(), m.fingerprint);
-        }
-        inputs.insert(
-            "generated".to_string(),
-            generated_fingerprint(&generated_dir(cfg))?,
-        );
-        Ok(inputs)
-    }
-
-    fn run(&self, ctx: &StageCtx, out: &Path) -> Result<StageOutput> {
-        let outcome = evaluate_run(ctx.cfg, out)?;
-        let mut counts = Counts::new();
-        counts.insert("files".into(), outcome.files.into());
-        counts.insert("errors".into(), outcome.errors.into());
-        counts.insert("groups".into(), outcome.summary.len().into());
+    fn run(&self, ctx: &Ctx, job: &Job) -> Result<StageOutput> {
+        let inputs = RunInputs {
+            tokens_dir: ctx.layout.tokens_dir(),
+            raw_dir: ctx.layout.raw_dir(),
+            generated_dir: &ctx.layout.generated_dir(),
+            reference_split: ctx.cfg.evaluate.split()?,
+        };
+        let outcome = evaluate_run(&inputs, job.out)?;
+        let counts = Counts::from([
+            ("files".into(), outcome.files.into()),
+            ("errors".into(), outcome.errors.into()),
+            ("groups".into(), outcome.summary.len().into()),
+        ]);
         Ok(StageOutput {
             counts,
-            fingerprint: tables_fingerprint(out)?,
+            fingerprint: tables_fingerprint(job.out)?,
             summary: outcome.line(),
         })
     }

@@ -1,94 +1,72 @@
-//! The generate stage: checkpoint (+ test-split prompts) -> generated/task=…/sampler=…/.
+//! generate: a checkpoint (+ test-split prompts) -> generated/task=…/sampler=…/
+//! (`crate::generate`).
 
 use anyhow::Result;
-use serde::Serialize;
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use super::{Ctx, config_hash};
 use crate::audio::AudioConfig;
-use crate::config::Config;
-use crate::generate::store::{FINGERPRINT_FILE, partition_dir};
-use crate::generate::{GenerateConfig, checkpoint_path, generate_with};
-use crate::pipeline::stage::{Counts, Stage, StageCtx, StageOutput};
+use crate::generate::store::store_fingerprint;
+use crate::generate::{GenerateConfig, GenerateJob, generate};
+use crate::pipeline::{Counts, Job, Stage, StageOutput, Upstream};
 
 pub struct Generate;
 
-#[derive(Serialize)]
-struct HashKey<'a> {
+#[derive(serde::Serialize)]
+struct Sections<'a> {
     generate: &'a GenerateConfig,
     audio: &'a AudioConfig,
     seed: u64,
 }
 
-impl Stage for Generate {
+/// The stages whose outputs this one reads.
+const UPSTREAM: &[Upstream] = &[Upstream::required("train"), Upstream::required("tokenize")];
+
+impl Stage<Ctx> for Generate {
     fn name(&self) -> &'static str {
         "generate"
     }
-
-    fn config_hash(&self, cfg: &Config) -> String {
-        let key = HashKey {
-            generate: &cfg.generate,
-            audio: &cfg.audio,
-            seed: cfg.run.seed,
-        };
-        crate::hash::sha256_hex(serde_json::to_string(&key).unwrap_or_default().as_bytes())
+    fn upstream(&self) -> &'static [Upstream] {
+        UPSTREAM
+    }
+    fn output_dir(&self, ctx: &Ctx) -> PathBuf {
+        ctx.layout.generated_dir()
+    }
+    fn config_hash(&self, ctx: &Ctx) -> String {
+        let c = &ctx.cfg;
+        config_hash(&Sections {
+            generate: &c.generate,
+            audio: &c.audio,
+            seed: c.run.seed,
+        })
     }
 
-    fn output_dir(&self, cfg: &Config) -> PathBuf {
-        cfg.run_dir().join("generated")
-    }
-
-    fn inputs(&self, cfg: &Config) -> Result<BTreeMap<String, String>> {
-        let mut m = BTreeMap::new();
-        m.insert(
-            "train".into(),
-            crate::pipeline::upstream_fingerprint(cfg, "train")?,
-        );
-        m.insert(
-            "tokenize".into(),
-            crate::pipeline::upstream_fingerprint(cfg, "tokenize")?,
-        );
-        Ok(m)
-    }
-
-    fn run(&self, ctx: &StageCtx, out: &Path) -> Result<StageOutput> {
-        let cfg = ctx.cfg;
+    fn run(&self, ctx: &Ctx, job: &Job) -> Result<StageOutput> {
+        let (g, layout) = (&ctx.cfg.generate, &ctx.layout);
         let started = std::time::Instant::now();
-        let s = generate_with(cfg, &cfg.generate, &checkpoint_path(cfg), out, ctx.force)?;
-
-        // What downstream sees: the fingerprints of the configured partitions, in order.
-        let mut fps = String::new();
-        for task in &cfg.generate.tasks {
-            for sampler in &cfg.generate.samplers {
-                let p = partition_dir(out, task.as_str(), &sampler.name).join(FINGERPRINT_FILE);
-                fps.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
-            }
-        }
-        let mut counts = Counts::new();
-        counts.insert("partitions_written".into(), s.partitions_written.into());
-        counts.insert("partitions_skipped".into(), s.partitions_skipped.into());
-        counts.insert(
-            "partitions_removed".into(),
-            s.partitions_removed.len().into(),
-        );
-        counts.insert("pieces".into(), s.pieces.into());
-        counts.insert("tokens".into(), s.tokens.into());
-        counts.insert("wavs".into(), s.wavs.into());
+        // `generate.checkpoint` when set, else the newest checkpoint of this run.
+        let checkpoint = g.checkpoint.clone().unwrap_or_else(|| layout.train_dir());
+        let gen_job = GenerateJob {
+            generate: g,
+            audio: &ctx.cfg.audio,
+            seed: ctx.cfg.run.seed,
+            tokens_dir: layout.tokens_dir(),
+            checkpoint: &checkpoint,
+        };
+        let s = generate(&gen_job, job.out, job.force)?;
+        let counts = Counts::from([
+            ("partitions_written".into(), s.partitions_written.into()),
+            ("partitions_skipped".into(), s.partitions_skipped.into()),
+            ("partitions_removed".into(), s.partitions_removed.len().into()),
+            ("pieces".into(), s.pieces.into()),
+            ("tokens".into(), s.tokens.into()),
+            ("wavs".into(), s.wavs.into()),
+        ]);
         let secs = started.elapsed().as_secs_f64();
-        let summary = format!(
-            "{} partitions written ({} pieces, {} tokens, {} WAV, {:.0} tokens/s), {} fresh, {} removed",
-            s.partitions_written,
-            s.pieces,
-            s.tokens,
-            s.wavs,
-            s.tokens as f64 / secs.max(1e-9),
-            s.partitions_skipped,
-            s.partitions_removed.len()
-        );
         Ok(StageOutput {
             counts,
-            fingerprint: crate::hash::sha256_hex(fps.as_bytes()),
-            summary,
+            fingerprint: store_fingerprint(job.out, g),
+            summary: s.line(secs),
         })
     }
 }

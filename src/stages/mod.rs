@@ -1,6 +1,6 @@
-//! Stage glue: each stage reads its inputs, calls down into the domain modules, writes outputs.
-
-use crate::pipeline::stage::Stage;
+//! The stage glue: each stage's inputs, config hash and output folder, and the call down into
+//! the module that does its work. The only place (besides the CLI commands) that sees the whole
+//! [`Config`].
 
 pub mod evaluate;
 pub mod generate;
@@ -8,14 +8,71 @@ pub mod report;
 pub mod tokenize;
 pub mod train;
 
-/// The implementation of a stage named in the graph.
-pub fn by_name(name: &str) -> Option<Box<dyn Stage>> {
-    match name {
-        "tokenize" => Some(Box::new(tokenize::Tokenize)),
-        "train" => Some(Box::new(train::TrainStage)),
-        "generate" => Some(Box::new(generate::Generate)),
-        "evaluate" => Some(Box::new(evaluate::Evaluate)),
-        "report" => Some(Box::new(report::Report)),
-        _ => None,
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::layout::RunLayout;
+use crate::pipeline::{Graph, Stage};
+
+/// What every stage reads: the config and where the run's outputs live.
+pub struct Ctx {
+    pub cfg: Config,
+    pub layout: RunLayout,
+}
+
+impl Ctx {
+    pub fn new(cfg: Config) -> Ctx {
+        let layout = RunLayout::new(&cfg);
+        Ctx { cfg, layout }
+    }
+
+    /// Whether the input is the built-in demo corpus.
+    pub fn demo(&self) -> bool {
+        crate::demo::is_demo_corpus(self.layout.raw_dir())
+    }
+}
+
+/// The stages of cadenza; the graph orders them by what each reads.
+pub fn graph() -> Result<Graph<'static, Ctx>> {
+    const STAGES: [&dyn Stage<Ctx>; 5] = [
+        &tokenize::Tokenize,
+        &train::Train,
+        &generate::Generate,
+        &evaluate::Evaluate,
+        &report::Report,
+    ];
+    Graph::new(&STAGES)
+}
+
+/// The hash of the config sections a stage uses (their TOML text), so that editing any other
+/// section keeps the stage fresh.
+pub fn config_hash<T: Serialize>(sections: &T) -> String {
+    let text = toml::to_string(sections)
+        .unwrap_or_else(|e| format!("unserialisable config sections: {e}"));
+    crate::hash::sha256_hex(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_stage_hashes_its_own_sections() {
+        let text = std::fs::read_to_string("configs/default.toml").unwrap();
+        let cfg = Config::parse(&text, "default.toml".as_ref()).unwrap();
+        let mut other = cfg.clone();
+        other.generate.samplers[0].temperature += 0.1;
+        other.evaluate.reference_split = "valid".into();
+        other.tokenize.songs_per_shard += 1;
+        other.model.dropout = Some(0.2);
+        other.audio.tail_seconds += 1.0;
+        let (a, b) = (Ctx::new(cfg), Ctx::new(other));
+        let g = graph().unwrap();
+        for s in g.stages() {
+            assert_ne!(s.config_hash(&a), s.config_hash(&b), "{}", s.name());
+        }
+        let names: Vec<&str> = g.stages().iter().map(|s| s.name()).collect();
+        assert_eq!(names, ["tokenize", "train", "generate", "evaluate", "report"]);
     }
 }

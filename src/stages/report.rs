@@ -1,78 +1,105 @@
-//! The report stage: one static HTML page per run (artifacts/<run>/report/index.html).
+//! report: one static listening page per run (`crate::report`).
 
 use anyhow::Result;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::config::Config;
-use crate::pipeline::atomic::AtomicDir;
-use crate::pipeline::manifest::upstream_fingerprint;
-use crate::pipeline::stage::{Counts, Stage, StageCtx, StageOutput};
-use crate::report;
+use super::{Ctx, config_hash};
+use crate::audio::AudioConfig;
+use crate::config::RunConfig;
+use crate::fsio::AtomicDir;
+use crate::model::ModelConfig;
+use crate::pipeline::{Counts, Inputs, Job, Manifest, Stage, StageOutput, Upstream};
+use crate::report::{INDEX, REFERENCE_CARDS, ReportStats, Sources, TrainRun, write_report};
 
 pub struct Report;
 
 /// Bumped when the page's layout changes, so old pages go stale.
 const PAGE_VERSION: &str = "report-page-5";
 
-/// The upstream stages whose outputs the page shows.
-const UPSTREAM: [&str; 4] = ["tokenize", "train", "generate", "evaluate"];
+/// The page shows the run's paths and the model section, and renders the reference excerpts
+/// with the SoundFont; everything else reaches it through the upstream fingerprints.
+#[derive(serde::Serialize)]
+struct Sections<'a> {
+    page: &'a str,
+    run: &'a RunConfig,
+    model: &'a ModelConfig,
+    audio: &'a AudioConfig,
+}
 
-impl Stage for Report {
+/// The stages whose outputs this one reads.
+const UPSTREAM: &[Upstream] = &[
+            Upstream::required("tokenize"),
+            Upstream::required("train"),
+            Upstream::required("generate"),
+            Upstream::required("evaluate"),
+        ];
+
+impl Stage<Ctx> for Report {
     fn name(&self) -> &'static str {
         "report"
     }
-
-    fn config_hash(&self, cfg: &Config) -> String {
-        // The page shows the run's paths and the model section; everything else reaches it
-        // through the upstream fingerprints.
-        let parts = [
-            PAGE_VERSION.to_string(),
-            Config::section_hash(&cfg.run),
-            Config::section_hash(&cfg.model),
-            // The SoundFont renders the reference excerpts.
-            Config::section_hash(&cfg.audio),
-        ];
-        crate::hash::sha256_hex(parts.join(",").as_bytes())
+    fn upstream(&self) -> &'static [Upstream] {
+        UPSTREAM
+    }
+    fn output_dir(&self, ctx: &Ctx) -> PathBuf {
+        ctx.layout.report_dir()
+    }
+    fn config_hash(&self, ctx: &Ctx) -> String {
+        let c = &ctx.cfg;
+        config_hash(&Sections {
+            page: PAGE_VERSION,
+            run: &c.run,
+            model: &c.model,
+            audio: &c.audio,
+        })
+    }
+    /// `pipeline evaluate --midi-dir` adds rows outside the runner: the tables decide too.
+    fn own_inputs(&self, ctx: &Ctx) -> Result<Inputs> {
+        let tables = crate::metrics::store::tables_fingerprint(&ctx.layout.metrics_dir())?;
+        Ok(Inputs::from([("metrics_tables".to_string(), tables)]))
     }
 
-    fn output_dir(&self, cfg: &Config) -> PathBuf {
-        report::report_dir(cfg)
-    }
-
-    fn inputs(&self, cfg: &Config) -> Result<BTreeMap<String, String>> {
-        let mut inputs = UPSTREAM
-            .iter()
-            .map(|s| Ok((s.to_string(), upstream_fingerprint(cfg, s)?)))
-            .collect::<Result<BTreeMap<_, _>>>()?;
-        // `pipeline evaluate --midi-dir` adds rows outside the runner: the tables themselves
-        // decide too.
-        let tables = crate::metrics::store::tables_fingerprint(&crate::metrics::metrics_dir(cfg))?;
-        inputs.insert("metrics_tables".into(), tables);
-        Ok(inputs)
-    }
-
-    fn run(&self, ctx: &StageCtx, out: &Path) -> Result<StageOutput> {
-        let dir = AtomicDir::new(out)?;
-        let stats = report::write_report(ctx.cfg, dir.path(), report::REFERENCE_CARDS)?;
+    fn run(&self, ctx: &Ctx, job: &Job) -> Result<StageOutput> {
+        let dir = AtomicDir::new(job.out)?;
+        let stats = write_page(ctx, dir.path(), REFERENCE_CARDS)?;
         let fingerprint = crate::hash::tree_fingerprint(dir.path())?;
         dir.commit()?;
-        let mut counts = Counts::new();
-        counts.insert("cards".into(), stats.cards.into());
-        counts.insert("with_wav".into(), stats.with_wav.into());
-        counts.insert("reference".into(), stats.reference.into());
-        counts.insert("unscored".into(), stats.unscored.into());
-        let summary = format!(
-            "{} pieces ({} with audio), {} reference songs; open {}",
-            stats.cards,
-            stats.with_wav,
-            stats.reference,
-            out.join(report::INDEX).display()
-        );
+        let counts = Counts::from([
+            ("cards".into(), stats.cards.into()),
+            ("with_wav".into(), stats.with_wav.into()),
+            ("reference".into(), stats.reference.into()),
+            ("unscored".into(), stats.unscored.into()),
+        ]);
         Ok(StageOutput {
             counts,
             fingerprint,
-            summary,
+            summary: stats.line(&job.out.join(INDEX)),
         })
     }
+}
+
+/// Writes the run's listening page into `out` (with at most `max_reference` real songs).
+pub fn write_page(ctx: &Ctx, out: &Path, max_reference: usize) -> Result<ReportStats> {
+    let l = &ctx.layout;
+    let (train_dir, generated, metrics) = (l.train_dir(), l.generated_dir(), l.metrics_dir());
+    let train = match Manifest::read(&train_dir) {
+        Ok(m) => Ok(m.map(|m| TrainRun {
+            counts: serde_json::json!(m.counts),
+            wall_seconds: m.wall_seconds,
+            demo_data: m.demo_data,
+        })),
+        Err(e) => Err(format!("{e:#}")),
+    };
+    let src = Sources {
+        run_name: &ctx.cfg.run.name,
+        train_dir: &train_dir,
+        generated_dir: &generated,
+        metrics_dir: &metrics,
+        tokens_dir: l.tokens_dir(),
+        raw_dir: l.raw_dir(),
+        model: &super::train::model_config(&ctx.cfg),
+        audio: &ctx.cfg.audio,
+        train,
+    };
+    write_report(&src, out, max_reference)
 }

@@ -14,7 +14,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{DType, Device, Tensor};
 use rayon::prelude::*;
 
-use crate::model::fused::{Output, f32_tensor, from_flex, is_cpu, to_flex};
+use crate::model::fused::{Kernels, Output, f32_tensor, from_flex, kernels, to_flex};
 
 /// AdamW's hyper-parameters (decoupled weight decay, bias-corrected moments).
 #[derive(Debug, Clone, Copy)]
@@ -59,7 +59,8 @@ impl<B: Backend> SimpleOptimizer<B> for FusedAdamW {
         grad: Tensor<B, D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<B, D>, Option<Self::State<D>>) {
-        if !is_cpu::<B>() || tensor.dtype() != DType::F32 || grad.dtype() != DType::F32 {
+        let cpu = kernels::<B>() == Kernels::Cpu;
+        if !cpu || tensor.dtype() != DType::F32 || grad.dtype() != DType::F32 {
             return SimpleOptimizer::<B>::step(&self.burn, lr, tensor, grad, state);
         }
         let AdamWParams {

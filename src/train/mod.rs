@@ -1,22 +1,35 @@
-//! Training: batches from shards, schedule, global-norm clipping, checkpoints, TensorBoard.
+//! Training: the stream loader, schedule, AdamW, global-norm clipping, the loop, what a resume
+//! needs, and TensorBoard scalars. The model and its checkpoint format live in [`crate::model`].
 
 pub mod adamw;
-pub mod backend;
-pub mod bench;
-pub mod checkpoint;
 pub mod clip;
-pub mod data;
+pub mod loader;
 pub mod logger;
+pub mod resume;
 pub mod schedule;
+mod session;
 pub mod trainer;
 
-pub use backend::train_on_configured_backend;
-pub use checkpoint::load_model;
-pub use trainer::{TrainReport, TrainSpec, train};
+pub use trainer::{TrainReport, TrainSpec, cross_entropy, train};
 
+use anyhow::Result;
+use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 
-use crate::config::check;
+use crate::check::check;
+use crate::model::backend::{BackendWork, on_backend};
+
+/// Trains on the backend and precision that `spec.train` names.
+pub fn train_on_configured_backend(spec: &TrainSpec) -> Result<TrainReport> {
+    struct Work<'a>(&'a TrainSpec<'a>);
+    impl BackendWork for Work<'_> {
+        type Output = TrainReport;
+        fn run<B: AutodiffBackend>(self, device: &B::Device) -> Result<TrainReport> {
+            train::<B>(self.0, device)
+        }
+    }
+    on_backend(&spec.train.backend, &spec.train.precision, Work(spec))
+}
 
 /// `[train]` section of the config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -218,7 +231,7 @@ mod tests {
 
     #[test]
     fn cuda_without_the_feature_is_a_clear_error() {
-        if backend::CUDA_COMPILED {
+        if crate::model::backend::CUDA_COMPILED {
             return;
         }
         let songs = vec![vec![1u16, 5, 2]];

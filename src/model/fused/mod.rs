@@ -2,9 +2,10 @@
 //! around it on the flex backend (each op there is a full pass, often a strided copy).
 //!
 //! Each kernel is a forward over flex tensors plus the gradient of its inputs, registered with
-//! Burn's autodiff as one node. [`run`] picks it when the backend is the CPU one (by `TypeId`,
-//! with or without autodiff) and otherwise runs the Burn composition it replaces, which is also
-//! what the tests compare it against.
+//! Burn's autodiff as one node. [`run`] picks it when the backend is the CPU one (with or without
+//! autodiff) and otherwise runs the Burn composition it replaces, which is also what the tests
+//! compare it against. [`kernels`] is the one place that tells the backends apart, for these
+//! kernels, the dropout masks and AdamW alike.
 
 mod cat;
 mod layer_norm;
@@ -45,6 +46,32 @@ trait Kernel<const N: usize>: Debug + Send + 'static {
     fn backward(state: Self::State, grad: &FlexTensor) -> [FlexTensor; N];
 }
 
+/// Which implementation a backend's tensor work gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernels {
+    /// Burn's CPU backend (flex) with autodiff: the fused kernels as autodiff nodes.
+    CpuAutodiff,
+    /// Burn's CPU backend without autodiff: the kernels' forward passes on flex tensors.
+    Cpu,
+    /// Any other backend (CUDA): the Burn compositions the kernels replace.
+    Burn,
+}
+
+/// The implementation backend `B` gets. Decided by `TypeId`, which the compiler folds to a
+/// constant per backend, so the model stays generic over any Burn backend at no run-time cost.
+/// (A backend-extension trait, as in Burn's custom-kernel examples, would put a trait bound on
+/// every generic of the model, trainer and decoder, with an impl per backend type.)
+pub fn kernels<B: Backend>() -> Kernels {
+    let b = TypeId::of::<B>();
+    if b == TypeId::of::<CpuTrainBackend>() {
+        Kernels::CpuAutodiff
+    } else if b == TypeId::of::<CpuBackend>() {
+        Kernels::Cpu
+    } else {
+        Kernels::Burn
+    }
+}
+
 /// `kernel` on the CPU backend, `composed` (the same function from Burn ops) elsewhere.
 fn run<B: Backend, K: Kernel<N>, const N: usize, const D: usize>(
     kernel: K,
@@ -54,30 +81,27 @@ fn run<B: Backend, K: Kernel<N>, const N: usize, const D: usize>(
     if inputs.iter().any(|x| x.dtype() != DType::F32) {
         return composed(inputs);
     }
-    if TypeId::of::<B>() == TypeId::of::<CpuTrainBackend>() {
-        let inputs: [FloatTensor<Ad>; N] = inputs.map(|x| cast(x.into_primitive().tensor()));
-        let out = tracked(kernel, inputs);
-        return Tensor::from_primitive(TensorPrimitive::Float(cast(out)));
+    match kernels::<B>() {
+        Kernels::CpuAutodiff => {
+            let inputs: [FloatTensor<Ad>; N] = inputs.map(|x| cast(x.into_primitive().tensor()));
+            let out = tracked(kernel, inputs);
+            Tensor::from_primitive(TensorPrimitive::Float(cast(out)))
+        }
+        Kernels::Cpu => {
+            let inputs: [FlexTensor; N] = inputs.map(to_flex);
+            let (out, _) = kernel.forward(inputs.each_ref());
+            from_flex(out)
+        }
+        Kernels::Burn => composed(inputs),
     }
-    if is_cpu::<B>() {
-        let inputs: [FlexTensor; N] = inputs.map(to_flex);
-        let (out, _) = kernel.forward(inputs.each_ref());
-        return from_flex(out);
-    }
-    composed(inputs)
 }
 
-/// Whether `B` is the CPU backend without autodiff, whose tensors [`to_flex`] unwraps.
-pub fn is_cpu<B: Backend>() -> bool {
-    TypeId::of::<B>() == TypeId::of::<CpuBackend>()
-}
-
-/// The flex tensor inside a tensor of the CPU backend (check [`is_cpu`] first).
+/// The flex tensor inside a tensor of the CPU backend (check [`kernels`] first).
 pub fn to_flex<B: Backend, const D: usize>(x: Tensor<B, D>) -> FlexTensor {
     cast(x.into_primitive().tensor())
 }
 
-/// A flex tensor as a tensor of the CPU backend (check [`is_cpu`] first).
+/// A flex tensor as a tensor of the CPU backend (check [`kernels`] first).
 pub fn from_flex<B: Backend, const D: usize>(x: FlexTensor) -> Tensor<B, D> {
     Tensor::from_primitive(TensorPrimitive::Float(cast(x)))
 }

@@ -1,0 +1,169 @@
+//! `pipeline bench evaluate`: read + score every MIDI file of the raw corpus (rayon, all cores,
+//! then one core) against a plain-Python implementation of the same definitions with mido
+//! (scripts/bench/evaluate_peer.py), in the same run; the peer's values double as an
+//! independent cross-check.
+
+use anyhow::{Result, bail};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Instant;
+
+use crate::metrics::inputs::folder_jobs;
+use crate::metrics::pieces::EXTERNAL_TASK;
+use crate::metrics::{Group, PieceJob, ScoredPiece, score_all};
+
+/// One timed pass over a folder.
+#[derive(Debug, Clone)]
+pub struct BenchPass {
+    pub files: usize,
+    pub errors: usize,
+    /// Wall time of reading and scoring (the file list is made before).
+    pub seconds: f64,
+    pub threads: usize,
+    pub rows: Vec<ScoredPiece>,
+}
+
+impl BenchPass {
+    pub fn files_per_s(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.files as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+fn pass(jobs: &[PieceJob]) -> BenchPass {
+    let t0 = Instant::now();
+    let rows = score_all(jobs);
+    BenchPass {
+        files: rows.len(),
+        errors: rows.iter().filter(|r| r.metrics.is_err()).count(),
+        seconds: t0.elapsed().as_secs_f64(),
+        threads: rayon::current_num_threads(),
+        rows,
+    }
+}
+
+/// The best of `repeats` passes (after one warm-up) over every `.mid`/`.midi` under `dir`, on
+/// `threads` threads (0 = rayon's default pool).
+pub fn bench_dir(dir: &Path, threads: usize, repeats: usize) -> Result<BenchPass> {
+    let jobs = folder_jobs(dir, &Group::new(EXTERNAL_TASK, "bench"))?;
+    if jobs.is_empty() {
+        bail!("no .mid or .midi files under {}", dir.display());
+    }
+    let run = || {
+        let mut best = pass(&jobs);
+        for _ in 0..repeats {
+            let p = pass(&jobs);
+            if p.seconds < best.seconds {
+                best = p;
+            }
+        }
+        best
+    };
+    if threads == 0 {
+        Ok(run())
+    } else {
+        Ok(rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()?
+            .install(run))
+    }
+}
+
+/// Largest differences between our values and the peer's (JSON lines from evaluate_peer.py).
+#[derive(Debug, Clone, Default)]
+pub struct Agreement {
+    pub compared: usize,
+    pub max_abs_diff: [f64; 3],
+    /// Pieces where one side has a value and the other NaN/null or an error.
+    pub defined_mismatch: usize,
+    pub n_notes_mismatch: usize,
+}
+
+pub fn agreement(rows: &[ScoredPiece], peer_values: &str) -> Result<Agreement> {
+    let ours: HashMap<&str, &ScoredPiece> = rows.iter().map(|r| (r.piece.as_str(), r)).collect();
+    let mut a = Agreement::default();
+    for line in peer_values.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        let Some(row) = v["piece"].as_str().and_then(|p| ours.get(p)) else {
+            a.defined_mismatch += 1;
+            continue;
+        };
+        let (Ok(m), true) = (&row.metrics, v["error"].is_null()) else {
+            a.defined_mismatch += usize::from(row.metrics.is_ok() != v["error"].is_null());
+            continue;
+        };
+        a.compared += 1;
+        for (i, (name, ours)) in [("h1", m.h1), ("h4", m.h4), ("gs", m.gs)]
+            .into_iter()
+            .enumerate()
+        {
+            match v[name].as_f64() {
+                Some(peer) if !ours.is_nan() => {
+                    a.max_abs_diff[i] = a.max_abs_diff[i].max((peer - ours).abs())
+                }
+                None if ours.is_nan() => {}
+                _ => a.defined_mismatch += 1,
+            }
+        }
+        if v["n_notes"].as_u64() != Some(u64::from(m.n_notes)) {
+            a.n_notes_mismatch += 1;
+        }
+    }
+    Ok(a)
+}
+
+/// Runs the benchmark on the corpus in `dir` and returns the printable report.
+pub fn bench(dir: &Path) -> Result<String> {
+    let all = bench_dir(dir, 0, 3)?;
+    let one = bench_dir(dir, 1, 1)?;
+    let mut report = format!(
+        "evaluate: {} files ({} errors), read + H1/H4/GS: {:.3} s on {} threads = {:.0} files/s; {:.3} s on 1 thread = {:.0} files/s",
+        all.files,
+        all.errors,
+        all.seconds,
+        all.threads,
+        all.files_per_s(),
+        one.seconds,
+        one.files_per_s()
+    );
+    let values = std::env::temp_dir().join(format!(
+        "cadenza-evaluate-peer-{}.jsonl",
+        std::process::id()
+    ));
+    let dir_s = dir.to_string_lossy();
+    let values_s = values.to_string_lossy();
+    match super::python_peer(
+        &["mido"],
+        "evaluate_peer.py",
+        &[&dir_s, "--values", &values_s],
+    ) {
+        Ok(v) => {
+            let secs = v["seconds"].as_f64().unwrap_or(f64::NAN);
+            let peer = v["files"].as_f64().unwrap_or(f64::NAN) / secs;
+            report += &format!(
+                "\n  plain Python + mido: {secs:.2} s = {peer:.1} files/s (1 core, read {:.2} s); ratio {:.0}x ({} threads), {:.0}x (1 thread)",
+                v["read_seconds"].as_f64().unwrap_or(f64::NAN),
+                all.files_per_s() / peer,
+                all.threads,
+                one.files_per_s() / peer
+            );
+            let text = std::fs::read_to_string(&values).unwrap_or_default();
+            std::fs::remove_file(&values).ok();
+            let a = agreement(&all.rows, &text)?;
+            report += &format!(
+                "\n  agreement with the peer on {} files: max |diff| h1 {:.1e}, h4 {:.1e}, gs {:.1e}; {} defined/undefined mismatches; {} note-count mismatches",
+                a.compared,
+                a.max_abs_diff[0],
+                a.max_abs_diff[1],
+                a.max_abs_diff[2],
+                a.defined_mismatch,
+                a.n_notes_mismatch
+            );
+        }
+        Err(e) => report += &format!("\n  Python peer not measured: {e:#}"),
+    }
+    Ok(report)
+}

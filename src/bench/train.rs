@@ -1,0 +1,167 @@
+//! `pipeline bench train`: training throughput on synthetic tokens (no data loading,
+//! checkpoints or logging) on the configured backend, and on CPU beside the PyTorch reference of
+//! the same shape, batch and dropout (scripts/bench/train_peer.py, in the bench venv).
+
+use anyhow::Result;
+use burn::optim::{GradientsParams, Optimizer};
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
+use std::time::Instant;
+
+use crate::model::backend::{BackendWork, on_backend};
+use crate::model::{Memory, TransformerXlConfig, dropout};
+use crate::rng::Rng;
+use crate::train::adamw::{AdamWParams, FusedAdamW};
+use crate::train::clip::clip_grad_norm;
+use crate::train::{TrainConfig, cross_entropy};
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BenchResult {
+    pub steps: usize,
+    pub batch_size: usize,
+    pub tgt_len: usize,
+    pub ms_per_step: f64,
+    pub tokens_per_sec: f64,
+    pub last_loss: f64,
+}
+
+/// Runs `warmup + steps` full training steps (forward with memory, backward, global-norm clip,
+/// AdamW) on uniform random tokens and times the last `steps`.
+pub fn throughput<B: AutodiffBackend>(
+    cfg: &TransformerXlConfig,
+    batch_size: usize,
+    warmup: usize,
+    steps: usize,
+    device: &B::Device,
+) -> BenchResult {
+    B::seed(device, 0);
+    dropout::seed(0);
+    let mut model = cfg.init::<B>(device);
+    // As the PyTorch peer: torch.optim.AdamW's defaults.
+    let mut optim = FusedAdamW::init::<B, _>(AdamWParams {
+        beta_1: 0.9,
+        beta_2: 0.999,
+        epsilon: 1e-8,
+        weight_decay: 0.01,
+    });
+    let mut rng = Rng::new(0);
+    let mut mems: Option<Memory<B>> = None;
+    let (t, v) = (cfg.tgt_len, cfg.vocab_size as u64);
+    let mut start = Instant::now();
+    let mut last_loss = f64::NAN;
+    for i in 0..warmup + steps {
+        if i == warmup {
+            start = Instant::now();
+        }
+        let data: Vec<i32> = (0..batch_size * (t + 1))
+            .map(|_| rng.below(v) as i32)
+            .collect();
+        let all =
+            Tensor::<B, 2, Int>::from_data(TensorData::new(data, [batch_size, t + 1]), device);
+        let x = all.clone().narrow(1, 0, t);
+        let y = all.narrow(1, 1, t);
+        let (logits, new) = model.forward(x, mems.as_ref());
+        let loss = cross_entropy(logits, y);
+        last_loss = loss.clone().into_scalar().elem::<f64>();
+        let mut grads = GradientsParams::from_grads(loss.backward(), &model);
+        clip_grad_norm::<B, _>(&model, &mut grads, 1.0);
+        model = optim.step(1e-4, model, grads);
+        mems = Some(new);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    BenchResult {
+        steps,
+        batch_size,
+        tgt_len: t,
+        ms_per_step: secs * 1e3 / steps.max(1) as f64,
+        tokens_per_sec: (steps * batch_size * t) as f64 / secs.max(1e-9),
+        last_loss,
+    }
+}
+
+/// [`throughput`] of `model` at `train.batch_size` on the configured backend and precision.
+pub fn bench_on_configured_backend(
+    train: &TrainConfig,
+    model: &TransformerXlConfig,
+    warmup: usize,
+    steps: usize,
+) -> Result<BenchResult> {
+    struct Work<'a> {
+        model: &'a TransformerXlConfig,
+        batch: usize,
+        warmup: usize,
+        steps: usize,
+    }
+    impl BackendWork for Work<'_> {
+        type Output = BenchResult;
+        fn run<B: AutodiffBackend>(self, device: &B::Device) -> Result<BenchResult> {
+            Ok(throughput::<B>(
+                self.model,
+                self.batch,
+                self.warmup,
+                self.steps,
+                device,
+            ))
+        }
+    }
+    let work = Work {
+        model,
+        batch: train.batch_size,
+        warmup,
+        steps,
+    };
+    on_backend(&train.backend, &train.precision, work)
+}
+
+/// The report of `pipeline bench train`: the configured model, batch, backend and precision,
+/// beside PyTorch on CPU.
+pub fn report(train: &TrainConfig, m: &TransformerXlConfig, warmup: usize, steps: usize) -> Result<String> {
+    let r = bench_on_configured_backend(train, m, warmup, steps)?;
+    let mut report = format!(
+        "train benchmark ({} layers, d_model {}, tgt/mem {}/{}, batch {}, dropout {}, {} {}, {} timed steps)\n  \
+         cadenza (Burn): {:.0} tokens/s, {:.1} ms/step",
+        m.n_layer,
+        m.d_model,
+        m.tgt_len,
+        m.mem_len,
+        r.batch_size,
+        m.dropout,
+        train.backend,
+        train.precision,
+        r.steps,
+        r.tokens_per_sec,
+        r.ms_per_step,
+    );
+    if train.backend != "cpu" {
+        return Ok(report);
+    }
+    let arg = |v: usize| v.to_string();
+    let args = [
+        ("--n-layer", arg(m.n_layer)),
+        ("--d-model", arg(m.d_model)),
+        ("--n-head", arg(m.n_head)),
+        ("--d-inner", arg(m.d_inner)),
+        ("--tgt-len", arg(m.tgt_len)),
+        ("--mem-len", arg(m.mem_len)),
+        ("--vocab", arg(m.vocab_size)),
+        ("--batch", arg(r.batch_size)),
+        ("--dropout", m.dropout.to_string()),
+        ("--warmup", arg(warmup)),
+        ("--steps", arg(steps)),
+    ];
+    let args: Vec<&str> = args.iter().flat_map(|(k, v)| [*k, v.as_str()]).collect();
+    match super::python_peer(&["torch"], "train_peer.py", &args) {
+        Ok(v) => {
+            let peer = v["tokens_per_sec"].as_f64().unwrap_or(f64::NAN);
+            report += &format!(
+                "\n  PyTorch {} ({} threads), same shape and step: {peer:.0} tokens/s\n  \
+                 ratio cadenza/PyTorch: {:.2}x. Target: 1.0x",
+                v["torch"].as_str().unwrap_or("?"),
+                v["threads"],
+                r.tokens_per_sec / peer
+            );
+        }
+        Err(e) => report += &format!("\n  PyTorch peer unavailable: {e:#}"),
+    }
+    Ok(report)
+}

@@ -1,0 +1,180 @@
+//! One function per CLI command: load the config, call down, print the result. `main.rs` only
+//! parses arguments.
+
+use anyhow::{Context, Result};
+use std::path::Path;
+
+use crate::config::Config;
+use crate::generate::{GenerateJob, Task};
+use crate::metrics::OutputFormat;
+use crate::pipeline::{RunOptions, ShardSpec, StageRun};
+use crate::stages::{self, Ctx};
+
+fn context(config: &Path) -> Result<Ctx> {
+    Ok(Ctx::new(Config::load(config)?))
+}
+
+/// `pipeline run STAGE`: one stage or `all`, skipping fresh ones; then the stage times and
+/// where to listen.
+pub fn run(config: &Path, stage: &str, force: bool, shard: ShardSpec) -> Result<()> {
+    let ctx = context(config)?;
+    let graph = stages::graph()?;
+    let t0 = std::time::Instant::now();
+    let opts = RunOptions {
+        force,
+        shard,
+        demo: ctx.demo(),
+    };
+    let runs = crate::pipeline::run(&graph, &ctx, stage, opts)?;
+    if let Some(line) = times_line(&runs, t0.elapsed().as_secs_f64()) {
+        println!("{line}");
+    }
+    if opts.demo {
+        crate::demo::banner();
+    }
+    // The last line of `make pipeline`: where to listen.
+    let page = ctx.layout.report_dir().join(crate::report::INDEX);
+    if runs.iter().any(|r| r.stage == "report") && page.is_file() {
+        println!("listening report: {}", page.display());
+    }
+    Ok(())
+}
+
+/// "nothing to do" when every stage was fresh, the time of each when several ran.
+fn times_line(runs: &[StageRun], total: f64) -> Option<String> {
+    if runs.iter().all(|r| !r.ran) {
+        return Some(format!("nothing to do: everything is fresh ({total:.1} s)"));
+    }
+    if runs.len() < 2 {
+        return None;
+    }
+    let times: Vec<String> = runs
+        .iter()
+        .map(|r| {
+            if r.ran {
+                format!("{} {:.1} s", r.stage, r.seconds)
+            } else {
+                format!("{} fresh", r.stage)
+            }
+        })
+        .collect();
+    Some(format!(
+        "stage times: {} (total {total:.1} s)",
+        times.join(", ")
+    ))
+}
+
+/// `pipeline status`: each stage fresh / stale / missing / blocked, and why.
+pub fn status(config: &Path) -> Result<()> {
+    let ctx = context(config)?;
+    for (name, state) in crate::pipeline::status(&stages::graph()?, &ctx)? {
+        println!("{name:<9} {state}");
+    }
+    if ctx.demo() {
+        crate::demo::banner();
+    }
+    Ok(())
+}
+
+/// `pipeline evaluate --midi-dir DIR --label NAME`, under the evaluate stage's lock.
+pub fn evaluate_dir(config: &Path, midi_dir: &Path, label: &str) -> Result<()> {
+    let metrics = context(config)?.layout.metrics_dir();
+    let _lock = crate::fsio::Lock::acquire(&metrics)?;
+    let outcome = crate::metrics::evaluate_dir(&metrics, midi_dir, label)?;
+    println!("evaluate  {}", outcome.line());
+    Ok(())
+}
+
+/// A query that Polars refused (the CLI exits with status 2 on it).
+#[derive(Debug, thiserror::Error)]
+#[error("{0:#}")]
+pub struct BadQuery(anyhow::Error);
+
+/// `pipeline query SQL`: the result printed, and written to `out` when given.
+pub fn query(config: &Path, sql: &str, format: OutputFormat, out: Option<&Path>) -> Result<()> {
+    let layout = context(config)?.layout;
+    let mut df = crate::metrics::query(&layout.metrics_dir(), layout.tokens_dir(), sql)
+        .map_err(BadQuery)?;
+    let text = crate::metrics::format_frame(&mut df, format)?;
+    println!("{}", text.trim_end());
+    if let Some(path) = out {
+        crate::metrics::write_result(&mut df, path)?;
+    }
+    Ok(())
+}
+
+/// `pipeline report`: the summary and plot, then the listening page through the runner (so its
+/// freshness and manifest stay right); without finished upstream stages there is no page,
+/// which is not an error here.
+pub fn report(config: &Path) -> Result<()> {
+    let ctx = context(config)?;
+    crate::metrics::plot::print_and_plot(&ctx.layout.metrics_dir())?;
+    let opts = RunOptions {
+        force: false,
+        shard: ShardSpec::ALL,
+        demo: ctx.demo(),
+    };
+    match crate::pipeline::run(&stages::graph()?, &ctx, "report", opts) {
+        Ok(_) => println!(
+            "listening report: {}",
+            ctx.layout.report_dir().join(crate::report::INDEX).display()
+        ),
+        Err(e) => eprintln!("note: no listening page: {e:#}"),
+    }
+    Ok(())
+}
+
+/// `pipeline generate`: `n` pieces of one task with one configured sampler from any
+/// checkpoint, into `out/task=…/sampler=…/` (outside the run's store).
+pub fn generate(
+    config: &Path,
+    checkpoint: &Path,
+    task: Task,
+    sampler: &str,
+    n: usize,
+    out: &Path,
+) -> Result<()> {
+    let ctx = context(config)?;
+    let g = ctx.cfg.generate.adhoc(task, sampler, n)?;
+    let job = GenerateJob {
+        generate: &g,
+        audio: &ctx.cfg.audio,
+        seed: ctx.cfg.run.seed,
+        tokens_dir: ctx.layout.tokens_dir(),
+        checkpoint,
+    };
+    let s = crate::generate::generate(&job, out, false)?;
+    println!(
+        "generate  {} pieces, {} tokens, {} WAVs -> {}",
+        s.pieces,
+        s.tokens,
+        s.wavs,
+        out.display()
+    );
+    Ok(())
+}
+
+/// `pipeline bench WHICH`: each benchmark beside its peer, on the configured corpus and model.
+pub fn bench(config: &Path, which: &str, steps: usize, warmup: usize) -> Result<()> {
+    let ctx = context(config)?;
+    let inputs = crate::bench::BenchInputs {
+        raw_dir: ctx.layout.raw_dir(),
+        songs_per_shard: ctx.cfg.tokenize.songs_per_shard,
+        model: stages::train::model_config(&ctx.cfg),
+        train: &ctx.cfg.train,
+        train_steps: steps,
+        warmup,
+    };
+    crate::bench::run(which, &inputs)
+}
+
+/// `pipeline demo-data`: the built-in synthetic corpus.
+pub fn demo_data(out: &Path, songs: usize, seed: u64) -> Result<()> {
+    let n = crate::demo::write_demo_corpus(out, songs, seed)
+        .with_context(|| format!("cannot write the demo corpus into {}", out.display()))?;
+    println!(
+        "wrote {n} synthetic songs into {} (DEMO DATA, not Pop1K7)",
+        out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! One partition (task × sampler): its requests, their batched decoding into songs, and the
+//! fingerprint of everything its files depend on.
+
+use anyhow::{Result, anyhow};
+
+use super::decode::{DecodeOptions, Request, decode_batch};
+use super::grammar::remi_specials;
+use super::prompts::Prompt;
+use super::samples::SampleRow;
+use super::{GenerateConfig, SamplerConfig, Task};
+use crate::audio::{AudioConfig, song_seconds};
+use crate::midi::Song;
+use crate::model::NextToken;
+use crate::remi::{Grammar, STEPS_PER_BAR, onset_step};
+use crate::rng::Rng;
+
+/// A decoded piece ready to be written.
+#[derive(Debug, Clone)]
+pub struct GeneratedPiece {
+    pub row: SampleRow,
+    pub song: Song,
+}
+
+/// Bars as evaluate counts them: last onset bar + 1 (0 without notes).
+pub fn song_bars(song: &Song) -> u32 {
+    song.notes
+        .iter()
+        .map(|n| onset_step(n.start) / STEPS_PER_BAR + 1)
+        .max()
+        .unwrap_or(0)
+}
+
+/// The seed of one piece: (run seed, task, sampler, index).
+pub fn piece_seed(run_seed: u64, task: Task, sampler: &str, index: usize) -> u64 {
+    Rng::derive(run_seed, &[task.as_str(), sampler, &index.to_string()])
+}
+
+/// What one partition is made from.
+#[derive(Debug, Clone)]
+pub struct PartitionPlan<'a> {
+    pub task: Task,
+    pub sampler: &'a SamplerConfig,
+    pub n: usize,
+    /// Continuation prompts (piece i continues prompt i mod len); ignored for unconditional.
+    pub prompts: &'a [Prompt],
+    pub run_seed: u64,
+}
+
+/// Decode the pieces of one partition (in batches of `gcfg.batch_size`) and turn them into songs.
+pub fn generate_pieces<M: NextToken>(
+    model: &M,
+    gcfg: &GenerateConfig,
+    plan: &PartitionPlan,
+) -> Result<Vec<GeneratedPiece>> {
+    let sp = remi_specials();
+    let mut reqs = Vec::with_capacity(plan.n);
+    let mut sources = Vec::with_capacity(plan.n);
+    for i in 0..plan.n {
+        let seed = piece_seed(plan.run_seed, plan.task, &plan.sampler.name, i);
+        let (prompt, target, source) = match plan.task {
+            Task::Unconditional | Task::Baseline => (vec![sp.bos], gcfg.unconditional_bars, None),
+            Task::Continuation => {
+                let p = plan
+                    .prompts
+                    .get(i % plan.prompts.len().max(1))
+                    .ok_or_else(|| anyhow!("continuation needs at least one prompt"))?;
+                let bars = p.tokens.iter().filter(|&&t| t == sp.bar).count() as u32;
+                (
+                    p.tokens.clone(),
+                    bars + gcfg.continuation_bars,
+                    Some(p.source.clone()),
+                )
+            }
+        };
+        reqs.push(Request {
+            prompt,
+            target_bars: target,
+            seed,
+        });
+        sources.push(source);
+    }
+    let opts = DecodeOptions {
+        sampler: plan.sampler.clone(),
+        specials: sp,
+        max_tokens: gcfg.max_tokens,
+        prefill_chunk: gcfg.prefill_chunk,
+    };
+    let mut out = Vec::with_capacity(plan.n);
+    for (b, chunk) in reqs.chunks(gcfg.batch_size).enumerate() {
+        let decoded = decode_batch(model, Grammar::new, chunk, &opts)?;
+        for (j, (d, r)) in decoded.into_iter().zip(chunk).enumerate() {
+            let i = b * gcfg.batch_size + j;
+            let song = crate::remi::decode(&d.tokens).map_err(|e| {
+                anyhow!(
+                    "piece {i} of {}/{} does not decode: {e}",
+                    plan.task,
+                    plan.sampler.name
+                )
+            })?;
+            out.push(GeneratedPiece {
+                row: SampleRow {
+                    piece: i as u32,
+                    seed: r.seed,
+                    n_tokens: d.tokens.len() as u32,
+                    n_bars: song_bars(&song),
+                    prompt_source: sources[i].clone(),
+                    start_bar: d.start_bar,
+                    seconds: song_seconds(&song),
+                    has_wav: false,
+                    tokens: d.tokens,
+                },
+                song,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The fingerprint of a partition: everything its bytes depend on.
+pub fn partition_fingerprint(
+    model_fp: &str,
+    gcfg: &GenerateConfig,
+    audio: &AudioConfig,
+    plan: &PartitionPlan,
+    audio_on: bool,
+) -> String {
+    let prompts: Vec<(&str, &[u16])> = match plan.task {
+        Task::Unconditional | Task::Baseline => Vec::new(),
+        Task::Continuation => plan
+            .prompts
+            .iter()
+            .map(|p| (p.source.as_str(), p.tokens.as_slice()))
+            .collect(),
+    };
+    let bars = match plan.task {
+        Task::Unconditional | Task::Baseline => gcfg.unconditional_bars,
+        Task::Continuation => gcfg.continuation_bars,
+    };
+    let key = serde_json::json!({
+        "model": model_fp,
+        "task": plan.task.as_str(),
+        "sampler": plan.sampler,
+        "seed": plan.run_seed,
+        "n": plan.n,
+        "bars": bars,
+        "max_tokens": gcfg.max_tokens,
+        "prompts": prompts,
+        "audio": if audio_on { serde_json::to_value(audio).unwrap_or_default() } else { serde_json::Value::Null },
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    crate::hash::sha256_hex(key.to_string().as_bytes())
+}
+

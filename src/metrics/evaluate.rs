@@ -1,0 +1,142 @@
+//! Scoring many files (rayon, a progress bar, warnings for unreadable files) and the two
+//! evaluations: a run's generated pieces against the real reference split ([`evaluate_run`]),
+//! and any folder of MIDI beside them ([`evaluate_dir`], `pipeline evaluate --midi-dir`).
+
+use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
+use std::path::Path;
+use std::time::Instant;
+
+use super::inputs::{folder_jobs, generated_jobs, reference_jobs};
+use super::pieces::{EXTERNAL_TASK, Group, PieceJob, ScoredPiece, check_label, score_job};
+use super::store::{read_pieces, write_tables};
+use super::summary::SummaryRow;
+use crate::shards::Split;
+
+/// What one evaluation did.
+#[derive(Debug, Clone)]
+pub struct EvaluateOutcome {
+    /// Files scored in this call (reference and generated, or the external folder).
+    pub files: usize,
+    pub errors: usize,
+    pub seconds: f64,
+    /// The summary table as written (all groups in the metrics folder).
+    pub summary: Vec<SummaryRow>,
+}
+
+impl EvaluateOutcome {
+    /// The one-line summary printed at the end (the runner prefixes the stage name).
+    pub fn line(&self) -> String {
+        let rate = if self.seconds > 0.0 {
+            self.files as f64 / self.seconds
+        } else {
+            0.0
+        };
+        format!(
+            "{} files, {} errors, {} groups, {:.2} s, {:.0} files/s",
+            self.files,
+            self.errors,
+            self.summary.len(),
+            self.seconds,
+            rate
+        )
+    }
+}
+
+/// Score files in parallel, in job order. Unreadable files give a row with the error and a
+/// warning on stderr; they never stop the run.
+pub fn score_all(jobs: &[PieceJob]) -> Vec<ScoredPiece> {
+    let bar = crate::progress::bar(
+        jobs.len() as u64,
+        "evaluate {bar:30} {pos}/{len} files {per_sec} eta {eta}",
+    );
+    let rows: Vec<ScoredPiece> = jobs
+        .par_iter()
+        .map(|job| {
+            let row = score_job(job);
+            if let Err(e) = &row.metrics {
+                bar.suspend(|| {
+                    eprintln!(
+                        "warning: {}: {e} (recorded in the error column)",
+                        job.path.display()
+                    )
+                });
+            }
+            bar.inc(1);
+            row
+        })
+        .collect();
+    bar.finish_and_clear();
+    rows
+}
+
+/// What the evaluation of a run reads.
+pub struct RunInputs<'a> {
+    /// The token shards: which songs are in the reference split, and their source files.
+    pub tokens_dir: &'a Path,
+    /// The raw corpus the reference songs are re-read from.
+    pub raw_dir: &'a Path,
+    /// The generated store (`task=…/sampler=…/*.mid`); missing is fine: reference rows only.
+    pub generated_dir: &'a Path,
+    pub reference_split: Split,
+}
+
+/// The evaluate stage's work: score the generated pieces and the real reference split, and
+/// write the tables into `out`. Rows of external folders already in `out` (task=external) are
+/// kept, so they stay comparable after a rerun.
+pub fn evaluate_run(inputs: &RunInputs, out: &Path) -> Result<EvaluateOutcome> {
+    let start = Instant::now();
+    let songs = crate::shards::read_shards(inputs.tokens_dir).with_context(|| {
+        format!(
+            "cannot read token shards in {}",
+            inputs.tokens_dir.display()
+        )
+    })?;
+    let mut jobs = reference_jobs(&songs, inputs.reference_split, inputs.raw_dir);
+    jobs.extend(generated_jobs(inputs.generated_dir)?);
+    score_into(out, &jobs, |r| r.group.task == EXTERNAL_TASK, start)
+}
+
+/// Scores `jobs` and writes the tables of `metrics` anew: these rows plus the rows already
+/// there that `keep` selects.
+fn score_into(
+    metrics: &Path,
+    jobs: &[PieceJob],
+    keep: impl Fn(&ScoredPiece) -> bool,
+    start: Instant,
+) -> Result<EvaluateOutcome> {
+    let mut rows = score_all(jobs);
+    let files = rows.len();
+    let errors = rows.iter().filter(|r| r.metrics.is_err()).count();
+    let kept = read_pieces(metrics)
+        .with_context(|| format!("cannot read the previous tables in {}", metrics.display()))?
+        .into_iter()
+        .filter(|r| keep(r));
+    rows.extend(kept);
+    let summary = write_tables(metrics, &rows)?;
+    Ok(EvaluateOutcome {
+        files,
+        errors,
+        seconds: start.elapsed().as_secs_f64(),
+        summary,
+    })
+}
+
+/// `pipeline evaluate --midi-dir DIR --label NAME`: score every `.mid`/`.midi` under `midi_dir`
+/// (at any depth) as task=external, sampler=`label`, into the metrics folder beside the rows
+/// already there (a previous `external/label` partition is replaced), and recompute the
+/// summary over all groups, so the folder ranks against the reference and the samplers. The
+/// caller holds the evaluate stage's lock meanwhile.
+pub fn evaluate_dir(metrics: &Path, midi_dir: &Path, label: &str) -> Result<EvaluateOutcome> {
+    let start = Instant::now();
+    check_label("label", label)?;
+    if !midi_dir.is_dir() {
+        bail!("{} is not a folder", midi_dir.display());
+    }
+    let group = Group::new(EXTERNAL_TASK, label);
+    let jobs = folder_jobs(midi_dir, &group)?;
+    if jobs.is_empty() {
+        bail!("no .mid or .midi files under {}", midi_dir.display());
+    }
+    score_into(metrics, &jobs, |r| r.group != group, start)
+}

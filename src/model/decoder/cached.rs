@@ -1,0 +1,319 @@
+//! Incremental Transformer-XL inference with a key/value cache.
+//!
+//! `TransformerXl::forward` with T = 1 and the XL memory recomputes the keys and values of all
+//! `mem_len` remembered positions at every step (the memory holds layer inputs), which makes a
+//! step cost `O(batch × mem_len × d²)`. The keys and values of a remembered position never change
+//! (same weights, same input), so this decoder caches them per layer and computes only the new
+//! position: a step costs `O(batch × d²)` plus the attention itself. It attends over exactly the
+//! same window as the XL memory (the last `mem_len` positions plus the current one), so it gives
+//! the model's logits (the decoder tests check this, also past `mem_len`).
+//!
+//! The projections and feed-forward layers run as Burn ops on the layers' own weights; the
+//! attention over the cache runs in [`ring`](super::ring) on plain slices. The rows of a batch are
+//! split into groups (up to one per worker thread) that step in parallel: at generation's batch
+//! sizes Burn runs each matmul on one thread, so this is what puts the cores to work. Rows never
+//! interact, so a piece does not depend on the batch around it.
+
+use anyhow::{Result, anyhow, bail};
+use burn::tensor::activation::relu;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Int, Tensor, TensorData, TensorPrimitive};
+use rayon::prelude::*;
+
+use super::NextToken;
+use super::ring::{Dims, PosKeys, RingCache, Step, attend};
+use crate::model::{TransformerXl, XlLayer, sinusoids};
+
+/// One layer's weights as the decoder uses them.
+struct Layer<B: Backend> {
+    q_net: Linear<B>,
+    kv_net: Linear<B>,
+    o_net: Linear<B>,
+    /// The learned attention biases r_w_bias and r_r_bias, `[H Dh]`.
+    u: Vec<f32>,
+    vb: Vec<f32>,
+    /// `r_net` of the sinusoids of every distance in the window.
+    pos: PosKeys,
+    norm_attn: Norm<B>,
+    ff1: Linear<B>,
+    ff2: Linear<B>,
+    norm_ff: Norm<B>,
+    pre_norm: bool,
+}
+
+/// A Transformer-XL decoder with a per-layer key/value cache.
+pub struct KvDecoder<B: Backend> {
+    embed: Tensor<B, 2>,
+    out_bias: Tensor<B, 1>,
+    layers: Vec<Layer<B>>,
+    final_norm: Option<Norm<B>>,
+    n_head: usize,
+    d_head: usize,
+    d_model: usize,
+    mem_len: usize,
+    device: B::Device,
+}
+
+/// Rows below which splitting a batch into another parallel group stops paying.
+const MIN_GROUP_ROWS: usize = 8;
+
+/// The decoding state: one [`RingCache`] per layer for each group of rows.
+pub struct KvState {
+    groups: Vec<Vec<RingCache>>,
+    /// Rows per group.
+    rows: Vec<usize>,
+    /// Positions fed so far.
+    seen: usize,
+}
+
+/// A linear layer's weights, read once (`Param::val` initialises a lazy parameter in place;
+/// a cloned module would draw its own).
+struct Linear<B: Backend> {
+    w: Tensor<B, 2>,
+    b: Option<Tensor<B, 1>>,
+}
+
+impl<B: Backend> Linear<B> {
+    fn of(l: &burn::nn::Linear<B>) -> Self {
+        Linear {
+            w: l.weight.val(),
+            b: l.bias.as_ref().map(|b| b.val()),
+        }
+    }
+
+    /// `x W + b` as a plain Burn matmul (the model's own linears go through the fused kernels,
+    /// which train; here the shapes are one row per piece).
+    fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        let y = x.matmul(self.w.clone());
+        match &self.b {
+            Some(b) => y + b.clone().unsqueeze::<2>(),
+            None => y,
+        }
+    }
+}
+
+/// A layer norm's gain and bias.
+struct Norm<B: Backend> {
+    gamma: Tensor<B, 1>,
+    beta: Option<Tensor<B, 1>>,
+}
+
+impl<B: Backend> Norm<B> {
+    fn of(n: &burn::nn::LayerNorm<B>) -> Self {
+        Norm {
+            gamma: n.gamma.val(),
+            beta: n.beta.as_ref().map(|b| b.val()),
+        }
+    }
+
+    /// Burn's LayerNorm kernel (epsilon 1e-5, the model's) over the last dimension.
+    fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        Tensor::from_primitive(TensorPrimitive::Float(B::layer_norm(
+            x.into_primitive().tensor(),
+            self.gamma.clone().into_primitive().tensor(),
+            self.beta.clone().map(|b| b.into_primitive().tensor()),
+            1e-5,
+        )))
+    }
+}
+
+fn floats(data: TensorData) -> Result<Vec<f32>> {
+    data.convert::<f32>()
+        .into_vec::<f32>()
+        .map_err(|e| anyhow!("tensor data: {e:?}"))
+}
+
+impl<B: Backend> Layer<B> {
+    fn new(l: &XlLayer<B>, sin: Tensor<B, 2>) -> Result<Self> {
+        let r = Linear::of(&l.r_net).forward(sin);
+        Ok(Layer {
+            q_net: Linear::of(&l.q_net),
+            kv_net: Linear::of(&l.kv_net),
+            o_net: Linear::of(&l.o_net),
+            u: floats(l.r_w_bias.val().into_data())?,
+            vb: floats(l.r_r_bias.val().into_data())?,
+            pos: PosKeys::new(&floats(r.into_data())?, l.n_head, l.d_head),
+            norm_attn: Norm::of(&l.norm_attn),
+            ff1: Linear::of(&l.ff1),
+            ff2: Linear::of(&l.ff2),
+            norm_ff: Norm::of(&l.norm_ff),
+            pre_norm: l.pre_norm,
+        })
+    }
+
+    /// One position of one group of rows through the layer: `h` `[B, d]` -> `[B, d]`.
+    fn step(&self, h: Tensor<B, 2>, dims: Dims, cache: &mut RingCache, seen: usize) -> Result<Tensor<B, 2>> {
+        let x = if self.pre_norm {
+            self.norm_attn.forward(h.clone())
+        } else {
+            h.clone()
+        };
+        let kv = floats(self.kv_net.forward(x.clone()).into_data())?; // [B, 2 H Dh]
+        let q = floats(self.q_net.forward(x).into_data())?; // [B, H Dh]
+        let step = Step {
+            q: &q,
+            kv: &kv,
+            u: &self.u,
+            vb: &self.vb,
+            pos: &self.pos,
+            seen,
+        };
+        let out = attend(dims, cache, &step);
+        let out = Tensor::from_data(
+            TensorData::new(out, [dims.rows, dims.heads * dims.d_head]),
+            &h.device(),
+        );
+        let attn = self.o_net.forward(out);
+        let h = if self.pre_norm {
+            h + attn
+        } else {
+            self.norm_attn.forward(h + attn)
+        };
+        let ff_in = if self.pre_norm {
+            self.norm_ff.forward(h.clone())
+        } else {
+            h.clone()
+        };
+        let ff = self.ff2.forward(relu(self.ff1.forward(ff_in)));
+        Ok(if self.pre_norm {
+            h + ff
+        } else {
+            self.norm_ff.forward(h + ff)
+        })
+    }
+}
+
+impl<B: Backend> KvDecoder<B> {
+    pub fn new(model: &TransformerXl<B>) -> Result<Self> {
+        if model.mem_len == 0 {
+            bail!("cached decoding needs a model with mem_len > 0 (the memory is the context)");
+        }
+        let embed = model.embed.weight.val();
+        let device = embed.device();
+        let sin = sinusoids::<B>(model.mem_len + 1, model.d_model, &device);
+        let layers = model
+            .layers
+            .iter()
+            .map(|l| Layer::new(l, sin.clone()))
+            .collect::<Result<Vec<_>>>()?;
+        let (n_head, d_head) = model
+            .layers
+            .first()
+            .map_or((0, 0), |l| (l.n_head, l.d_head));
+        Ok(KvDecoder {
+            embed,
+            out_bias: model.out_bias.val(),
+            layers,
+            final_norm: model.final_norm.as_ref().map(Norm::of),
+            n_head,
+            d_head,
+            d_model: model.d_model,
+            mem_len: model.mem_len,
+            device,
+        })
+    }
+
+    /// One position for every row of one group: `tokens` `[B]` -> final hidden states `[B, d]`;
+    /// `cache` holds the group's layers and `seen` the positions fed before this one.
+    fn step(&self, tokens: &[u16], cache: &mut [RingCache], seen: usize) -> Result<Tensor<B, 2>> {
+        let b = tokens.len();
+        let dims = self.dims(b);
+        let ids: Vec<i64> = tokens.iter().map(|&t| t as i64).collect();
+        let ids = Tensor::<B, 1, Int>::from_data(TensorData::new(ids, [b]), &self.device);
+        let mut h = self.embed.clone().select(0, ids) * (self.d_model as f64).sqrt(); // [B, d]
+        for (l, cache) in self.layers.iter().zip(cache) {
+            h = l.step(h, dims, cache, seen)?;
+        }
+        Ok(match &self.final_norm {
+            Some(norm) => norm.forward(h),
+            None => h,
+        })
+    }
+
+    /// Tied output projection: hidden `[B, d]` -> logits `[B, vocab]`.
+    fn logits(&self, h: Tensor<B, 2>) -> Tensor<B, 2> {
+        h.matmul(self.embed.clone().transpose()) + self.out_bias.clone().unsqueeze::<2>()
+    }
+
+    fn dims(&self, rows: usize) -> Dims {
+        Dims {
+            rows,
+            heads: self.n_head,
+            d_head: self.d_head,
+            slots: self.mem_len + 1,
+        }
+    }
+}
+
+impl<B: Backend> NextToken for KvDecoder<B> {
+    type State = KvState;
+
+    fn vocab_size(&self) -> usize {
+        self.embed.dims()[0]
+    }
+
+    fn init_state(&self, batch: usize) -> Self::State {
+        // At least MIN_GROUP_ROWS rows per group where the batch allows: every group reads all
+        // the weights each step, so tiny groups on a many-core machine would mostly move weights.
+        let groups = rayon::current_num_threads()
+            .min(batch.div_ceil(MIN_GROUP_ROWS))
+            .max(1);
+        let rows: Vec<usize> = (0..groups)
+            .map(|g| batch / groups + usize::from(g < batch % groups))
+            .collect();
+        KvState {
+            groups: rows
+                .iter()
+                .map(|&r| {
+                    self.layers
+                        .iter()
+                        .map(|_| RingCache::new(self.dims(r)))
+                        .collect()
+                })
+                .collect(),
+            rows,
+            seen: 0,
+        }
+    }
+
+    /// Several tokens per row are fed one position at a time (the cache makes that cheap).
+    fn feed(&self, tokens: &[u16], batch: usize, state: &mut Self::State) -> Result<Vec<f32>> {
+        let held: usize = state.rows.iter().sum();
+        if held != batch {
+            bail!("the decoding state holds {held} rows but {batch} were fed");
+        }
+        let t = tokens.len() / batch;
+        if t == 0 {
+            bail!("feed needs at least one token per row");
+        }
+        let mut starts = vec![0];
+        starts.extend(state.rows.iter().scan(0, |acc, r| {
+            *acc += r;
+            Some(*acc)
+        }));
+        let mut logits = Vec::new();
+        for i in 0..t {
+            let col: Vec<u16> = (0..batch).map(|b| tokens[b * t + i]).collect();
+            let (seen, last) = (state.seen, i + 1 == t);
+            let parts = state
+                .groups
+                .par_iter_mut()
+                .zip(starts.par_windows(2))
+                .map(|(cache, w)| {
+                    let h = self.step(&col[w[0]..w[1]], cache, seen)?;
+                    // Only the last position's logits are returned (and computed).
+                    if last {
+                        floats(self.logits(h).into_data())
+                    } else {
+                        Ok(Vec::new())
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?;
+            state.seen += 1;
+            if last {
+                logits = parts.concat();
+            }
+        }
+        Ok(logits)
+    }
+}

@@ -1,0 +1,124 @@
+//! Next-token decoding, one position at a time: the [`NextToken`] interface the sampling loop
+//! drives, and three Transformer-XL decoders behind it.
+//!
+//! - [`KvDecoder`] (generation): keeps each layer's keys and values of the last `mem_len`
+//!   positions in a ring buffer and computes only the new position: a step costs the same at
+//!   any length.
+//! - [`MemoryDecoder`]: the model's own forward with the XL memory, one segment per call (it
+//!   recomputes the remembered positions' keys and values every step); the reference the cached
+//!   decoder must equal.
+//! - [`NaiveDecoder`]: recomputes the whole history every step, for tests and the benchmark.
+
+mod cached;
+mod ring;
+
+pub use cached::KvDecoder;
+
+use anyhow::{Result, bail};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Int, Tensor, TensorData};
+
+use super::{Memory, TransformerXl};
+
+/// A next-token model: logits for a batch given the new tokens and its running state.
+pub trait NextToken {
+    type State;
+    fn vocab_size(&self) -> usize;
+    /// A fresh state for `batch` rows (no context yet).
+    fn init_state(&self, batch: usize) -> Self::State;
+    /// Append `tokens` (row-major `[batch, t]`, t >= 1) to every row's context and return the
+    /// logits at the last new position, row-major `[batch, vocab]`.
+    fn feed(&self, tokens: &[u16], batch: usize, state: &mut Self::State) -> Result<Vec<f32>>;
+}
+
+fn to_tensor<B: Backend>(tokens: &[u16], batch: usize, device: &B::Device) -> Tensor<B, 2, Int> {
+    let t = tokens.len() / batch;
+    let data: Vec<i64> = tokens.iter().map(|&x| x as i64).collect();
+    Tensor::<B, 2, Int>::from_data(TensorData::new(data, [batch, t]), device)
+}
+
+fn last_logits<B: Backend>(logits: Tensor<B, 3>) -> Result<Vec<f32>> {
+    let [b, t, v] = logits.dims();
+    let last = logits.slice([0..b, t - 1..t, 0..v]).reshape([b, v]);
+    last.into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("logits: {e:?}"))
+}
+
+/// Each `feed` runs only the new tokens through the model, attending to the XL memory.
+pub struct MemoryDecoder<'a, B: Backend> {
+    model: &'a TransformerXl<B>,
+    device: B::Device,
+}
+
+impl<'a, B: Backend> MemoryDecoder<'a, B> {
+    pub fn new(model: &'a TransformerXl<B>) -> Result<Self> {
+        if model.mem_len == 0 {
+            bail!("cached decoding needs a model with mem_len > 0 (the memory is the context)");
+        }
+        Ok(MemoryDecoder {
+            model,
+            device: model.embed.weight.device(),
+        })
+    }
+}
+
+impl<B: Backend> NextToken for MemoryDecoder<'_, B> {
+    type State = Option<Memory<B>>;
+
+    fn vocab_size(&self) -> usize {
+        self.model.vocab_size()
+    }
+
+    fn init_state(&self, _batch: usize) -> Self::State {
+        None
+    }
+
+    fn feed(&self, tokens: &[u16], batch: usize, state: &mut Self::State) -> Result<Vec<f32>> {
+        let x = to_tensor::<B>(tokens, batch, &self.device);
+        let (logits, mem) = self.model.forward(x, state.as_ref());
+        *state = Some(mem);
+        last_logits(logits)
+    }
+}
+
+/// Keeps every row's whole history and recomputes it without memory each step.
+pub struct NaiveDecoder<'a, B: Backend> {
+    model: &'a TransformerXl<B>,
+    device: B::Device,
+}
+
+impl<'a, B: Backend> NaiveDecoder<'a, B> {
+    pub fn new(model: &'a TransformerXl<B>) -> Self {
+        NaiveDecoder {
+            model,
+            device: model.embed.weight.device(),
+        }
+    }
+}
+
+impl<B: Backend> NextToken for NaiveDecoder<'_, B> {
+    /// Each row's history.
+    type State = Vec<Vec<u16>>;
+
+    fn vocab_size(&self) -> usize {
+        self.model.vocab_size()
+    }
+
+    fn init_state(&self, batch: usize) -> Self::State {
+        vec![Vec::new(); batch]
+    }
+
+    fn feed(&self, tokens: &[u16], batch: usize, state: &mut Self::State) -> Result<Vec<f32>> {
+        let t = tokens.len() / batch;
+        for (b, row) in state.iter_mut().enumerate() {
+            row.extend_from_slice(&tokens[b * t..(b + 1) * t]);
+        }
+        let flat: Vec<u16> = state.concat();
+        let (logits, _) = self
+            .model
+            .forward(to_tensor::<B>(&flat, batch, &self.device), None);
+        last_logits(logits)
+    }
+}

@@ -1,0 +1,286 @@
+//! One training session: from a fresh start or a checkpoint, updates with periodic logging,
+//! validation and checkpoints, until the run is finished or the session's steps are done.
+
+use anyhow::{Context, Result, bail};
+use burn::module::AutodiffModule;
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{GradientsParams, Optimizer};
+use burn::tensor::ElementConversion;
+use burn::tensor::backend::AutodiffBackend;
+use indicatif::ProgressBar;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::adamw::{AdamWParams, FusedAdamW};
+use super::clip::{clip_grad_norm, grad_norm};
+use super::loader::{Batch, StreamLoader, valid_batches};
+use super::logger::{Logger, tags};
+use super::resume::{self, Snapshot, TrainState};
+use super::trainer::{TrainSpec, cross_entropy, evaluate, tensors};
+use crate::model::checkpoint::Checkpoint;
+use crate::model::{Memory, TransformerXl, dropout};
+use crate::rng::Rng;
+
+type Optim<B> = OptimizerAdaptor<FusedAdamW, TransformerXl<B>, B>;
+
+/// Scalars summed since the last log line.
+#[derive(Default)]
+struct LogWindow {
+    loss: f64,
+    norm: f64,
+    steps: usize,
+    tokens: usize,
+}
+
+/// One training session: optimizer, data and bookkeeping between two stops. The model is
+/// passed through by value, so each update replaces it without a second reference.
+pub(super) struct Session<'a, B: AutodiffBackend> {
+    spec: &'a TrainSpec<'a>,
+    device: &'a B::Device,
+    optim: Optim<B>,
+    loader: StreamLoader<'a>,
+    pub(super) state: TrainState,
+    mems: Option<Memory<B>>,
+    valid: Vec<Batch>,
+    logger: Logger,
+    bar: ProgressBar,
+    ckpts: PathBuf,
+    pub(super) resumed_from: Option<usize>,
+    /// When this session started, and the training time of earlier sessions.
+    pub(super) clock: Instant,
+    elapsed_before: f64,
+    /// Tokens trained on in this session.
+    pub(super) tokens: usize,
+    window: LogWindow,
+    window_clock: Instant,
+}
+
+impl<'a, B: AutodiffBackend> Session<'a, B> {
+    /// A fresh model, or the state of `resume`; a fresh start removes what an older run left.
+    pub(super) fn start(
+        spec: &'a TrainSpec<'a>,
+        device: &'a B::Device,
+        ckpts: PathBuf,
+        resume: Option<(Checkpoint, TrainState)>,
+    ) -> Result<(Self, TransformerXl<B>)> {
+        let tc = &spec.train;
+        B::seed(device, Rng::derive(spec.seed, &["train", "init"]));
+        let mut model = spec.model.init::<B>(device);
+        let mut optim = FusedAdamW::init::<B, TransformerXl<B>>(AdamWParams {
+            beta_1: tc.beta1 as f32,
+            beta_2: tc.beta2 as f32,
+            epsilon: tc.eps as f32,
+            weight_decay: tc.weight_decay as f32,
+        });
+        let mut loader = StreamLoader::new(
+            spec.train_songs,
+            tc.batch_size,
+            spec.model.tgt_len,
+            tc.transpose as i32,
+            spec.transposer,
+            Rng::derive(spec.seed, &["train", "loader"]),
+        )?;
+        let mut state = TrainState {
+            step: 0,
+            loader: loader.state.clone(),
+            resume_key: spec.resume_key.clone(),
+            elapsed_secs: 0.0,
+            tokens_seen: 0,
+            finished: false,
+            last_train_loss: None,
+            last_valid_loss: None,
+        };
+        let mut mems = None;
+        let resumed_from = if let Some((ckpt, saved)) = resume {
+            model = ckpt.load_weights(model, device)?;
+            optim = optim.load_record(resume::load_optim(&ckpt, device)?);
+            mems = resume::read_memory::<B>(&ckpt, device)?;
+            loader = loader.resume(saved.loader.clone())?;
+            state = saved;
+            Some(state.step)
+        } else {
+            remove_outputs(&[&ckpts, &spec.out_dir.join("tensorboard")])?;
+            None
+        };
+        let valid = valid_batches(
+            spec.valid_songs,
+            tc.batch_size,
+            spec.model.tgt_len,
+            tc.valid_tokens,
+        );
+        let logger = Logger::new(&spec.out_dir.join("tensorboard"))?;
+        let bar = progress_bar(spec.progress, tc.max_steps, state.step);
+        let session = Session {
+            spec,
+            device,
+            optim,
+            loader,
+            elapsed_before: state.elapsed_secs,
+            state,
+            mems,
+            valid,
+            logger,
+            bar,
+            ckpts,
+            resumed_from,
+            clock: Instant::now(),
+            tokens: 0,
+            window: LogWindow::default(),
+            window_clock: Instant::now(),
+        };
+        Ok((session, model))
+    }
+
+    /// Training time over all sessions.
+    fn elapsed(&self) -> f64 {
+        self.elapsed_before + self.clock.elapsed().as_secs_f64()
+    }
+
+    /// Updates until the run is finished or this session's steps are done; returns the last
+    /// checkpoint.
+    pub(super) fn run(&mut self, mut model: TransformerXl<B>) -> Result<PathBuf> {
+        let tc = &self.spec.train;
+        let session_end = self.spec.session_steps.map(|n| self.state.step + n);
+        loop {
+            let elapsed = self.elapsed();
+            let out_of_time = tc.max_minutes > 0.0 && elapsed >= tc.max_minutes * 60.0;
+            if self.state.step >= tc.max_steps || out_of_time {
+                self.state.finished = true;
+            }
+            let pause = session_end.is_some_and(|e| self.state.step >= e);
+            if self.state.finished || pause {
+                if self.state.finished && self.state.step > 0 {
+                    self.validate(&model);
+                }
+                let last = self.save(&model, elapsed)?;
+                self.logger.flush();
+                self.bar.finish_and_clear();
+                return Ok(last);
+            }
+            model = self.update(model)?;
+            let step = self.state.step;
+            if step % tc.eval_every == 0 && step < tc.max_steps {
+                if let Some(v) = self.validate(&model) {
+                    self.bar.println(format!(
+                        "step {step:>6}  valid loss {v:.4} (ppl {:.2})",
+                        v.exp()
+                    ));
+                }
+                self.logger.flush();
+            }
+            if step % tc.checkpoint_every == 0 && step < tc.max_steps {
+                self.save(&model, self.elapsed())?;
+                crate::fsio::fault::point("train:after-checkpoint")?;
+            }
+            self.bar.set_position(step as u64);
+        }
+    }
+
+    /// One update: forward with the memory, loss, backward, clipping, AdamW; then the log line.
+    fn update(&mut self, model: TransformerXl<B>) -> Result<TransformerXl<B>> {
+        let tc = &self.spec.train;
+        let step = self.state.step;
+        // Dropout masks come from the backend's generator (CUDA) or a host one (CPU): reseed
+        // both per step so a resumed run draws the same masks.
+        let dropout_seed = Rng::derive(self.spec.seed, &["train", "dropout", &step.to_string()]);
+        B::seed(self.device, dropout_seed);
+        dropout::seed(dropout_seed);
+        let batch = self.loader.next_batch();
+        let (x, y) = tensors::<B>(&batch, self.device);
+        let (logits, new_mems) = model.forward(x, self.mems.as_ref());
+        let loss = cross_entropy(logits, y);
+        let loss_value = loss.clone().into_scalar().elem::<f64>();
+        if !loss_value.is_finite() {
+            bail!(
+                "training loss is {loss_value} at step {step}; lower `train.lr` or raise `train.warmup_steps`"
+            );
+        }
+        let mut grads = GradientsParams::from_grads(loss.backward(), &model);
+        let norm = if tc.clip_norm > 0.0 {
+            clip_grad_norm::<B, _>(&model, &mut grads, tc.clip_norm)
+        } else {
+            grad_norm::<B, _>(&model, &grads)
+        };
+        let lr = tc.schedule().at(step);
+        let model = self.optim.step(lr, model, grads);
+        self.mems = Some(new_mems);
+        self.state.step += 1;
+        self.state.tokens_seen += batch.tokens() as u64;
+        self.state.last_train_loss = Some(loss_value);
+        self.tokens += batch.tokens();
+        let w = &mut self.window;
+        w.loss += loss_value;
+        w.norm += norm;
+        w.steps += 1;
+        w.tokens += batch.tokens();
+        if self.state.step % tc.log_every == 0 {
+            self.log(lr);
+        }
+        Ok(model)
+    }
+
+    /// Writes the window's means to TensorBoard and the progress bar, and starts a new window.
+    fn log(&mut self, lr: f64) {
+        let (w, step) = (&self.window, self.state.step);
+        let tps = w.tokens as f64 / self.window_clock.elapsed().as_secs_f64().max(1e-9);
+        let loss = w.loss / w.steps as f64;
+        self.logger.scalar(tags::TRAIN_LOSS, loss, step);
+        self.logger.scalar(tags::LR, lr, step);
+        self.logger
+            .scalar(tags::GRAD_NORM, w.norm / w.steps as f64, step);
+        self.logger.scalar(tags::TOKENS_PER_SEC, tps, step);
+        self.bar
+            .set_message(format!("loss {loss:.3}  {tps:.0} tok/s"));
+        self.window = LogWindow::default();
+        self.window_clock = Instant::now();
+    }
+
+    /// The validation loss, recorded in the state and TensorBoard.
+    fn validate(&mut self, model: &TransformerXl<B>) -> Option<f64> {
+        let v = evaluate(&model.valid(), &self.valid, self.device);
+        self.state.last_valid_loss = v;
+        if let Some(v) = v {
+            self.logger.scalar(tags::VALID_LOSS, v, self.state.step);
+            self.logger.scalar(tags::VALID_PPL, v.exp(), self.state.step);
+        }
+        v
+    }
+
+    /// A checkpoint of the current step, with `elapsed` as the training time so far.
+    fn save(&mut self, model: &TransformerXl<B>, elapsed: f64) -> Result<PathBuf> {
+        self.state.elapsed_secs = elapsed;
+        self.state.loader = self.loader.state.clone();
+        let snap = Snapshot {
+            model,
+            model_config: &self.spec.model,
+            optim: self.optim.to_record(),
+            memory: self.mems.as_ref(),
+            state: &self.state,
+        };
+        resume::save(&self.ckpts, snap, self.spec.train.keep_checkpoints)
+    }
+}
+
+/// Removes folders an older run left (starting over: --force, a changed config, a first run).
+fn remove_outputs(dirs: &[&Path]) -> Result<()> {
+    for stale in dirs {
+        if stale.exists() {
+            std::fs::remove_dir_all(stale)
+                .with_context(|| format!("cannot remove {}", stale.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn progress_bar(show: bool, max_steps: usize, at: usize) -> ProgressBar {
+    let bar = if show {
+        crate::progress::bar(
+            max_steps as u64,
+            "train {bar:30} {pos}/{len} steps  {msg}  [{elapsed_precise}<{eta}]",
+        )
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_position(at as u64);
+    bar
+}

@@ -1,0 +1,15 @@
+//! The generate benchmark on a tiny model; the full figures come from `pipeline bench generate`
+//! (`make bench`).
+
+use cadenza::bench::generate::bench_with;
+use cadenza::model::{CpuBackend, TransformerXlConfig};
+use cadenza::remi::Vocab;
+
+#[test]
+fn bench_reports_the_three_figures() {
+    let model = TransformerXlConfig::tiny(Vocab::SIZE).init::<CpuBackend>(&Default::default());
+    let report = bench_with(&model, 60).unwrap();
+    for needle in ["cached/naive", "batch20/batch1", "end to end"] {
+        assert!(report.contains(needle), "{report}");
+    }
+}

@@ -1,0 +1,3 @@
+mod evaluate;
+mod generate;
+mod train;

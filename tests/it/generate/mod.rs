@@ -1,0 +1,5 @@
+mod adhoc;
+mod config;
+mod decode;
+mod sampler;
+mod store;

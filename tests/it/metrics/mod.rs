@@ -1,0 +1,5 @@
+mod brute;
+mod files;
+mod score;
+mod stage;
+mod tables;

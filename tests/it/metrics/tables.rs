@@ -1,0 +1,365 @@
+//! The tables on disk, the summary, queries and the report, on rows made in code.
+
+use cadenza::metrics::pieces::{Group, ScoredPiece};
+use cadenza::metrics::query;
+use cadenza::metrics::plot::print_and_plot;
+use cadenza::metrics::score::PieceMetrics;
+use cadenza::metrics::store::{read_pieces, write_tables};
+use cadenza::metrics::summarize;
+use cadenza::shards::{SongRecord, Split, write_shards};
+use polars::prelude::*;
+use std::path::Path;
+
+fn metrics(h1: f64, h4: f64, gs: f64) -> PieceMetrics {
+    PieceMetrics {
+        h1,
+        h4,
+        gs,
+        n_bars: 8,
+        n_notes: 40,
+        notes_per_bar: 5.0,
+        pitch_range: 30,
+        mean_velocity: 70.0,
+        mean_duration_beats: 0.5,
+        empty_bar_share: 0.0,
+    }
+}
+
+fn row(task: &str, sampler: &str, piece: &str, m: Result<PieceMetrics, String>) -> ScoredPiece {
+    ScoredPiece {
+        group: Group::new(task, sampler),
+        piece: piece.into(),
+        file: format!("/x/{piece}.mid"),
+        metrics: m,
+    }
+}
+
+/// Reference: h1 {1, 2, 3} (mean 2, std 1), h4 {2, 2, 2} (std 0), gs {0.5, 0.7, 0.9} (std 0.2).
+/// uncond/a: h1 {3, 3}, h4 {4, 4}, gs {0.9, NaN (one-bar piece)} + one error.
+/// uncond/b: h1 {2}, h4 {2.5}, gs {0.8}.
+fn rows() -> Vec<ScoredPiece> {
+    vec![
+        row("reference", "real", "src_001/1", Ok(metrics(1.0, 2.0, 0.5))),
+        row("reference", "real", "src_001/2", Ok(metrics(2.0, 2.0, 0.7))),
+        row("reference", "real", "src_002/3", Ok(metrics(3.0, 2.0, 0.9))),
+        row("unconditional", "a", "000", Ok(metrics(3.0, 4.0, 0.9))),
+        row("unconditional", "a", "001", Ok(metrics(3.0, 4.0, f64::NAN))),
+        row(
+            "unconditional",
+            "a",
+            "002",
+            Err("not a valid MIDI file: bad header".into()),
+        ),
+        row("unconditional", "b", "000", Ok(metrics(2.0, 2.5, 0.8))),
+    ]
+}
+
+fn close(a: Option<f64>, b: f64) -> bool {
+    a.is_some_and(|a| (a - b).abs() < 1e-12)
+}
+
+#[test]
+fn summary_has_means_deltas_distance_and_rank() {
+    let s = summarize(&rows());
+    let names: Vec<String> = s
+        .iter()
+        .map(|r| format!("{}/{}", r.group.task, r.group.sampler))
+        .collect();
+    assert_eq!(
+        names,
+        ["reference/real", "unconditional/a", "unconditional/b"]
+    );
+    let (r, a, b) = (&s[0], &s[1], &s[2]);
+    assert!(close(r.stats[0].mean, 2.0) && close(r.stats[0].std, 1.0));
+    assert!(close(r.stats[1].std, 0.0));
+    assert!(close(r.stats[2].mean, 0.7) && (r.stats[2].std.unwrap() - 0.2).abs() < 1e-12);
+    assert_eq!((a.n, a.n_errors), (3, 1));
+    // NaN GS is left out: a's GS mean is 0.9 and its std undefined (one value).
+    assert!(close(a.stats[2].mean, 0.9));
+    assert_eq!(a.stats[2].std, None);
+    assert!(
+        close(a.deltas[0], 1.0)
+            && close(a.deltas[1], 2.0)
+            && (a.deltas[2].unwrap() - 0.2).abs() < 1e-12
+    );
+    // distance = 1/1 + 2 (reference H4 std is 0: raw delta) + 0.2/0.2 = 4.
+    assert!((a.distance.unwrap() - 4.0).abs() < 1e-9, "{:?}", a.distance);
+    // b: 0/1 + 0.5 + 0.1/0.2 = 1.0.
+    assert!((b.distance.unwrap() - 1.0).abs() < 1e-9, "{:?}", b.distance);
+    assert_eq!((r.rank, a.rank, b.rank), (None, Some(2), Some(1)));
+    assert!(close(r.distance, 0.0));
+}
+
+#[test]
+fn tables_round_trip_through_a_hive_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics_dir = dir.path().join("metrics");
+    write_tables(&metrics_dir, &rows()).unwrap();
+    assert!(
+        metrics_dir
+            .join("pieces/task=unconditional/sampler=a/part-0.parquet")
+            .is_file()
+    );
+    assert!(
+        metrics_dir
+            .join("pieces/task=reference/sampler=real/part-0.parquet")
+            .is_file()
+    );
+    assert!(metrics_dir.join("summary.parquet").is_file());
+
+    let mut back = read_pieces(&metrics_dir).unwrap();
+    back.sort_by(|a, b| (&a.group, &a.piece).cmp(&(&b.group, &b.piece)));
+    let want = rows();
+    assert_eq!(back.len(), want.len());
+    for (got, want) in back.iter().zip(&want) {
+        assert_eq!(
+            (&got.group, &got.piece, &got.file),
+            (&want.group, &want.piece, &want.file)
+        );
+        match (&got.metrics, &want.metrics) {
+            (Ok(g), Ok(w)) => {
+                assert_eq!(g.h1, w.h1);
+                assert!(g.gs == w.gs || (g.gs.is_nan() && w.gs.is_nan()));
+                assert_eq!((g.n_bars, g.pitch_range), (w.n_bars, w.pitch_range));
+            }
+            (Err(g), Err(w)) => assert_eq!(g, w),
+            other => panic!("mismatch {other:?}"),
+        }
+    }
+    // The files themselves hold no task/sampler columns: the hive folders carry them.
+    let file =
+        std::fs::File::open(metrics_dir.join("pieces/task=unconditional/sampler=a/part-0.parquet"))
+            .unwrap();
+    let df = ParquetReader::new(file).finish().unwrap();
+    assert!(df.column("task").is_err() && df.column("sampler").is_err());
+    assert_eq!(df.height(), 3);
+}
+
+#[test]
+fn a_failed_write_keeps_the_previous_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics_dir = dir.path().join("metrics");
+    write_tables(&metrics_dir, &rows()).unwrap();
+    std::fs::write(metrics_dir.join("manifest.json"), "{}").unwrap();
+    let before = std::fs::read(metrics_dir.join("summary.parquet")).unwrap();
+    let mut bad = rows();
+    bad.push(row("un=safe", "x", "0", Ok(metrics(1.0, 1.0, 1.0))));
+    let err = write_tables(&metrics_dir, &bad).unwrap_err();
+    assert!(format!("{err:#}").contains("un=safe"), "{err:#}");
+    assert_eq!(
+        std::fs::read(metrics_dir.join("summary.parquet")).unwrap(),
+        before
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers, ["metrics"], "no temporary folder is left behind");
+    // A successful rewrite carries other files (the stage manifest) over.
+    write_tables(&metrics_dir, &rows()[..3]).unwrap();
+    assert!(metrics_dir.join("manifest.json").is_file());
+    assert!(
+        !metrics_dir.join("pieces/task=unconditional").exists(),
+        "old partitions are replaced"
+    );
+}
+
+/// A token shard written by the shards module, as tokenize does.
+fn write_shard(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let song = |id: &str, split: Split, tokens: Vec<u16>| SongRecord {
+        song_id: id.into(),
+        source: format!("{id}.mid"),
+        source_sha256: "aa".into(),
+        split,
+        n_bars: 10,
+        n_notes: 100,
+        n_tokens: tokens.len() as u32,
+        tokens,
+    };
+    let songs = [
+        song("src_001/1", Split::Test, vec![1, 2, 3]),
+        song("src_002/3", Split::Train, vec![1, 4]),
+    ];
+    write_shards(dir, &songs, 256).unwrap();
+}
+
+#[test]
+fn queries_see_pieces_with_hive_columns_summary_and_songs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (metrics_dir, tokens) = (dir.path().join("metrics"), dir.path().join("tokens/remi"));
+    write_tables(&metrics_dir, &rows()).unwrap();
+    write_shard(&tokens);
+
+    let df = query(
+        &metrics_dir,
+        &tokens,
+        "SELECT task, sampler, count(*) AS n, avg(h1) AS h1 FROM pieces GROUP BY task, sampler ORDER BY task, sampler",
+    )
+    .unwrap();
+    let task: Vec<Option<&str>> = df.column("task").unwrap().str().unwrap().iter().collect();
+    let sampler: Vec<Option<&str>> = df
+        .column("sampler")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .collect();
+    let n: Vec<i64> = df
+        .column("n")
+        .unwrap()
+        .cast(&DataType::Int64)
+        .unwrap()
+        .i64()
+        .unwrap()
+        .iter()
+        .flatten()
+        .collect();
+    assert_eq!(
+        task,
+        [
+            Some("reference"),
+            Some("unconditional"),
+            Some("unconditional")
+        ]
+    );
+    assert_eq!(sampler, [Some("real"), Some("a"), Some("b")]);
+    assert_eq!(n, [3, 3, 1]);
+    let h1: Vec<Option<f64>> = df.column("h1").unwrap().f64().unwrap().iter().collect();
+    assert_eq!(
+        h1,
+        [Some(2.0), Some(3.0), Some(2.0)],
+        "avg skips the null of the error row"
+    );
+
+    // The undefined GS of a one-bar piece is null in the table, so avg skips it.
+    let gs = query(
+        &metrics_dir,
+        &tokens,
+        "SELECT avg(gs) AS gs, count(gs) AS n FROM pieces WHERE sampler = 'a'",
+    )
+    .unwrap();
+    assert_eq!(gs.column("gs").unwrap().f64().unwrap().get(0), Some(0.9));
+
+    let errors = query(
+        &metrics_dir,
+        &tokens,
+        "SELECT piece, error FROM pieces WHERE error IS NOT NULL",
+    )
+    .unwrap();
+    assert_eq!(errors.height(), 1);
+    assert_eq!(
+        errors.column("piece").unwrap().str().unwrap().get(0),
+        Some("002")
+    );
+
+    let best = query(
+        &metrics_dir,
+        &tokens,
+        "SELECT sampler FROM summary WHERE rank = 1",
+    )
+    .unwrap();
+    assert_eq!(
+        best.column("sampler").unwrap().str().unwrap().get(0),
+        Some("b")
+    );
+
+    let songs = query(
+        &metrics_dir,
+        &tokens,
+        "SELECT * FROM songs WHERE split = 'test'",
+    )
+    .unwrap();
+    assert_eq!(songs.height(), 1);
+    assert!(
+        songs.column("tokens").is_err(),
+        "songs has no tokens column"
+    );
+    assert_eq!(
+        songs.column("song_id").unwrap().str().unwrap().get(0),
+        Some("src_001/1")
+    );
+}
+
+#[test]
+fn bad_sql_gives_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics_dir = dir.path().join("metrics");
+    write_tables(&metrics_dir, &rows()).unwrap();
+    let err = query(&metrics_dir, dir.path(), "SELEC task FROM pieces").unwrap_err();
+    assert!(format!("{err:#}").starts_with("query failed:"), "{err:#}");
+    let err = query(
+        &metrics_dir,
+        dir.path(),
+        "SELECT no_such_column FROM pieces",
+    )
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("no_such_column"), "{err:#}");
+    // A table whose data is missing is named with what to run.
+    let err = query(&metrics_dir, dir.path(), "SELECT * FROM songs").unwrap_err();
+    assert!(
+        format!("{err:#}").contains("pipeline run tokenize"),
+        "{err:#}"
+    );
+}
+
+#[test]
+fn report_writes_a_labelled_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics_dir = dir.path().join("metrics");
+    write_tables(&metrics_dir, &rows()).unwrap();
+    let path = print_and_plot(&metrics_dir).unwrap();
+    assert_eq!(path, metrics_dir.join("h4_gs.svg"));
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(svg.starts_with("<svg"));
+    for label in ["reference/real", "unconditional/a", "unconditional/b"] {
+        assert!(svg.contains(label), "{label} missing");
+    }
+}
+
+#[test]
+fn results_format_as_table_csv_and_json_and_write_parquet() {
+    use cadenza::metrics::{OutputFormat, format_frame, write_result};
+    let dir = tempfile::tempdir().unwrap();
+    let metrics_dir = dir.path().join("metrics");
+    write_tables(&metrics_dir, &rows()).unwrap();
+    let sql = "SELECT sampler, piece, h4 FROM pieces WHERE task = 'unconditional' AND error IS NULL ORDER BY sampler, piece";
+    let mut df = query(&metrics_dir, dir.path(), sql).unwrap();
+    let csv = format_frame(&mut df, "csv".parse::<OutputFormat>().unwrap()).unwrap();
+    assert_eq!(
+        csv.lines().collect::<Vec<_>>(),
+        ["sampler,piece,h4", "a,000,4.0", "a,001,4.0", "b,000,2.5"]
+    );
+    let json = format_frame(&mut df, OutputFormat::Json).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v[2]["sampler"], "b");
+    assert_eq!(v[2]["h4"], 2.5);
+    let table = format_frame(&mut df, OutputFormat::Table).unwrap();
+    assert!(
+        table.contains("sampler") && table.contains("2.5"),
+        "{table}"
+    );
+    assert!("xml".parse::<OutputFormat>().is_err());
+    let out = dir.path().join("result.parquet");
+    write_result(&mut df, &out).unwrap();
+    let back = ParquetReader::new(std::fs::File::open(&out).unwrap())
+        .finish()
+        .unwrap();
+    assert_eq!(back.height(), 3);
+}
+
+#[test]
+fn evaluate_config_names_a_bad_key() {
+    let text = "[run]\nname = \"x\"\n[evaluate]\nreference_split = \"tests\"\n";
+    let err = cadenza::config::Config::parse(text, Path::new("x.toml")).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("evaluate.reference_split"),
+        "{err:#}"
+    );
+    let text = "[run]\nname = \"x\"\n[evaluate]\nreference = \"test\"\n";
+    let err = cadenza::config::Config::parse(text, Path::new("x.toml")).unwrap_err();
+    assert!(format!("{err:#}").contains("reference"), "{err:#}");
+    let text = "[run]\nname = \"x\"\n[evaluate]\nreference_split = \"valid\"\n";
+    let cfg = cadenza::config::Config::parse(text, Path::new("x.toml")).unwrap();
+    assert_eq!(cfg.evaluate.split().unwrap(), Split::Valid);
+}

@@ -1,0 +1,5 @@
+mod encode;
+mod grammar;
+mod roundtrip;
+mod transpose;
+mod vocab;

@@ -1,0 +1,4 @@
+mod browser;
+mod fixture;
+mod page;
+mod roll;

@@ -1,0 +1,384 @@
+//! The listening page of a tiny hand-made run: complete (a card per generated piece, the
+//! reference songs), every link resolves (also after moving the run folder), the summary table
+//! holds exactly summary.parquet's numbers, pieces without WAV say so, and the stage is fresh
+//! when nothing changed.
+
+
+
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use super::fixture::{PIECES, REFERENCE, Run, START_BAR};
+use crate::support::{cli, text};
+
+/// The value of attribute `name` in the first tag of `tag`.
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let head = &tag[..tag.find('>').unwrap_or(tag.len())];
+    let key = format!(" {name}=\"");
+    let i = head.find(&key)? + key.len();
+    let j = head[i..].find('"')? + i;
+    Some(unescape(&head[i..j]))
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// Every `src="…"` and `href="…"` value in the page.
+fn links(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for key in ["src=\"", "href=\""] {
+        let mut rest = html;
+        while let Some(i) = rest.find(key) {
+            let tail = &rest[i + key.len()..];
+            let j = tail.find('"').unwrap();
+            out.push(unescape(&tail[..j]));
+            rest = &tail[j..];
+        }
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() + 1 {
+            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// The `<article …>` elements (cards), as their text.
+fn cards(html: &str) -> Vec<&str> {
+    html.split("<article ")
+        .skip(1)
+        .map(|s| &s[..s.find("</article>").unwrap()])
+        .collect()
+}
+
+/// Checks that every element is closed in order (void elements aside) and that ids are unique:
+/// the page is well-formed, not just a bag of strings.
+fn assert_well_formed(html: &str) {
+    const VOID: [&str; 8] = [
+        "meta", "img", "br", "input", "link", "source", "hr", "!doctype",
+    ];
+    let mut stack: Vec<String> = Vec::new();
+    let mut ids = std::collections::BTreeSet::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        let tail = &rest[i + 1..];
+        let end = tail.find('>').expect("unclosed tag");
+        let tag = &tail[..end];
+        rest = &tail[end + 1..];
+        if let Some(name) = tag.strip_prefix('/') {
+            let open = stack
+                .pop()
+                .unwrap_or_else(|| panic!("</{name}> closes nothing"));
+            assert_eq!(open, name, "</{name}> closes <{open}>");
+            continue;
+        }
+        let name = tag.split_whitespace().next().unwrap().to_ascii_lowercase();
+        if let Some(id) = attr(&format!("<{tag}>"), "id") {
+            assert!(ids.insert(id.clone()), "duplicate id {id}");
+        }
+        if VOID.contains(&name.as_str()) || tag.ends_with('/') {
+            continue;
+        }
+        if name == "script" || name == "style" {
+            // Raw text up to the closing tag.
+            let close = format!("</{name}>");
+            rest = &rest[rest.find(&close).expect("unclosed raw-text element") + close.len()..];
+            continue;
+        }
+        stack.push(name);
+    }
+    assert!(stack.is_empty(), "unclosed elements: {stack:?}");
+}
+
+fn assert_links_resolve(report: &Path) {
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    let all = links(&html);
+    assert!(all.len() > 10, "too few links: {all:?}");
+    for l in all {
+        assert!(
+            !l.contains("://") && !l.starts_with('/'),
+            "link {l} is not relative"
+        );
+        let path = report.join(percent_decode(&l));
+        assert!(
+            path.is_file(),
+            "link {l} -> {} does not exist",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn page_is_complete_and_links_resolve() {
+    let run = Run::new();
+    let stats = run.write_report(12).unwrap();
+    assert_eq!(stats.cards, PIECES.len());
+    assert_eq!(stats.with_wav, 1);
+    assert_eq!(stats.reference, REFERENCE.len());
+    let html = std::fs::read_to_string(run.report_dir().join("index.html")).unwrap();
+    assert!(html.starts_with("<!doctype html>"));
+    assert!(html.trim_end().ends_with("</html>"));
+    assert_well_formed(&html);
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no network"
+    );
+
+    // One card per generated piece, each with its MIDI link and roll; the WAV only where a
+    // file exists, a note otherwise.
+    let all = cards(&html);
+    let generated: Vec<&str> = all
+        .iter()
+        .copied()
+        .filter(|c| !c.contains("class=\"card ref\""))
+        .collect();
+    assert_eq!(generated.len(), PIECES.len());
+    for (task, sampler, stem, wav) in PIECES {
+        let card = generated
+            .iter()
+            .find(|c| {
+                attr(c, "data-task").as_deref() == Some(task)
+                    && attr(c, "data-sampler").as_deref() == Some(sampler)
+                    && attr(c, "data-piece").as_deref() == Some(stem)
+            })
+            .unwrap_or_else(|| panic!("no card for {task}/{sampler}/{stem}"));
+        assert!(card.contains(&format!("{stem}.mid\"")), "{card}");
+        assert!(card.contains("class=\"roll\""));
+        assert_eq!(card.contains("<audio"), wav, "{card}");
+        assert_eq!(card.contains("class=\"no-wav\""), !wav, "{card}");
+        if task == "continuation" {
+            assert!(card.contains(&format!("continuation from bar {}", START_BAR + 1)));
+        }
+    }
+    // The piece whose scoring failed says so.
+    assert!(html.contains("Not scored: bad file"));
+    // The reference songs, copied into report/.
+    let refs: Vec<&str> = all
+        .iter()
+        .copied()
+        .filter(|c| c.contains("class=\"card ref\""))
+        .collect();
+    assert_eq!(refs.len(), REFERENCE.len());
+    for (id, _) in REFERENCE {
+        assert!(
+            run.report_dir()
+                .join(format!("reference/{id}.mid"))
+                .is_file()
+        );
+    }
+    // The run facts from the train manifest.
+    for needle in [
+        "train.steps",
+        ">100<",
+        "train.valid_loss",
+        ">2.75<",
+        "step-00000100",
+        "model.n_layer",
+        "model.d_model",
+        "train.model.n_layers",
+    ] {
+        assert!(html.contains(needle), "run section lacks {needle}");
+    }
+    assert_links_resolve(&run.report_dir());
+
+    // The run folder moves as a whole: links still resolve from the new place.
+    let moved = run.root().join("elsewhere");
+    std::fs::rename(run.run_dir(), &moved).unwrap();
+    assert_links_resolve(&moved.join("report"));
+}
+
+#[test]
+fn reference_songs_get_audio_excerpts_with_a_soundfont() {
+    let sf2 = Path::new("/usr/share/sounds/sf2/FluidR3_GM.sf2");
+    if !sf2.is_file() {
+        eprintln!(
+            "!!! no SoundFont at {}: reference audio NOT tested (apt-get install fluid-soundfont-gm) !!!",
+            sf2.display()
+        );
+        assert!(std::env::var("CI").is_err(), "CI must have the SoundFont");
+        return;
+    }
+    let run = Run::new();
+    run.use_soundfont(sf2);
+    let stats = run.write_report(12).unwrap();
+    assert_eq!(
+        stats.with_wav, 1,
+        "generated pieces: only the WAV that generate wrote"
+    );
+    let html = std::fs::read_to_string(run.report_dir().join("index.html")).unwrap();
+    let refs: Vec<&str> = cards(&html)
+        .into_iter()
+        .filter(|c| c.contains("class=\"card ref\""))
+        .collect();
+    let want = REFERENCE.len().min(cadenza::report::REFERENCE_AUDIO);
+    for (i, card) in refs.iter().enumerate() {
+        assert_eq!(card.contains("<audio"), i < want, "{card}");
+    }
+    for (id, _) in REFERENCE.iter().take(want) {
+        let wav = std::fs::read(run.report_dir().join(format!("reference/{id}.wav"))).unwrap();
+        assert!(wav.starts_with(b"RIFF") && &wav[8..12] == b"WAVE");
+        // Some seconds of 16-bit stereo 44.1 kHz audio, not an empty file.
+        assert!(wav.len() > 44_100 * 4, "{} bytes", wav.len());
+    }
+    assert_links_resolve(&run.report_dir());
+}
+
+#[test]
+fn summary_table_equals_summary_parquet() {
+    let run = Run::new();
+    run.write_report(12).unwrap();
+    let html = std::fs::read_to_string(run.report_dir().join("index.html")).unwrap();
+    let table = &html[html.find("id=\"summary-table\"").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+
+    let path = run.run_dir().join("metrics/summary.parquet");
+    let df = ParquetReader::new(std::fs::File::open(path).unwrap())
+        .finish()
+        .unwrap();
+    let tasks: Vec<String> = df
+        .column("task")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap().to_string())
+        .collect();
+    let samplers: Vec<String> = df
+        .column("sampler")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap().to_string())
+        .collect();
+    let rows: Vec<&str> = table.split("<tr ").skip(1).collect();
+    assert_eq!(rows.len(), df.height(), "one table row per summary row");
+    let mut checked = 0;
+    for row in rows {
+        let (t, s) = (
+            attr(row, "data-task").unwrap(),
+            attr(row, "data-sampler").unwrap(),
+        );
+        let i = (0..df.height())
+            .find(|&i| tasks[i] == t && samplers[i] == s)
+            .unwrap();
+        for cell in row.split("<td ").skip(1) {
+            let col = attr(&format!(" {cell}"), "data-col").unwrap();
+            let shown = attr(&format!(" {cell}"), "data-value").unwrap();
+            let want = df.column(&col).unwrap().cast(&DataType::Float64).unwrap();
+            let want = want.f64().unwrap().get(i);
+            let got = (!shown.is_empty()).then(|| shown.parse::<f64>().unwrap());
+            assert_eq!(got, want, "{t}/{s} column {col}");
+            // The visible text is the same number, rounded.
+            let text = &cell[cell.find('>').unwrap() + 1..cell.find("</td>").unwrap()];
+            match want {
+                Some(w) => assert!(
+                    (text.parse::<f64>().unwrap() - w).abs() <= 0.0005 + 1e-12,
+                    "{col}: {text} vs {w}"
+                ),
+                None => assert_eq!(text, "–"),
+            }
+            checked += 1;
+        }
+    }
+    // 13 numeric columns per row, every one of them.
+    assert_eq!(checked, 13 * df.height());
+    // The H4/GS plot, drawn from the summary.
+    assert!(run.report_dir().join("h4_gs.svg").is_file());
+    assert!(html.contains("src=\"h4_gs.svg\""));
+}
+
+fn pipeline(run: &Run, args: &[&str]) -> Output {
+    cli(&run.config_path(), args, &[])
+}
+
+
+#[test]
+fn report_stage_runs_then_is_fresh_then_stale_on_new_metrics() {
+    let run = Run::new();
+    let index: PathBuf = run.report_dir().join("index.html");
+    let o = pipeline(&run, &["run", "report"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains(&index.display().to_string()),
+        "prints the page's path: {}",
+        text(&o)
+    );
+    assert!(index.is_file());
+    assert!(run.report_dir().join("manifest.json").is_file());
+
+    let o = pipeline(&run, &["run", "report"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("fresh, skipped"), "{}", text(&o));
+    // Fresh or not, the last line says where the page is.
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        stdout.lines().last(),
+        Some(format!("listening report: {}", index.display()).as_str())
+    );
+
+    // evaluate ran again (new fingerprint): the page is stale and is rewritten.
+    let metrics = run.run_dir().join("metrics");
+    let mut m = cadenza::pipeline::manifest::Manifest::read(&metrics)
+        .unwrap()
+        .unwrap();
+    m.fingerprint = "eval-2".into();
+    m.write(&metrics).unwrap();
+    let o = pipeline(&run, &["status"]);
+    assert!(
+        text(&o).contains("input `evaluate` changed"),
+        "{}",
+        text(&o)
+    );
+    let o = pipeline(&run, &["run", "report"]);
+    assert!(
+        o.status.success() && !text(&o).contains("fresh, skipped"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn report_command_prints_the_summary_and_writes_the_page() {
+    let run = Run::new();
+    let o = pipeline(&run, &["report"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let index = run.report_dir().join("index.html");
+    assert!(index.is_file());
+    assert!(
+        text(&o).contains(&format!("listening report: {}", index.display())),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("continuation/greedy"),
+        "the summary table: {}",
+        text(&o)
+    );
+}
+
+#[test]
+fn report_stage_names_the_missing_upstream_stage() {
+    let run = Run::new();
+    std::fs::remove_file(run.run_dir().join("metrics/manifest.json")).unwrap();
+    let o = pipeline(&run, &["run", "report"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("pipeline run evaluate"), "{}", text(&o));
+}

@@ -1,0 +1,327 @@
+//! Training loop: exact resume, schedule boundaries, global-norm clipping, TensorBoard scalars.
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::GradientsParams;
+use burn::tensor::{Int, Tensor, TensorData};
+use cadenza::model::{CpuBackend, CpuTrainBackend, TransformerXl, TransformerXlConfig};
+use cadenza::train::clip::{clip_grad_norm, grad_norm};
+use cadenza::train::trainer::{TrainSpec, cross_entropy, train};
+use cadenza::model::Checkpoint;
+use cadenza::train::TrainConfig;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Burn's CPU generator is global to the process: tests that seed it run one at a time.
+static SEEDED: Mutex<()> = Mutex::new(());
+
+const VOCAB: usize = 30;
+
+fn songs(n: usize, salt: u64) -> Vec<Vec<u16>> {
+    let mut rng = cadenza::rng::Rng::new(salt);
+    (0..n)
+        .map(|_| {
+            let len = 20 + rng.below(30) as usize;
+            let mut s = vec![1u16];
+            s.extend((0..len).map(|_| 3 + rng.below(VOCAB as u64 - 3) as u16));
+            s.push(2);
+            s
+        })
+        .collect()
+}
+
+fn shift(tokens: &[u16], k: i32) -> Option<Vec<u16>> {
+    tokens
+        .iter()
+        .map(|&t| {
+            if t < 3 {
+                Some(t)
+            } else {
+                u16::try_from(t as i32 + k)
+                    .ok()
+                    .filter(|&v| v >= 3 && (v as usize) < VOCAB)
+            }
+        })
+        .collect()
+}
+
+fn train_config(max_steps: usize) -> TrainConfig {
+    TrainConfig {
+        batch_size: 2,
+        lr: 3e-3,
+        min_lr: 1e-4,
+        warmup_steps: 3,
+        max_steps,
+        clip_norm: 0.5,
+        transpose: 2,
+        eval_every: 4,
+        valid_tokens: 200,
+        log_every: 2,
+        checkpoint_every: 3,
+        keep_checkpoints: 2,
+        ..TrainConfig::default()
+    }
+}
+
+fn spec<'a>(
+    train_songs: &'a [Vec<u16>],
+    valid_songs: &'a [Vec<u16>],
+    out: &Path,
+    max_steps: usize,
+) -> TrainSpec<'a> {
+    TrainSpec {
+        model: TransformerXlConfig::tiny(VOCAB)
+            .with_tgt_len(8)
+            .with_mem_len(8)
+            .with_dropout(0.1),
+        train: train_config(max_steps),
+        seed: 42,
+        resume_key: "test".into(),
+        train_songs,
+        valid_songs,
+        transposer: shift,
+        out_dir: out.to_path_buf(),
+        resume_dirs: vec![],
+        force: false,
+        session_steps: None,
+        progress: false,
+    }
+}
+
+struct Flatten(Vec<f32>);
+impl ModuleVisitor<CpuBackend> for Flatten {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<CpuBackend, D>>) {
+        self.0
+            .extend(param.val().into_data().to_vec::<f32>().unwrap());
+    }
+}
+
+fn params(dir: &Path) -> Vec<f32> {
+    let model = Checkpoint::resolve(dir)
+        .unwrap()
+        .load_model::<CpuBackend>(&Default::default())
+        .unwrap();
+    let mut f = Flatten(Vec::new());
+    model.visit(&mut f);
+    f.0
+}
+
+#[test]
+fn resumed_run_matches_straight_run_and_logs_scalars() {
+    let _g = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
+    let (tr, va) = (songs(6, 1), songs(2, 2));
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("straight"), tmp.path().join("resumed"));
+
+    let straight = train::<CpuTrainBackend>(&spec(&tr, &va, &a, 10), &Default::default()).unwrap();
+    assert!(straight.finished && straight.step == 10 && straight.resumed_from.is_none());
+
+    let mut half = spec(&tr, &va, &b, 10);
+    half.session_steps = Some(5);
+    let first = train::<CpuTrainBackend>(&half, &Default::default()).unwrap();
+    assert!(!first.finished && first.step == 5);
+    let second = train::<CpuTrainBackend>(&spec(&tr, &va, &b, 10), &Default::default()).unwrap();
+    assert_eq!(second.resumed_from, Some(5));
+    assert!(second.finished && second.step == 10);
+
+    assert_eq!(straight.train_loss, second.train_loss);
+    assert_eq!(straight.valid_loss, second.valid_loss);
+    let (pa, pb) = (params(&a), params(&b));
+    assert_eq!(pa.len(), pb.len());
+    assert!(
+        pa.iter().zip(&pb).all(|(x, y)| x == y),
+        "parameters differ after resume"
+    );
+
+    // Each session wrote its own event file; both hold scalars.
+    let b_scalars = read_scalars(&b.join("tensorboard"));
+    let b_steps: Vec<i64> = b_scalars
+        .iter()
+        .filter(|s| s.0 == "train/loss")
+        .map(|s| s.1)
+        .collect();
+    assert_eq!(b_steps, vec![2, 4, 6, 8, 10]);
+    assert_eq!(std::fs::read_dir(b.join("tensorboard")).unwrap().count(), 2);
+
+    // A finished run is not trained again.
+    let again = train::<CpuTrainBackend>(&spec(&tr, &va, &b, 10), &Default::default()).unwrap();
+    assert_eq!((again.step, again.resumed_from), (10, Some(10)));
+    // Old checkpoints are pruned to keep_checkpoints; a different resume key starts over.
+    let kept: Vec<PathBuf> = std::fs::read_dir(a.join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    let mut other = spec(&tr, &va, &b, 2);
+    other.resume_key = "changed".into();
+    let fresh = train::<CpuTrainBackend>(&other, &Default::default()).unwrap();
+    assert_eq!((fresh.step, fresh.resumed_from), (2, None));
+
+    // TensorBoard: decode the event file of the straight run.
+    let scalars = read_scalars(&a.join("tensorboard"));
+    let steps = |tag: &str| {
+        scalars
+            .iter()
+            .filter(|s| s.0 == tag)
+            .map(|s| s.1)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(steps("train/loss"), vec![2, 4, 6, 8, 10]);
+    for tag in ["train/lr", "train/grad_norm", "train/tokens_per_sec"] {
+        assert_eq!(steps(tag).len(), 5, "{tag}");
+    }
+    assert_eq!(steps("valid/loss"), vec![4, 8, 10]);
+    let last_valid = scalars
+        .iter()
+        .rev()
+        .find(|s| s.0 == "valid/loss")
+        .unwrap()
+        .2;
+    assert_eq!(last_valid, straight.valid_loss.unwrap() as f32);
+    let lr_at_2 = scalars
+        .iter()
+        .find(|s| s.0 == "train/lr" && s.1 == 2)
+        .unwrap()
+        .2;
+    // The logged lr is the one used by update #2 (0-based step 1): warmup 2/3 of the peak.
+    assert!((lr_at_2 - 2e-3).abs() < 1e-9);
+    assert!(scalars.iter().all(|s| s.2.is_finite()));
+}
+
+#[test]
+fn schedule_hits_peak_after_warmup_and_min_at_the_end() {
+    let s = train_config(100).schedule();
+    assert!(
+        (s.at(2) - 3e-3).abs() < 1e-15,
+        "last warmup step is at peak"
+    );
+    assert!((s.at(3) - 3e-3).abs() < 1e-15, "decay starts at peak");
+    assert!(s.at(1) < s.at(2));
+    assert!((s.at(100) - 1e-4).abs() < 1e-15);
+    assert!(s.at(99) > 1e-4 && s.at(99) < 1e-4 + 1e-6);
+}
+
+#[test]
+fn clipping_caps_the_global_gradient_norm() {
+    let _g = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
+    let device = Default::default();
+    let model: TransformerXl<CpuTrainBackend> = TransformerXlConfig::tiny(VOCAB).init(&device);
+    let x = Tensor::<CpuTrainBackend, 2, Int>::from_data(
+        TensorData::new((0..16).collect::<Vec<i32>>(), [2, 8]),
+        &device,
+    );
+    let y = Tensor::<CpuTrainBackend, 2, Int>::from_data(
+        TensorData::new((1..17).collect::<Vec<i32>>(), [2, 8]),
+        &device,
+    );
+    let grads = || {
+        GradientsParams::from_grads(
+            cross_entropy(model.forward(x.clone(), None).0, y.clone()).backward(),
+            &model,
+        )
+    };
+
+    let mut g = grads();
+    let before = grad_norm::<CpuTrainBackend, _>(&model, &g);
+    assert!(before > 0.1, "norm {before}");
+    let reported = clip_grad_norm::<CpuTrainBackend, _>(&model, &mut g, 0.05);
+    assert_eq!(reported, before);
+    let after = grad_norm::<CpuTrainBackend, _>(&model, &g);
+    assert!((after - 0.05).abs() < 1e-4, "clipped norm {after}");
+
+    let mut g = grads();
+    clip_grad_norm::<CpuTrainBackend, _>(&model, &mut g, before * 2.0);
+    assert!((grad_norm::<CpuTrainBackend, _>(&model, &g) - before).abs() < 1e-6 * before.max(1.0));
+}
+
+/// (tag, step, value) of every scalar in the TFRecord event files of `dir`.
+fn read_scalars(dir: &Path) -> Vec<(String, i64, f32)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    let mut out = Vec::new();
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        let mut at = 0;
+        // TFRecord: u64 length, u32 masked crc of the length, data, u32 masked crc of the data.
+        while at < bytes.len() {
+            let len = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
+            let data = &bytes[at + 12..at + 12 + len];
+            at += 12 + len + 4;
+            // Event: 1 wall_time (f64), 2 step (varint), 5 summary; Summary: 1 value;
+            // Value: 1 tag (string), 2 simple_value (f32).
+            let mut step = 0i64;
+            let mut summary = None;
+            for (field, v) in fields(data) {
+                match (field, v) {
+                    (2, Field::Varint(s)) => step = s as i64,
+                    (5, Field::Bytes(b)) => summary = Some(b),
+                    _ => {}
+                }
+            }
+            for (field, v) in summary.map(fields).unwrap_or_default() {
+                if let (1, Field::Bytes(value)) = (field, v) {
+                    let (mut tag, mut x) = (String::new(), f32::NAN);
+                    for (k, w) in fields(value) {
+                        match (k, w) {
+                            (1, Field::Bytes(t)) => tag = String::from_utf8(t.to_vec()).unwrap(),
+                            (2, Field::Fixed32(b)) => x = f32::from_le_bytes(b),
+                            _ => {}
+                        }
+                    }
+                    out.push((tag, step, x));
+                }
+            }
+        }
+    }
+    out
+}
+
+enum Field<'a> {
+    Varint(u64),
+    Fixed64,
+    Fixed32([u8; 4]),
+    Bytes(&'a [u8]),
+}
+
+fn varint(b: &[u8], at: &mut usize) -> u64 {
+    let (mut v, mut shift) = (0u64, 0);
+    loop {
+        let byte = b[*at];
+        *at += 1;
+        v |= ((byte & 0x7f) as u64) << shift;
+        if byte < 0x80 {
+            return v;
+        }
+        shift += 7;
+    }
+}
+
+fn fields(b: &[u8]) -> Vec<(u64, Field<'_>)> {
+    let mut at = 0;
+    let mut out = Vec::new();
+    while at < b.len() {
+        let key = varint(b, &mut at);
+        let f = match key & 7 {
+            0 => Field::Varint(varint(b, &mut at)),
+            1 => {
+                at += 8;
+                Field::Fixed64
+            }
+            2 => {
+                let len = varint(b, &mut at) as usize;
+                at += len;
+                Field::Bytes(&b[at - len..at])
+            }
+            5 => {
+                at += 4;
+                Field::Fixed32(b[at - 4..at].try_into().unwrap())
+            }
+            w => panic!("unexpected wire type {w}"),
+        };
+        out.push((key >> 3, f));
+    }
+    out
+}
