@@ -93,8 +93,8 @@ pub struct BadQuery(anyhow::Error);
 /// `pipeline query SQL`: the result printed, and written to `out` when given.
 pub fn query(config: &Path, sql: &str, format: OutputFormat, out: Option<&Path>) -> Result<()> {
     let layout = context(config)?.layout;
-    let mut df = crate::metrics::query(&layout.metrics_dir(), layout.tokens_dir(), sql)
-        .map_err(BadQuery)?;
+    let mut df =
+        crate::metrics::query(&layout.metrics_dir(), layout.tokens_dir(), sql).map_err(BadQuery)?;
     let text = crate::metrics::format_frame(&mut df, format)?;
     println!("{}", text.trim_end());
     if let Some(path) = out {
@@ -160,7 +160,7 @@ pub fn bench(config: &Path, which: &str, steps: usize, warmup: usize) -> Result<
     let inputs = crate::bench::BenchInputs {
         raw_dir: ctx.layout.raw_dir(),
         songs_per_shard: ctx.cfg.tokenize.songs_per_shard,
-        model: stages::train::model_config(&ctx.cfg),
+        model: ctx.model(),
         train: &ctx.cfg.train,
         train_steps: steps,
         warmup,

@@ -67,7 +67,10 @@ pub fn run(which: &str, b: &BenchInputs) -> Result<()> {
             BENCHMARKS.join(", ")
         );
     }
-    for name in BENCHMARKS.into_iter().filter(|n| which == "all" || *n == which) {
+    for name in BENCHMARKS
+        .into_iter()
+        .filter(|n| which == "all" || *n == which)
+    {
         let report = match name {
             "tokenize" => tokenize::bench(b.raw_dir, b.songs_per_shard)?,
             "evaluate" => evaluate::bench(b.raw_dir)?,

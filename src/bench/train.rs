@@ -115,7 +115,12 @@ pub fn bench_on_configured_backend(
 
 /// The report of `pipeline bench train`: the configured model, batch, backend and precision,
 /// beside PyTorch on CPU.
-pub fn report(train: &TrainConfig, m: &TransformerXlConfig, warmup: usize, steps: usize) -> Result<String> {
+pub fn report(
+    train: &TrainConfig,
+    m: &TransformerXlConfig,
+    warmup: usize,
+    steps: usize,
+) -> Result<String> {
     let r = bench_on_configured_backend(train, m, warmup, steps)?;
     let mut report = format!(
         "train benchmark ({} layers, d_model {}, tgt/mem {}/{}, batch {}, dropout {}, {} {}, {} timed steps)\n  \

@@ -150,4 +150,3 @@ pub fn partition_fingerprint(
     });
     crate::hash::sha256_hex(key.to_string().as_bytes())
 }
-

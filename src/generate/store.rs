@@ -243,13 +243,26 @@ impl Writer<'_> {
             run_seed: spec.run_seed,
         };
         let audio_on = self.renderer.is_some();
-        let fp = partition_fingerprint(model.fingerprint, spec.generate, spec.audio, &plan, audio_on);
+        let fp = partition_fingerprint(
+            model.fingerprint,
+            spec.generate,
+            spec.audio,
+            &plan,
+            audio_on,
+        );
         if !spec.force && partition_is_fresh(spec.root, task.as_str(), name, &fp) {
             self.summary.partitions_skipped += 1;
         } else {
             let pieces = generate_pieces(model.model, spec.generate, &plan)?;
-            let rows = write_partition(spec.root, task.as_str(), name, &fp, &pieces, self.renderer.as_ref())
-                .with_context(|| format!("writing partition {task}/{name}"))?;
+            let rows = write_partition(
+                spec.root,
+                task.as_str(),
+                name,
+                &fp,
+                &pieces,
+                self.renderer.as_ref(),
+            )
+            .with_context(|| format!("writing partition {task}/{name}"))?;
             let s = &mut self.summary;
             s.partitions_written += 1;
             s.pieces += rows.len();

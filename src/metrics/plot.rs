@@ -160,12 +160,19 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(23, 190, 207),
 ];
 
-/// Draw the SVG: one point with ±std bars per group; the reference is a black cross.
+/// Writes the SVG (atomically): one point with ±std bars per group; the reference is a black
+/// cross.
 pub fn draw(points: &[PlotPoint], path: &Path) -> Result<()> {
-    let err = |e: &dyn std::fmt::Display| anyhow!("cannot draw {}: {e}", path.display());
+    let mut svg = String::new();
+    render(points, &mut svg).map_err(|e| anyhow!("cannot draw {}: {e}", path.display()))?;
+    crate::fsio::write_file(path, svg.as_bytes())
+}
+
+fn render(points: &[PlotPoint], svg: &mut String) -> Result<()> {
+    let err = |e: &dyn std::fmt::Display| anyhow!("{e}");
     let (x0, x1) = span(points.iter().map(|p| (p.h4, p.h4_std)));
     let (y0, y1) = span(points.iter().map(|p| (p.gs, p.gs_std)));
-    let root = SVGBackend::new(path, (960, 680)).into_drawing_area();
+    let root = SVGBackend::with_string(svg, (960, 680)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let mut chart = ChartBuilder::on(&root)
         .caption(

@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use crate::fsio::AtomicDir;
 
-use super::pieces::{Group, ScoredPiece, check_label, pieces_frame, rows_from_frame, write_parquet};
+use super::pieces::{
+    Group, ScoredPiece, check_label, pieces_frame, rows_from_frame, write_parquet,
+};
 use super::summary::{SummaryRow, summarize, summary_frame};
 
 pub const PIECES_DIR: &str = "pieces";

@@ -119,7 +119,11 @@ impl Checkpoint {
         device: &B::Device,
     ) -> Result<TransformerXl<B>> {
         model
-            .load_file(self.dir.join(MODEL_FILE), &CheckpointRecorder::new(), device)
+            .load_file(
+                self.dir.join(MODEL_FILE),
+                &CheckpointRecorder::new(),
+                device,
+            )
             .with_context(|| format!("cannot load model weights from {}", self.dir.display()))
     }
 
@@ -129,7 +133,8 @@ impl Checkpoint {
         let mut h = Vec::new();
         for f in ["model.bin", STATE_FILE, MODEL_CONFIG_FILE] {
             let p = self.dir.join(f);
-            let bytes = std::fs::read(&p).with_context(|| format!("cannot read {}", p.display()))?;
+            let bytes =
+                std::fs::read(&p).with_context(|| format!("cannot read {}", p.display()))?;
             h.extend(crate::hash::sha256_hex(&bytes).into_bytes());
         }
         Ok(crate::hash::sha256_hex(&h))

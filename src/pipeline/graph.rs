@@ -20,7 +20,11 @@ impl<'a, C> Graph<'a, C> {
             }
             for up in s.upstream() {
                 if !stages.iter().any(|o| o.name() == up.stage) {
-                    bail!("stage `{}` reads `{}`, which is not a stage", s.name(), up.stage);
+                    bail!(
+                        "stage `{}` reads `{}`, which is not a stage",
+                        s.name(),
+                        up.stage
+                    );
                 }
             }
         }

@@ -63,7 +63,11 @@ impl Manifest {
         let Some((first, _)) = parts.first() else {
             return Ok(None);
         };
-        let Some(total) = first.rsplit('-').next().and_then(|n| n.parse::<usize>().ok()) else {
+        let Some(total) = first
+            .rsplit('-')
+            .next()
+            .and_then(|n| n.parse::<usize>().ok())
+        else {
             return Ok(None);
         };
         if parts.len() != total {

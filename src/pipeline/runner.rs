@@ -91,7 +91,12 @@ pub fn inputs<C>(graph: &Graph<C>, stage: &dyn Stage<C>, ctx: &C) -> Result<Inpu
 }
 
 /// Compares what a stage would use now with its manifest.
-pub fn state<C>(graph: &Graph<C>, stage: &dyn Stage<C>, ctx: &C, shard: ShardSpec) -> Result<State> {
+pub fn state<C>(
+    graph: &Graph<C>,
+    stage: &dyn Stage<C>,
+    ctx: &C,
+    shard: ShardSpec,
+) -> Result<State> {
     match inputs(graph, stage, ctx) {
         Ok(inputs) => compare(stage, ctx, shard, &inputs),
         Err(e) => Ok(State::Blocked(format!("{e:#}"))),

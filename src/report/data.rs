@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use super::tables::{f64s, files_with_ext, hive_children, piece_key, read_frame, strs};
 use crate::generate::store::SAMPLES_FILE;
-use crate::model::checkpoint::{CHECKPOINTS_DIR, Checkpoint};
+use crate::metrics::store::{PIECES_DIR, SUMMARY_FILE};
 use crate::model::TransformerXlConfig;
+use crate::model::checkpoint::{CHECKPOINTS_DIR, Checkpoint};
 use crate::shards::{self, Split};
 
 /// The summary columns the page shows, in order (those absent from the file show as blank).
@@ -141,14 +142,14 @@ pub fn collect(src: &Sources, max_reference: usize) -> Result<RunData> {
             None
         }
     };
-    let summary_path = src.metrics_dir.join("summary.parquet");
+    let summary_path = src.metrics_dir.join(SUMMARY_FILE);
     let summary = if summary_path.is_file() {
         read_summary(&summary_path)?
     } else {
         notes.push(format!("no summary table ({})", summary_path.display()));
         Vec::new()
     };
-    let scores = read_scores(&src.metrics_dir.join("pieces"))?;
+    let scores = read_scores(&src.metrics_dir.join(PIECES_DIR))?;
     let pieces = generated_pieces(src.generated_dir, &scores)?;
     let (reference, reference_total) = match shards::read_shards(src.tokens_dir) {
         Ok(songs) => reference_pieces(songs, src.raw_dir, &scores, max_reference),

@@ -20,7 +20,10 @@ struct Sections<'a> {
 }
 
 /// The stages whose outputs this one reads.
-const UPSTREAM: &[Upstream] = &[Upstream::required("tokenize"), Upstream::optional("generate")];
+const UPSTREAM: &[Upstream] = &[
+    Upstream::required("tokenize"),
+    Upstream::optional("generate"),
+];
 
 impl Stage<Ctx> for Evaluate {
     fn name(&self) -> &'static str {

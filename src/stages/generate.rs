@@ -57,7 +57,10 @@ impl Stage<Ctx> for Generate {
         let counts = Counts::from([
             ("partitions_written".into(), s.partitions_written.into()),
             ("partitions_skipped".into(), s.partitions_skipped.into()),
-            ("partitions_removed".into(), s.partitions_removed.len().into()),
+            (
+                "partitions_removed".into(),
+                s.partitions_removed.len().into(),
+            ),
             ("pieces".into(), s.pieces.into()),
             ("tokens".into(), s.tokens.into()),
             ("wavs".into(), s.wavs.into()),

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::layout::RunLayout;
+use crate::model::TransformerXlConfig;
 use crate::pipeline::{Graph, Stage};
 
 /// What every stage reads: the config and where the run's outputs live.
@@ -25,6 +26,11 @@ impl Ctx {
     pub fn new(cfg: Config) -> Ctx {
         let layout = RunLayout::new(&cfg);
         Ctx { cfg, layout }
+    }
+
+    /// The model shape this config trains (the full REMI vocabulary, fixed by spec).
+    pub fn model(&self) -> TransformerXlConfig {
+        self.cfg.model.resolve(crate::remi::Vocab::SIZE)
     }
 
     /// Whether the input is the built-in demo corpus.
@@ -73,6 +79,9 @@ mod tests {
             assert_ne!(s.config_hash(&a), s.config_hash(&b), "{}", s.name());
         }
         let names: Vec<&str> = g.stages().iter().map(|s| s.name()).collect();
-        assert_eq!(names, ["tokenize", "train", "generate", "evaluate", "report"]);
+        assert_eq!(
+            names,
+            ["tokenize", "train", "generate", "evaluate", "report"]
+        );
     }
 }

@@ -28,11 +28,11 @@ struct Sections<'a> {
 
 /// The stages whose outputs this one reads.
 const UPSTREAM: &[Upstream] = &[
-            Upstream::required("tokenize"),
-            Upstream::required("train"),
-            Upstream::required("generate"),
-            Upstream::required("evaluate"),
-        ];
+    Upstream::required("tokenize"),
+    Upstream::required("train"),
+    Upstream::required("generate"),
+    Upstream::required("evaluate"),
+];
 
 impl Stage<Ctx> for Report {
     fn name(&self) -> &'static str {
@@ -97,7 +97,7 @@ pub fn write_page(ctx: &Ctx, out: &Path, max_reference: usize) -> Result<ReportS
         metrics_dir: &metrics,
         tokens_dir: l.tokens_dir(),
         raw_dir: l.raw_dir(),
-        model: &super::train::model_config(&ctx.cfg),
+        model: &ctx.model(),
         audio: &ctx.cfg.audio,
         train,
     };

@@ -5,17 +5,11 @@ use serde_json::json;
 use std::path::PathBuf;
 
 use super::{Ctx, config_hash};
-use crate::config::Config;
-use crate::model::{Checkpoint, ModelConfig, TransformerXlConfig};
+use crate::model::{Checkpoint, ModelConfig};
 use crate::pipeline::{Counts, Job, Stage, StageOutput, Upstream};
 use crate::train::{TrainConfig, TrainSpec, loader, train_on_configured_backend};
 
 pub struct Train;
-
-/// The model shape this config trains (the full REMI vocabulary, fixed by spec).
-pub fn model_config(cfg: &Config) -> TransformerXlConfig {
-    cfg.model.resolve(crate::remi::Vocab::SIZE)
-}
 
 #[derive(serde::Serialize)]
 struct Sections<'a> {
@@ -47,7 +41,7 @@ impl Stage<Ctx> for Train {
     }
 
     fn run(&self, ctx: &Ctx, job: &Job) -> Result<StageOutput> {
-        let model = model_config(&ctx.cfg);
+        let model = ctx.model();
         let (train_songs, valid_songs) =
             loader::split_songs(ctx.layout.tokens_dir(), model.vocab_size)?;
         // A checkpoint resumes only into the run that made it: same sections, inputs and shape.

@@ -64,8 +64,8 @@ pub fn sources_fingerprint(sources: &[Source]) -> Result<String> {
     let lines: Vec<String> = sources
         .par_iter()
         .map(|s| {
-            let bytes =
-                std::fs::read(&s.path).with_context(|| format!("cannot read {}", s.path.display()))?;
+            let bytes = std::fs::read(&s.path)
+                .with_context(|| format!("cannot read {}", s.path.display()))?;
             Ok(format!("{} {}", s.rel, crate::hash::sha256_hex(&bytes)))
         })
         .collect::<Result<_>>()?;

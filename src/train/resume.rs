@@ -126,10 +126,7 @@ fn write_memory<B: Backend>(path: &Path, memory: Option<&Memory<B>>) -> Result<(
     std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
-pub fn read_memory<B: Backend>(
-    ckpt: &Checkpoint,
-    device: &B::Device,
-) -> Result<Option<Memory<B>>> {
+pub fn read_memory<B: Backend>(ckpt: &Checkpoint, device: &B::Device) -> Result<Option<Memory<B>>> {
     let path = ckpt.dir.join(MEMORY_FILE);
     let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let bad = || anyhow::anyhow!("truncated memory file {}", path.display());

@@ -241,7 +241,8 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
         self.state.last_valid_loss = v;
         if let Some(v) = v {
             self.logger.scalar(tags::VALID_LOSS, v, self.state.step);
-            self.logger.scalar(tags::VALID_PPL, v.exp(), self.state.step);
+            self.logger
+                .scalar(tags::VALID_PPL, v.exp(), self.state.step);
         }
         v
     }

@@ -30,7 +30,12 @@ fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
                 continue;
             }
             let rel = path.strip_prefix(&src).unwrap();
-            let first = rel.components().next().unwrap().as_os_str().to_string_lossy();
+            let first = rel
+                .components()
+                .next()
+                .unwrap()
+                .as_os_str()
+                .to_string_lossy();
             let module = first.trim_end_matches(".rs").to_string();
             let text = std::fs::read_to_string(&path).unwrap();
             let code = text.split("#[cfg(test)]").next().unwrap();
@@ -40,8 +45,15 @@ fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
                     let rest = &line[i + "crate::".len()..];
                     let group = rest.strip_prefix('{').map(|g| g.split('}').next().unwrap());
                     let used: Vec<&str> = match group {
-                        Some(g) => g.split(',').map(|n| n.trim().split("::").next().unwrap()).collect(),
-                        None => vec![rest.split(|c: char| !c.is_alphanumeric() && c != '_').next().unwrap()],
+                        Some(g) => g
+                            .split(',')
+                            .map(|n| n.trim().split("::").next().unwrap())
+                            .collect(),
+                        None => vec![
+                            rest.split(|c: char| !c.is_alphanumeric() && c != '_')
+                                .next()
+                                .unwrap(),
+                        ],
                     };
                     names.extend(
                         used.into_iter()
@@ -58,7 +70,10 @@ fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
 #[test]
 fn the_module_graph_flows_one_way() {
     let graph = module_graph();
-    assert!(graph.contains_key("generate") && graph.len() > 15, "{graph:?}");
+    assert!(
+        graph.contains_key("generate") && graph.len() > 15,
+        "{graph:?}"
+    );
     // No cycle: a depth-first search never meets a module on its own path.
     fn visit(m: &str, g: &BTreeMap<String, BTreeSet<String>>, path: &mut Vec<String>) {
         assert!(!path.iter().any(|p| p == m), "cycle: {path:?} -> {m}");
@@ -82,10 +97,16 @@ fn the_module_graph_flows_one_way() {
     }
     for (m, uses) in &graph {
         if uses.contains("config") {
-            assert!(["stages", "commands", "layout"].contains(&m.as_str()), "`{m}` sees the whole config");
+            assert!(
+                ["stages", "commands", "layout"].contains(&m.as_str()),
+                "`{m}` sees the whole config"
+            );
         }
         if uses.contains("pipeline") {
-            assert!(["stages", "commands"].contains(&m.as_str()), "`{m}` imports the runner");
+            assert!(
+                ["stages", "commands"].contains(&m.as_str()),
+                "`{m}` imports the runner"
+            );
         }
     }
     assert!(graph["fsio"].is_empty(), "fsio imports {:?}", graph["fsio"]);

@@ -15,6 +15,7 @@
 //! interact, so a piece does not depend on the batch around it.
 
 use anyhow::{Result, anyhow, bail};
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData, TensorPrimitive};
@@ -142,7 +143,13 @@ impl<B: Backend> Layer<B> {
     }
 
     /// One position of one group of rows through the layer: `h` `[B, d]` -> `[B, d]`.
-    fn step(&self, h: Tensor<B, 2>, dims: Dims, cache: &mut RingCache, seen: usize) -> Result<Tensor<B, 2>> {
+    fn step(
+        &self,
+        h: Tensor<B, 2>,
+        dims: Dims,
+        cache: &mut RingCache,
+        seen: usize,
+    ) -> Result<Tensor<B, 2>> {
         let x = if self.pre_norm {
             self.norm_attn.forward(h.clone())
         } else {
@@ -183,11 +190,22 @@ impl<B: Backend> Layer<B> {
     }
 }
 
+/// Reads every parameter in module order: a model whose weights are still lazy (a fresh,
+/// untrained one) then draws them in that order, whatever the decoder reads first.
+struct ReadAll;
+
+impl<B: Backend> ModuleVisitor<B> for ReadAll {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        param.val();
+    }
+}
+
 impl<B: Backend> KvDecoder<B> {
     pub fn new(model: &TransformerXl<B>) -> Result<Self> {
         if model.mem_len == 0 {
             bail!("cached decoding needs a model with mem_len > 0 (the memory is the context)");
         }
+        model.visit(&mut ReadAll);
         let embed = model.embed.weight.val();
         let device = embed.device();
         let sin = sinusoids::<B>(model.mem_len + 1, model.d_model, &device);

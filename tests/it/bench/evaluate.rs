@@ -12,7 +12,9 @@ fn bench_scores_every_file_of_the_folder() {
     let dir = tempfile::tempdir().unwrap();
     let mut expected = Vec::new();
     for i in 0..5u32 {
-        let notes: Vec<_> = (0..8 + i).map(|k| note(k * 480, k * 480 + 240, 60 + k as u8, 80)).collect();
+        let notes: Vec<_> = (0..8 + i)
+            .map(|k| note(k * 480, k * 480 + 240, 60 + k as u8, 80))
+            .collect();
         let song = Song {
             notes: notes.clone(),
             ..Default::default()

@@ -1,10 +1,10 @@
 //! `pipeline bench train` measures the configured backend; the full figures come from
 //! `make bench` (beside PyTorch).
 
+use cadenza::bench::train::bench_on_configured_backend;
 use cadenza::model::TransformerXlConfig;
 use cadenza::remi::Vocab;
 use cadenza::train::TrainConfig;
-use cadenza::bench::train::bench_on_configured_backend;
 
 #[test]
 fn the_train_benchmark_runs_real_steps() {

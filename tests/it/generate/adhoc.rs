@@ -80,8 +80,8 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
     };
     let s = adhoc(Task::Continuation, "t1.0_k40", 3).unwrap();
     assert_eq!((s.partitions_written, s.pieces), (1, 3));
-    let rows = read_samples(&partition_dir(&out, "continuation", "t1.0_k40").join(SAMPLES_FILE))
-        .unwrap();
+    let rows =
+        read_samples(&partition_dir(&out, "continuation", "t1.0_k40").join(SAMPLES_FILE)).unwrap();
     assert_eq!(rows.len(), 3);
     let srcs: Vec<_> = rows
         .iter()

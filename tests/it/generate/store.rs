@@ -3,8 +3,10 @@
 
 use cadenza::audio::AudioConfig;
 use cadenza::generate::store::{FINGERPRINT_FILE, partition_dir};
+use cadenza::generate::store::{
+    Fingerprinted, GenerateSummary, SAMPLES_FILE, StoreSpec, write_store,
+};
 use cadenza::generate::unigram::Unigram;
-use cadenza::generate::store::{Fingerprinted, GenerateSummary, SAMPLES_FILE, StoreSpec, write_store};
 use cadenza::generate::{GenerateConfig, SamplerConfig, Task, read_samples};
 use cadenza::model::{CpuBackend, KvDecoder, NextToken, TransformerXlConfig};
 use cadenza::remi::Vocab;

@@ -2,16 +2,16 @@
 //! with a brute-force implementation; a corrupt file becomes an error row; the evaluate run and
 //! `evaluate --midi-dir` share one metrics folder.
 
-
+use super::brute::{self, random_notes};
+use crate::support::write;
 use cadenza::config::Config;
-use cadenza::metrics::pieces::Group;
 use cadenza::layout::RunLayout;
-use cadenza::metrics::{EvaluateOutcome, RunInputs, evaluate_dir, evaluate_run};
+use cadenza::metrics::pieces::Group;
 use cadenza::metrics::store::read_pieces;
+use cadenza::metrics::{EvaluateOutcome, RunInputs, evaluate_dir, evaluate_run};
 use cadenza::midi::{Note, Song, write_bytes};
 use cadenza::rng::Rng;
 use cadenza::shards::{SongRecord, Split, write_shards};
-use super::brute::{self, random_notes};
 use std::path::Path;
 
 fn song(mut notes: Vec<Note>) -> Song {
@@ -23,8 +23,7 @@ fn song(mut notes: Vec<Note>) -> Song {
 }
 
 fn write_midi(path: &Path, notes: Vec<Note>) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, write_bytes(&song(notes))).unwrap();
+    write(path, &write_bytes(&song(notes)));
 }
 
 /// Two test-split songs and one train song in the raw folder and the token shards; returns the

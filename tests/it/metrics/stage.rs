@@ -1,6 +1,7 @@
 //! The evaluate stage through the runner: blocked before tokenize, fresh after a run, stale when
 //! a generated piece changes, and its manifest lands beside the tables.
 
+use crate::support::write;
 use cadenza::config::Config;
 use cadenza::midi::{Note, Song, write_bytes};
 use cadenza::pipeline::runner::state;
@@ -22,15 +23,13 @@ fn write_midi(path: &Path, pitches: &[u8]) {
             }
         })
         .collect();
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(
+    write(
         path,
-        write_bytes(&Song {
+        &write_bytes(&Song {
             notes,
             ..Default::default()
         }),
-    )
-    .unwrap();
+    );
 }
 
 #[test]

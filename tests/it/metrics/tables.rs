@@ -1,8 +1,8 @@
 //! The tables on disk, the summary, queries and the report, on rows made in code.
 
 use cadenza::metrics::pieces::{Group, ScoredPiece};
-use cadenza::metrics::query;
 use cadenza::metrics::plot::print_and_plot;
+use cadenza::metrics::query;
 use cadenza::metrics::score::PieceMetrics;
 use cadenza::metrics::store::{read_pieces, write_tables};
 use cadenza::metrics::summarize;

@@ -1,9 +1,9 @@
 //! The MIDI reader on files built byte by byte here: every case is either read with the
 //! asserted notes or rejected with its reason code.
 
+use crate::support::note;
 use cadenza::midi::{self, MidiError};
 use cadenza::rng::Rng;
-use crate::support::note;
 
 // ---- a tiny SMF builder -------------------------------------------------------------------
 
@@ -68,7 +68,6 @@ fn marker(text: &str) -> Vec<u8> {
     v.extend(text.as_bytes());
     v
 }
-
 
 /// A small valid type-1 file at 480 tpb.
 fn valid_file() -> Vec<u8> {

@@ -1,10 +1,9 @@
 //! The MIDI writer: what it writes reads back as the same Song; and the reader on corrupted
 //! copies of a written file never panics.
 
+use crate::support::note;
 use cadenza::midi::{self, Song};
 use cadenza::rng::Rng;
-use crate::support::note;
-
 
 #[test]
 fn written_song_reads_back_the_same() {

@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use crate::support::{cli, text};
 use cadenza::generate::store::SAMPLES_FILE;
 use cadenza::pipeline::manifest::Manifest;
-use crate::support::{cli, text};
 
 struct Run {
     dir: tempfile::TempDir,
@@ -104,7 +104,6 @@ fn collect(dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
     }
 }
 
-
 #[test]
 fn whole_pipeline_on_demo_data() {
     let run = Run::new();
@@ -135,7 +134,8 @@ fn whole_pipeline_on_demo_data() {
             }
         }
     }
-    let df = run.query("SELECT task, sampler, count(*) AS n FROM pieces GROUP BY 1, 2 ORDER BY 1, 2");
+    let df =
+        run.query("SELECT task, sampler, count(*) AS n FROM pieces GROUP BY 1, 2 ORDER BY 1, 2");
     assert_eq!(
         df.height(),
         6,
@@ -166,11 +166,14 @@ fn whole_pipeline_on_demo_data() {
 
     // Changing one sampler reruns generate (that partition only) and evaluate.
     let untouched = std::fs::read(generated.join("task=unconditional/sampler=a/000.mid")).unwrap();
-    let untouched_time =
-        std::fs::metadata(generated.join("task=unconditional/sampler=a").join(SAMPLES_FILE))
-            .unwrap()
-            .modified()
-            .unwrap();
+    let untouched_time = std::fs::metadata(
+        generated
+            .join("task=unconditional/sampler=a")
+            .join(SAMPLES_FILE),
+    )
+    .unwrap()
+    .modified()
+    .unwrap();
     run.config(1.3);
     let o = run.cli(&["run", "all"]);
     assert!(o.status.success(), "{}", text(&o));
@@ -192,10 +195,14 @@ fn whole_pipeline_on_demo_data() {
         std::fs::read(generated.join("task=unconditional/sampler=a/000.mid")).unwrap(),
         untouched
     );
-    let time = std::fs::metadata(generated.join("task=unconditional/sampler=a").join(SAMPLES_FILE))
-        .unwrap()
-        .modified()
-        .unwrap();
+    let time = std::fs::metadata(
+        generated
+            .join("task=unconditional/sampler=a")
+            .join(SAMPLES_FILE),
+    )
+    .unwrap()
+    .modified()
+    .unwrap();
     assert_eq!(
         time, untouched_time,
         "the unchanged partition was not rewritten"

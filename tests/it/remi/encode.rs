@@ -1,14 +1,13 @@
 //! The encoder on small hand-made songs, with the expected tokens written out by hand from
 //! the spec (docs/design.md, "REMI tokens").
 
+use crate::support::note;
 use cadenza::midi::{Marker, Song, Tempo};
 use cadenza::remi::{self, Vocab};
-use crate::support::note;
 
 fn names(tokens: &[u16]) -> Vec<String> {
     tokens.iter().map(|&t| Vocab::name(t)).collect()
 }
-
 
 #[test]
 fn tokens_follow_the_spec() {

@@ -6,8 +6,6 @@
 //! Without chromium the test prints a loud notice; it fails under CI (CI=true) and skips
 //! locally.
 
-
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -5,6 +5,7 @@
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
 
+use crate::support::write;
 use cadenza::midi::{self, Note, Song, Tempo};
 use cadenza::pipeline::manifest::Manifest;
 use cadenza::report::ReportStats;
@@ -48,11 +49,6 @@ pub fn song(bars: u32, seed: u8) -> Song {
         chords: vec![],
         global_bpm: None,
     }
-}
-
-fn write(path: &Path, bytes: &[u8]) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, bytes).unwrap();
 }
 
 fn parquet(path: &Path, mut df: DataFrame) {
@@ -187,7 +183,11 @@ impl Run {
                 "has_wav" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
             )
             .unwrap();
-            parquet(&run.partition(task, sampler).join(cadenza::generate::store::SAMPLES_FILE), df);
+            parquet(
+                &run.partition(task, sampler)
+                    .join(cadenza::generate::store::SAMPLES_FILE),
+                df,
+            );
         }
         manifest(
             &run.run_dir().join("generated"),

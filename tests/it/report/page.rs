@@ -3,8 +3,6 @@
 //! holds exactly summary.parquet's numbers, pieces without WAV say so, and the stage is fresh
 //! when nothing changed.
 
-
-
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -308,7 +306,6 @@ fn summary_table_equals_summary_parquet() {
 fn pipeline(run: &Run, args: &[&str]) -> Output {
     cli(&run.config_path(), args, &[])
 }
-
 
 #[test]
 fn report_stage_runs_then_is_fresh_then_stale_on_new_metrics() {

@@ -1,8 +1,6 @@
 //! Piano rolls: the notes of a hand-made piece are drawn where they belong, relative to the bar
 //! lines and to each other, with the prompt/continuation boundary on its bar line.
 
-
-
 use cadenza::midi::Note;
 use cadenza::report::roll::{Roll, render};
 

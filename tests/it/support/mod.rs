@@ -34,3 +34,8 @@ pub fn note(start: u32, end: u32, pitch: u8, velocity: u8) -> Note {
     }
 }
 
+/// Writes `bytes` to `path`, creating its folder.
+pub fn write(path: &Path, bytes: &[u8]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}

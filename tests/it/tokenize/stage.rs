@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use crate::support::{cli, text, write};
 use cadenza::midi::{self, Note, Song, Tempo};
 use cadenza::shards;
-use crate::support::{cli, text};
 
 struct Project {
     dir: tempfile::TempDir,
@@ -44,7 +44,6 @@ impl Project {
     }
 }
 
-
 /// A small valid song: a C major arpeggio over two bars.
 fn song(shift: u8) -> Song {
     let notes = (0..8u32)
@@ -75,8 +74,7 @@ fn add_corpus(p: &Project) -> usize {
     ];
     for (name, shift) in good {
         let path = p.raw().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, midi::write_bytes(&song(shift))).unwrap();
+        write(&path, &midi::write_bytes(&song(shift)));
     }
     let bad: [(&str, &[u8]); 4] = [
         ("bad/empty.mid", b""),
@@ -93,8 +91,7 @@ fn add_corpus(p: &Project) -> usize {
     ];
     for (name, bytes) in bad {
         let path = p.raw().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, bytes).unwrap();
+        write(&path, bytes);
     }
     std::fs::write(p.raw().join("notes.txt"), "not a MIDI file, ignored").unwrap();
     good.len()

@@ -3,11 +3,11 @@
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Int, Tensor, TensorData};
+use cadenza::model::Checkpoint;
 use cadenza::model::{CpuBackend, CpuTrainBackend, TransformerXl, TransformerXlConfig};
+use cadenza::train::TrainConfig;
 use cadenza::train::clip::{clip_grad_norm, grad_norm};
 use cadenza::train::trainer::{TrainSpec, cross_entropy, train};
-use cadenza::model::Checkpoint;
-use cadenza::train::TrainConfig;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
