@@ -24,16 +24,17 @@ pub use crate::metrics::pieces::{REFERENCE_SAMPLER, REFERENCE_TASK};
 pub const CONTINUATION_TASK: &str = "continuation";
 const DEFAULT_PROMPT_BARS: u32 = 8;
 
-/// One row of summary.parquet.
+/// One row of summary.parquet as the page shows it (read tolerantly: any numeric type, missing
+/// columns blank).
 #[derive(Debug, Clone, PartialEq)]
-pub struct SummaryRow {
+pub struct SummaryCells {
     pub task: String,
     pub sampler: String,
     /// Value of each of [`SUMMARY_COLUMNS`], in that order.
     pub values: Vec<Option<f64>>,
 }
 
-impl SummaryRow {
+impl SummaryCells {
     pub fn get(&self, col: &str) -> Option<f64> {
         let i = SUMMARY_COLUMNS.iter().position(|c| *c == col)?;
         self.values[i]
@@ -94,7 +95,7 @@ pub struct RunData {
     pub train: Option<TrainInfo>,
     /// The model section of the config, flattened (shown when no checkpoint says more).
     pub model: Vec<(String, String)>,
-    pub summary: Vec<SummaryRow>,
+    pub summary: Vec<SummaryCells>,
     pub pieces: Vec<Piece>,
     /// The first test-split songs (at most the requested number), with their raw files.
     pub reference: Vec<Piece>,
@@ -144,7 +145,7 @@ pub fn collect(src: &Sources, max_reference: usize) -> Result<RunData> {
     };
     let summary_path = src.metrics_dir.join(SUMMARY_FILE);
     let summary = if summary_path.is_file() {
-        read_summary(&summary_path)?
+        read_summary_cells(&summary_path)?
     } else {
         notes.push(format!("no summary table ({})", summary_path.display()));
         Vec::new()
@@ -263,12 +264,12 @@ pub fn flatten(v: &serde_json::Value) -> Vec<(String, String)> {
 }
 
 /// summary.parquet, in file order.
-pub fn read_summary(path: &Path) -> Result<Vec<SummaryRow>> {
+pub fn read_summary_cells(path: &Path) -> Result<Vec<SummaryCells>> {
     let df = read_frame(path)?;
     let (task, sampler) = (strs(&df, "task"), strs(&df, "sampler"));
     let cols: Vec<Vec<Option<f64>>> = SUMMARY_COLUMNS.iter().map(|c| f64s(&df, c)).collect();
     Ok((0..df.height())
-        .map(|i| SummaryRow {
+        .map(|i| SummaryCells {
             task: task[i].clone().unwrap_or_default(),
             sampler: sampler[i].clone().unwrap_or_default(),
             values: cols.iter().map(|c| c[i]).collect(),

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use super::cards::{Card, card_html};
-use super::data::{RunData, SUMMARY_COLUMNS, SummaryRow};
+use super::data::{RunData, SUMMARY_COLUMNS, SummaryCells};
 use super::escape::{exact, html, num};
 
 const CSS: &str = include_str!("page.css");
@@ -112,7 +112,7 @@ fn header_of(col: &str) -> String {
     }
 }
 
-fn summary_section(s: &mut String, rows: &[SummaryRow]) {
+fn summary_section(s: &mut String, rows: &[SummaryCells]) {
     s.push_str(
         "<section id=\"summary\"><h2>Summary</h2><p>Each task × sampler against the real \
          reference (first row): mean and std of H1, H4, GS, their distance Δ to the reference \
@@ -124,7 +124,7 @@ fn summary_section(s: &mut String, rows: &[SummaryRow]) {
         let _ = write!(s, "<th>{}</th>", html(&header_of(c)));
     }
     s.push_str("</tr></thead><tbody>");
-    let mut order: Vec<&SummaryRow> = rows.iter().collect();
+    let mut order: Vec<&SummaryCells> = rows.iter().collect();
     // The reference first, then by rank (unranked last), as in the text report.
     order.sort_by(|a, b| {
         (!a.is_reference(), a.get("rank").unwrap_or(f64::INFINITY))
