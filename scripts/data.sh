@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dest=data/raw/pop1k7
 shared=../shared/data/pop1k7/midi_analyzed
+# Overridable for tests: where to clone from, and how to run the pipeline binary.
+url=${CADENZA_DATA_URL:-https://github.com/tanchihpin0517/dataset-pop1k7}
+pipeline=${PIPELINE:-cargo run --release --quiet --bin pipeline --}
 mkdir -p data/raw
 if [ -e "$dest" ] && [ ! -f "$dest/DEMO_CORPUS.txt" ]; then
   echo "data: $dest is present"
@@ -21,7 +24,7 @@ if [ -e "$dest" ]; then
   exit 0
 fi
 tmp=$(mktemp -d)
-if timeout 300 git clone --depth 1 --quiet https://github.com/tanchihpin0517/dataset-pop1k7 "$tmp/repo" 2>/dev/null \
+if timeout 300 git clone --depth 1 --quiet "$url" "$tmp/repo" 2>/dev/null \
    && [ -d "$tmp/repo/midi_analyzed" ]; then
   mv "$tmp/repo/midi_analyzed" "$dest"
   rm -rf "$tmp"
@@ -30,4 +33,4 @@ if timeout 300 git clone --depth 1 --quiet https://github.com/tanchihpin0517/dat
 fi
 rm -rf "$tmp"
 echo "!!! data: no Pop1K7 corpus (no ../shared copy, no network): writing the small built-in DEMO corpus !!!" >&2
-cargo run --release --quiet --bin pipeline -- demo-data --out "$dest"
+$pipeline demo-data --out "$dest"

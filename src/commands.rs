@@ -81,6 +81,8 @@ pub fn evaluate_dir(config: &Path, midi_dir: &Path, label: &str) -> Result<()> {
     let metrics = context(config)?.layout.metrics_dir();
     let _lock = crate::fsio::Lock::acquire(&metrics)?;
     let outcome = crate::metrics::evaluate_dir(&metrics, midi_dir, label)?;
+    // The tables changed on purpose: the evaluate stage's record of them follows.
+    crate::pipeline::Manifest::refresh_outputs(&metrics)?;
     println!("evaluate  {}", outcome.line());
     Ok(())
 }
@@ -93,6 +95,9 @@ pub struct BadQuery(anyhow::Error);
 /// `pipeline query SQL`: the result printed, and written to `out` when given.
 pub fn query(config: &Path, sql: &str, format: OutputFormat, out: Option<&Path>) -> Result<()> {
     let layout = context(config)?.layout;
+    // The tables as one commit left them: a commit under way is waited for.
+    let _tables = crate::fsio::ReadGuard::new(&layout.metrics_dir())?;
+    let _songs = crate::fsio::ReadGuard::new(layout.tokens_dir())?;
     let mut df =
         crate::metrics::query(&layout.metrics_dir(), layout.tokens_dir(), sql).map_err(BadQuery)?;
     let text = crate::metrics::format_frame(&mut df, format)?;

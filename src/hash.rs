@@ -57,6 +57,48 @@ pub fn tree_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// The file in a folder that lists the SHA-256 of the folder's other files.
+pub const CHECKSUMS_FILE: &str = "checksums.json";
+
+/// Writes [`CHECKSUMS_FILE`] into `dir`: the SHA-256 of every file directly in it, except the
+/// names in `skip` (and the list itself).
+pub fn write_checksums(dir: &Path, skip: &[&str]) -> Result<()> {
+    let mut sums = std::collections::BTreeMap::new();
+    for e in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let p = e?.path();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if p.is_file() && name != CHECKSUMS_FILE && !skip.contains(&name.as_str()) {
+            let bytes =
+                std::fs::read(&p).with_context(|| format!("cannot read {}", p.display()))?;
+            sums.insert(name, sha256_hex(&bytes));
+        }
+    }
+    let text = serde_json::to_string_pretty(&sums)?;
+    std::fs::write(dir.join(CHECKSUMS_FILE), text)
+        .with_context(|| format!("cannot write {}", dir.join(CHECKSUMS_FILE).display()))
+}
+
+/// The first file of `dir` that is missing or does not match [`CHECKSUMS_FILE`]; `Ok(None)`
+/// when all match, or when the folder has no list (written before lists existed).
+pub fn damaged_file(dir: &Path) -> Result<Option<PathBuf>> {
+    let list = dir.join(CHECKSUMS_FILE);
+    let Ok(text) = std::fs::read_to_string(&list) else {
+        return Ok(None);
+    };
+    let sums: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&text).with_context(|| format!("{} is damaged", list.display()))?;
+    for (file, sum) in &sums {
+        let p = dir.join(file);
+        if !std::fs::read(&p).is_ok_and(|b| sha256_hex(&b) == *sum) {
+            return Ok(Some(p));
+        }
+    }
+    Ok(None)
+}
+
 /// [`files_fingerprint`] of everything under `dir`.
 pub fn tree_fingerprint(dir: &Path) -> Result<String> {
     files_fingerprint(dir, &tree_files(dir)?)

@@ -1,9 +1,26 @@
 //! Atomic outputs: write into a temporary folder or file beside the target, rename into place
-//! only on success. A crash or Ctrl-C leaves the previous output untouched (at worst a stray
-//! `.tmp-*` folder, which the next run removes).
+//! only on success. A crash or kill at any moment leaves the previous output or the new one
+//! complete, never a mix and never neither:
+//!
+//! 1. the new folder is written as `.<name>.tmp-<pid>`;
+//! 2. commit moves the old folder aside as `.<name>.old-<pid>` ...
+//! 3. ... moves the new folder in as `<name>` ...
+//! 4. ... and deletes the old one.
+//!
+//! A crash before 2 leaves the old output (and a tmp folder); between 2 and 3, only the old one
+//! aside; after 3, the new output (and maybe the old one aside). [`recover`], which
+//! [`AtomicDir::new`] runs first, puts an orphaned old folder back and removes the rest. It must
+//! run under the output's lock ([`super::Lock`]), so that no other process is committing.
+//!
+//! Steps 2 and 3 run under an exclusive lock on the hidden file `.<name>.swap`; a reader that
+//! holds [`ReadGuard`] (the same lock, shared) sees the old output or the new one, never the
+//! moment between the two renames.
 
 use anyhow::{Context, Result};
+use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+
+use super::fault;
 
 /// A folder being written; becomes `target` on [`AtomicDir::commit`], vanishes if dropped.
 pub struct AtomicDir {
@@ -12,24 +29,28 @@ pub struct AtomicDir {
     committed: bool,
 }
 
-fn sibling(target: &Path, tag: &str) -> PathBuf {
+/// `.<name>.<suffix>` beside `target`.
+fn hidden(target: &Path, suffix: &str) -> PathBuf {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    target.with_file_name(format!(".{name}.{tag}-{}", std::process::id()))
+    target.with_file_name(format!(".{name}.{suffix}"))
+}
+
+/// `.<name>.<tag>-<pid>` beside `target`: this process's temporary or old copy.
+fn sibling(target: &Path, tag: &str) -> PathBuf {
+    hidden(target, &format!("{tag}-{}", std::process::id()))
 }
 
 impl AtomicDir {
+    /// Starts writing a new `target`; first [`recover`]s what an interrupted commit left.
     pub fn new(target: &Path) -> Result<AtomicDir> {
         let parent = target.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
-        remove_stale_siblings(target);
+        recover(target)?;
         let tmp = sibling(target, "tmp");
-        if tmp.exists() {
-            std::fs::remove_dir_all(&tmp)?;
-        }
         std::fs::create_dir_all(&tmp)
             .with_context(|| format!("cannot create {}", tmp.display()))?;
         Ok(AtomicDir {
@@ -44,17 +65,22 @@ impl AtomicDir {
         &self.tmp
     }
 
-    /// Replaces `target` with the written folder: two renames, so there is no moment without a
-    /// complete folder on disk except between them, and a crash there leaves `.old` to recover.
+    /// Replaces `target` with the written folder (steps 2 to 4 above).
     pub fn commit(mut self) -> Result<()> {
         let old = sibling(&self.target, "old");
+        let swap = swap_file(&self.target)?;
+        swap.lock()
+            .with_context(|| format!("cannot lock {}", self.target.display()))?;
         if self.target.exists() {
             std::fs::rename(&self.target, &old)
                 .with_context(|| format!("cannot move {} aside", self.target.display()))?;
         }
+        fault::point("commit:aside")?;
         std::fs::rename(&self.tmp, &self.target)
             .with_context(|| format!("cannot move new output into {}", self.target.display()))?;
         self.committed = true;
+        swap.unlock()?;
+        fault::point("commit:swapped")?;
         if old.exists() {
             std::fs::remove_dir_all(&old).ok();
         }
@@ -70,35 +96,93 @@ impl Drop for AtomicDir {
     }
 }
 
-/// Removes `.tmp-*` / `.old-*` siblings of `target` left by a killed run of another process.
-fn remove_stale_siblings(target: &Path) {
+/// The file whose lock guards the swap of `target` (created when missing).
+fn swap_file(target: &Path) -> Result<File> {
+    let path = hidden(target, "swap");
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))
+}
+
+/// Removes an output folder written by [`AtomicDir`], and the lock file of its commits.
+pub fn remove(target: &Path) -> Result<()> {
+    std::fs::remove_dir_all(target)
+        .with_context(|| format!("cannot remove {}", target.display()))?;
+    std::fs::remove_file(hidden(target, "swap")).ok();
+    Ok(())
+}
+
+/// Held by a reader of an output: no commit swaps it meanwhile (a commit under way is waited
+/// for). Released when dropped.
+pub struct ReadGuard {
+    _file: Option<File>,
+}
+
+impl ReadGuard {
+    /// Waits for a swap of `target` under way, then keeps others from starting one. An output
+    /// whose folder cannot hold the lock file (a read-only place) is read without it.
+    pub fn new(target: &Path) -> Result<ReadGuard> {
+        let Ok(file) = swap_file(target) else {
+            return Ok(ReadGuard { _file: None });
+        };
+        file.lock_shared()
+            .with_context(|| format!("cannot lock {} for reading", target.display()))?;
+        Ok(ReadGuard { _file: Some(file) })
+    }
+}
+
+/// Finishes what an interrupted commit of `target` left: an old folder moved aside but no new
+/// one in its place goes back; other leftovers (`.tmp-*`, an `.old-*` beside a complete
+/// target) are removed. Call it holding the output's lock.
+pub fn recover(target: &Path) -> Result<()> {
     let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else {
-        return;
+        return Ok(());
     };
-    let prefix = format!(".{}.", name.to_string_lossy());
-    let Ok(entries) = std::fs::read_dir(if parent.as_os_str().is_empty() {
+    let parent = if parent.as_os_str().is_empty() {
         Path::new(".")
     } else {
         parent
-    }) else {
-        return;
     };
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return Ok(());
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let (mut olds, mut tmps) = (Vec::new(), Vec::new());
     for e in entries.flatten() {
         let n = e.file_name().to_string_lossy().into_owned();
-        if let Some(rest) = n.strip_prefix(&prefix) {
-            let pid = rest.rsplit('-').next().and_then(|p| p.parse::<u32>().ok());
-            if (rest.starts_with("tmp-") || rest.starts_with("old-"))
-                && pid.is_some_and(|p| !super::lock::alive(p))
-            {
-                let p = e.path();
-                if p.is_dir() {
-                    std::fs::remove_dir_all(&p).ok()
-                } else {
-                    std::fs::remove_file(&p).ok()
-                };
-            }
+        match n.strip_prefix(&prefix) {
+            Some(rest) if rest.starts_with("old-") => olds.push(e.path()),
+            Some(rest) if rest.starts_with("tmp-") => tmps.push(e.path()),
+            _ => {}
         }
     }
+    if !target.exists()
+        && let Some(old) = olds.pop()
+    {
+        std::fs::rename(&old, target).with_context(|| {
+            format!(
+                "cannot put {} back after an interrupted commit",
+                old.display()
+            )
+        })?;
+        eprintln!(
+            "note: {} restored: a previous run was interrupted while replacing it",
+            target.display()
+        );
+    }
+    for leftover in olds.into_iter().chain(tmps) {
+        let removed = if leftover.is_dir() {
+            std::fs::remove_dir_all(&leftover)
+        } else {
+            std::fs::remove_file(&leftover)
+        };
+        removed.with_context(|| format!("cannot remove the leftover {}", leftover.display()))?;
+    }
+    Ok(())
 }
 
 /// Writes a file atomically (temp file in the same folder + rename).
@@ -113,6 +197,10 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
 mod tests {
     use super::*;
 
+    fn read(dir: &Path) -> String {
+        std::fs::read_to_string(dir.join("x")).unwrap()
+    }
+
     #[test]
     fn commit_replaces_and_drop_keeps_previous() {
         let d = tempfile::tempdir().unwrap();
@@ -123,11 +211,45 @@ mod tests {
         let b = AtomicDir::new(&target).unwrap();
         std::fs::write(b.path().join("x"), "2").unwrap();
         drop(b); // failure: never committed
-        assert_eq!(std::fs::read_to_string(target.join("x")).unwrap(), "1");
-        assert_eq!(
-            std::fs::read_dir(d.path()).unwrap().count(),
-            1,
-            "no temp folder left behind"
+        assert_eq!(read(&target), "1");
+        let names: Vec<String> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.iter().all(|n| n == "out" || n == ".out.swap"),
+            "no temp folder left behind: {names:?}"
         );
+    }
+
+    /// What a kill at each step of a commit leaves, and what the next writer makes of it.
+    #[test]
+    fn recovery_after_a_kill_at_each_step_keeps_old_or_new() {
+        let d = tempfile::tempdir().unwrap();
+        let target = d.path().join("out");
+        let (old, tmp) = (d.path().join(".out.old-1"), d.path().join(".out.tmp-1"));
+        let write = |dir: &Path, v: &str| {
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(dir.join("x"), v).unwrap();
+        };
+        // Killed while writing the new folder: the old output stays, the tmp goes.
+        write(&target, "old");
+        write(&tmp, "half");
+        recover(&target).unwrap();
+        assert_eq!(read(&target), "old");
+        assert!(!tmp.exists());
+        // Killed after moving the old folder aside: it comes back.
+        std::fs::rename(&target, &old).unwrap();
+        write(&tmp, "new");
+        recover(&target).unwrap();
+        assert_eq!(read(&target), "old");
+        assert!(!old.exists() && !tmp.exists());
+        // Killed after moving the new folder in: the new one stays, the old one goes.
+        std::fs::rename(&target, &old).unwrap();
+        write(&target, "new");
+        recover(&target).unwrap();
+        assert_eq!(read(&target), "new");
+        assert!(!old.exists());
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
     }
 }

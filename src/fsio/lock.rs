@@ -1,21 +1,22 @@
-//! A lock file beside a stage's output, so two runs never write the same output at once.
-//! The file holds the owner's pid; a lock whose owner is gone (crash, kill -9) is taken over.
+//! A lock beside a stage's output (`<output>.lock`), so two runs never write the same output at
+//! once. It is an advisory lock held by the operating system on the open file: taking it is one
+//! atomic step, and the kernel releases it when the holder exits, however it exits (crash,
+//! kill -9), so there is no stale lock to take over and no window between creating and claiming.
+//! The file stays (removing it would let a third process lock a new file while a second still
+//! waits on the old one); it holds the holder's pid, for the message only.
 
 use anyhow::{Context, Result, bail};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, Write};
+use std::path::Path;
 
+/// Held while the output is being written; released when dropped (or when the process dies).
 pub struct Lock {
-    path: PathBuf,
-}
-
-/// Whether a process with this pid is running (Linux: /proc/<pid>).
-pub fn alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
+    _file: File,
 }
 
 impl Lock {
-    /// Takes `<output>.lock`, or fails naming the process that holds it.
+    /// Takes `<output>.lock`, or fails at once naming the process that holds it.
     pub fn acquire(output: &Path) -> Result<Lock> {
         let name = output
             .file_name()
@@ -26,40 +27,52 @@ impl Lock {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;
         }
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut f) => {
-                    write!(f, "{}", std::process::id())?;
-                    return Ok(Lock { path });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let owner = std::fs::read_to_string(&path).unwrap_or_default();
-                    match owner.trim().parse::<u32>() {
-                        Ok(pid) if alive(pid) => bail!(
-                            "{} is being written by another run (pid {pid}); wait for it, or remove {} if that process is not a pipeline",
-                            output.display(),
-                            path.display()
-                        ),
-                        // The owner died without cleaning up: take the lock over.
-                        _ => std::fs::remove_file(&path).ok(),
-                    };
-                }
-                Err(e) => {
-                    return Err(e)
-                        .with_context(|| format!("cannot create lock {}", path.display()));
-                }
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("cannot open lock {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut owner = String::new();
+                file.read_to_string(&mut owner).ok();
+                let owner = match owner.trim() {
+                    "" => String::new(),
+                    pid => format!(" (pid {pid})"),
+                };
+                bail!(
+                    "{} is being written by another run{owner}; wait for it to finish",
+                    output.display()
+                );
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("cannot lock {}", path.display()));
             }
         }
-        bail!("cannot take lock {}", path.display())
+        // Ours now: record the pid for the message above.
+        file.set_len(0)?;
+        file.rewind()?;
+        write!(file, "{}", std::process::id())?;
+        Ok(Lock { _file: file })
     }
 }
 
-impl Drop for Lock {
-    fn drop(&mut self) {
-        std::fs::remove_file(&self.path).ok();
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_is_refused_until_the_first_lets_go() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let first = Lock::acquire(&out).unwrap();
+        let err = Lock::acquire(&out).err().unwrap().to_string();
+        assert!(err.contains("being written by another run"), "{err}");
+        assert!(err.contains(&std::process::id().to_string()), "{err}");
+        drop(first);
+        Lock::acquire(&out).unwrap();
     }
 }

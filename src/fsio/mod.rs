@@ -6,5 +6,5 @@ pub mod atomic;
 pub mod fault;
 pub mod lock;
 
-pub use atomic::{AtomicDir, write_file};
+pub use atomic::{AtomicDir, ReadGuard, write_file};
 pub use lock::Lock;

@@ -28,12 +28,14 @@ pub fn piece_stem(index: u32) -> String {
     format!("{index:03}")
 }
 
-/// Whether the partition exists, is complete and was made with this fingerprint.
+/// Whether the partition exists, is complete, was made with this fingerprint and has every
+/// file as it was written.
 pub fn partition_is_fresh(root: &Path, task: &str, sampler: &str, fingerprint: &str) -> bool {
     let dir = partition_dir(root, task, sampler);
     dir.join(SAMPLES_FILE).is_file()
         && std::fs::read_to_string(dir.join(FINGERPRINT_FILE))
             .is_ok_and(|s| s.trim() == fingerprint)
+        && matches!(crate::hash::damaged_file(&dir), Ok(None))
 }
 
 /// Write one partition atomically; renders WAVs in parallel when a renderer is given.
@@ -69,6 +71,7 @@ pub fn write_partition(
         })
         .collect::<Result<_>>()?;
     write_samples(&tmp.join(SAMPLES_FILE), &rows)?;
+    crate::hash::write_checksums(tmp, &[FINGERPRINT_FILE])?;
     // The fingerprint last: a partition without it is never taken as fresh.
     std::fs::write(tmp.join(FINGERPRINT_FILE), format!("{fingerprint}\n"))?;
     dir.commit()?;
@@ -111,12 +114,17 @@ pub fn remove_stale_partitions(
             let sname = s.file_name().to_string_lossy().into_owned();
             let stale = match sname.strip_prefix("sampler=") {
                 Some(sampler) => !keep.contains(&(task.to_string(), sampler.to_string())),
-                // Leftovers of a killed run (see fsio::atomic).
+                // Leftovers of a killed run and the commits' lock files (see fsio::atomic),
+                // made anew by the next commit.
                 None => sname.starts_with(".sampler="),
             };
             if stale {
-                std::fs::remove_dir_all(s.path())
-                    .with_context(|| format!("cannot remove {}", s.path().display()))?;
+                let gone = if s.path().is_dir() {
+                    std::fs::remove_dir_all(s.path())
+                } else {
+                    std::fs::remove_file(s.path())
+                };
+                gone.with_context(|| format!("cannot remove {}", s.path().display()))?;
                 if !sname.starts_with('.') {
                     removed.push(format!("{task}/{sname}"));
                 }

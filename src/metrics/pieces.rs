@@ -72,11 +72,20 @@ pub struct PieceJob {
     pub path: std::path::PathBuf,
 }
 
-/// Read a file from disk (as an outside evaluator would) and score it.
+/// Read a file from disk (as an outside evaluator would) and score it. A panic while doing so
+/// becomes the row's error, so one file never stops the evaluation.
 pub fn score_job(job: &PieceJob) -> ScoredPiece {
-    let metrics = crate::midi::read_file(&job.path)
-        .map(|song| piece_metrics(&song.notes))
-        .map_err(|e| e.to_string());
+    let score = || -> std::result::Result<PieceMetrics, String> {
+        crate::fsio::fault::file_point("evaluate:file", &job.piece).map_err(|e| e.to_string())?;
+        let song = crate::midi::read_file(&job.path).map_err(|e| e.to_string())?;
+        Ok(piece_metrics(&song.notes))
+    };
+    let metrics = std::panic::catch_unwind(score).unwrap_or_else(|panic| {
+        Err(format!(
+            "internal error: {} (a bug: please report it)",
+            crate::fsio::fault::panic_message(&*panic)
+        ))
+    });
     ScoredPiece {
         group: job.group.clone(),
         piece: job.piece.clone(),

@@ -7,13 +7,18 @@
 //! - Marker meta events `global_bpm_NN` set `global_bpm`; markers shaped `a_b_c` (Pop1K7's
 //!   `root_quality_bass`) go to `chords` verbatim. Other markers and text events are ignored.
 //! - Note pairing: see [`super::notes`].
-//! - Rejected: malformed container or events, SMPTE division, a time signature other than 4/4
-//!   (anywhere in the file), no notes. A file without time signature is taken as 4/4.
+//! - Meter: a file without time signature is 4/4. Many pop-piano files declare 1/4 or 2/4 for
+//!   music in 4/4 (an exporter habit); bars of 1, 2 or 4 beats group evenly into 4/4 bars, so
+//!   a file whose time signatures are all n/4 with n in {1, 2, 4}, each change on a 4-beat
+//!   boundary from the start, is read as it is (notes unchanged, 4/4 bars from tick 0) and
+//!   its declared meters are kept in [`Song::meters`].
+//! - Rejected: malformed container or events, SMPTE division, any other meter or a change off
+//!   the 4-beat grid (with the meter and its tick), no notes.
 
 use super::chunks;
 use super::events::{Events, Kind};
 use super::notes::NotePairer;
-use super::{Marker, MidiError, Song, TPB, Tempo};
+use super::{BAR_TICKS, Marker, Meter, MidiError, Song, TPB, Tempo};
 use std::path::Path;
 
 const DRUM_CHANNEL: u8 = 9;
@@ -34,6 +39,7 @@ pub fn read_bytes(bytes: &[u8]) -> Result<Song, MidiError> {
             other => other,
         })?;
     }
+    check_meters(&mut song.meters)?;
     if song.notes.is_empty() {
         return Err(MidiError::NoNotes);
     }
@@ -91,7 +97,11 @@ fn read_track(raw: &[u8], tpb: u64, song: &mut Song) -> Result<(), MidiError> {
             } => pairer.note_on(tick, channel, key, velocity),
             Kind::NoteOff { channel, key } => pairer.note_off(tick, channel, key),
             Kind::Tempo(us) => read_tempo(us, tick, song),
-            Kind::TimeSignature(num, denom_pow) => check_time_signature(num, denom_pow, tick)?,
+            Kind::TimeSignature(num, denom_pow) => song.meters.push(Meter {
+                tick,
+                numerator: num,
+                denominator: 1u32.checked_shl(denom_pow as u32).unwrap_or(0).min(255) as u8,
+            }),
             Kind::Marker(bytes) => read_marker(bytes, tick, song),
             Kind::EndOfTrack => break,
             Kind::Ignored => {}
@@ -117,10 +127,32 @@ fn read_tempo(us: u32, tick: u32, song: &mut Song) {
     }
 }
 
-fn check_time_signature(num: u8, denom_pow: u8, tick: u32) -> Result<(), MidiError> {
-    if num != 4 || denom_pow != 2 {
-        let denom = 1u32.checked_shl(denom_pow as u32).unwrap_or(0).min(255) as u8;
-        return Err(MidiError::TimeSignature(num, denom, tick));
+/// Sorts the declared meters by tick and keeps each change once; refuses a meter that cannot be
+/// re-barred into 4/4 and a change off the 4-beat grid.
+fn check_meters(meters: &mut Vec<Meter>) -> Result<(), MidiError> {
+    // Stable: several tracks may declare the same meter; at one tick the last one read counts.
+    meters.sort_by_key(|m| m.tick);
+    meters.dedup_by(|later, earlier| {
+        if later.tick == earlier.tick {
+            *earlier = *later;
+            true
+        } else {
+            false
+        }
+    });
+    let mut current = (4, 4);
+    meters.retain(|m| {
+        let changed = (m.numerator, m.denominator) != current || m.tick == 0;
+        current = (m.numerator, m.denominator);
+        changed
+    });
+    for m in meters.iter() {
+        if m.denominator != 4 || ![1, 2, 4].contains(&m.numerator) {
+            return Err(MidiError::TimeSignature(m.numerator, m.denominator, m.tick));
+        }
+        if m.tick % BAR_TICKS != 0 {
+            return Err(MidiError::MeterOffGrid(m.numerator, m.denominator, m.tick));
+        }
     }
     Ok(())
 }

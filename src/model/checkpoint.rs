@@ -6,10 +6,11 @@
 //!     model_config.json TransformerXlConfig                              }
 //!     optim.bin         AdamW state                                      } written by train
 //!     memory.bin        the XL memory of every stream                    } (what a resume
+//!     checksums.json    the SHA-256 of each file above
 //!     state.json        step, data position, RNG, ...; written last      }  needs)
 //! ```
-//! A folder counts as a checkpoint once `state.json` is there. Generation and the report need
-//! only the model files, through [`Checkpoint`].
+//! A folder counts as a checkpoint once `state.json` is there; [`Checkpoint::verify`] finds a
+//! damaged one. Generation and the report need only the model files, through [`Checkpoint`].
 
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
@@ -99,6 +100,21 @@ impl Checkpoint {
             .unwrap_or_default()
     }
 
+    /// Checks every file against `checksums.json` (checkpoints written before it existed pass);
+    /// the error names the damaged file and what to do.
+    pub fn verify(&self) -> Result<()> {
+        if let Some(p) = crate::hash::damaged_file(&self.dir)? {
+            bail!(
+                "checkpoint {} is damaged: {} is missing or does not match its checksum; \
+                 run `pipeline run train` (it resumes from the newest valid checkpoint) or \
+                 point generate.checkpoint at another one",
+                self.dir.display(),
+                p.display()
+            );
+        }
+        Ok(())
+    }
+
     /// The shape that was trained.
     pub fn model_config(&self) -> Result<TransformerXlConfig> {
         let p = self.dir.join(MODEL_CONFIG_FILE);
@@ -107,8 +123,9 @@ impl Checkpoint {
         serde_json::from_str(&text).with_context(|| format!("bad model config {}", p.display()))
     }
 
-    /// The trained model, for inference.
+    /// The trained model, for inference (checked against its checksums first).
     pub fn load_model<B: Backend>(&self, device: &B::Device) -> Result<TransformerXl<B>> {
+        self.verify()?;
         self.load_weights(self.model_config()?.init::<B>(device), device)
     }
 
@@ -139,6 +156,11 @@ impl Checkpoint {
         }
         Ok(crate::hash::sha256_hex(&h))
     }
+}
+
+/// Writes `checksums.json` into a checkpoint folder being built (before its `state.json`).
+pub fn write_checksums(dir: &Path) -> Result<()> {
+    crate::hash::write_checksums(dir, &[STATE_FILE])
 }
 
 /// Writes the model files (weights and config) into a checkpoint folder being built.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::graph::Graph;
-use super::manifest::Manifest;
+use super::manifest::{Manifest, damaged_outputs, record_outputs};
 use super::stage::{Inputs, Job, ShardSpec, Stage};
 use crate::fsio::Lock;
 
@@ -125,6 +125,7 @@ fn compare<C>(stage: &dyn Stage<C>, ctx: &C, shard: ShardSpec, inputs: &Inputs) 
     for k in m.inputs.keys().filter(|k| !inputs.contains_key(*k)) {
         why.push(format!("input `{k}` is gone"));
     }
+    why.extend(damaged_outputs(&output_dir(stage, ctx, shard), &m.outputs));
     if m.crate_version != env!("CARGO_PKG_VERSION") {
         why.push(format!(
             "code version changed ({} -> {})",
@@ -158,6 +159,7 @@ pub fn run<C>(graph: &Graph<C>, ctx: &C, target: &str, opts: RunOptions) -> Resu
         }
         let out = output_dir(stage, ctx, opts.shard);
         let _lock = Lock::acquire(&out)?;
+        crate::fsio::atomic::recover(&out)?;
         let inputs = inputs(graph, stage, ctx).with_context(|| format!("cannot run `{name}`"))?;
         if !opts.force && compare(stage, ctx, opts.shard, &inputs)? == State::Fresh {
             println!("{name:<9} fresh, skipped ({})", out.display());
@@ -171,6 +173,7 @@ pub fn run<C>(graph: &Graph<C>, ctx: &C, target: &str, opts: RunOptions) -> Resu
         if opts.demo {
             crate::demo::banner();
         }
+        crate::fsio::fault::point(&format!("{name}:start"))?;
         let t0 = Instant::now();
         let job = Job {
             out: &out,
@@ -191,6 +194,7 @@ pub fn run<C>(graph: &Graph<C>, ctx: &C, target: &str, opts: RunOptions) -> Resu
             counts: done.counts,
             wall_seconds: wall,
             demo_data: opts.demo,
+            outputs: record_outputs(&out)?,
         };
         manifest.write(&out)?;
         let tag = if opts.demo { " [DEMO DATA]" } else { "" };

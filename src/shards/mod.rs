@@ -11,6 +11,8 @@ pub use write::{write_rejects, write_shards};
 
 /// Songs per shard file.
 pub const SONGS_PER_SHARD: usize = 256;
+/// The shard format; a change makes the tokenize stage rerun.
+pub const FORMAT: u32 = 2;
 
 /// One tokenized song: a row of a shard.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,10 +23,22 @@ pub struct SongRecord {
     pub source: String,
     pub source_sha256: String,
     pub split: Split,
+    /// The time signatures the file declared, as `n/d@tick` separated by commas (empty: none,
+    /// i.e. 4/4); 1/4 and 2/4 were re-barred into 4/4.
+    pub meters: String,
     pub n_bars: u32,
     pub n_notes: u32,
     pub n_tokens: u32,
     pub tokens: Vec<u16>,
+}
+
+impl SongRecord {
+    /// Whether the file declared a meter other than 4/4 (and was re-barred into 4/4).
+    pub fn rebarred(&self) -> bool {
+        self.meters
+            .split(',')
+            .any(|m| !m.is_empty() && !m.starts_with("4/4@"))
+    }
 }
 
 /// A file the tokenizer could not use: a row of rejects.parquet.
@@ -49,6 +63,11 @@ mod tests {
                 source: format!("a/{i}.mid"),
                 source_sha256: "00".repeat(32),
                 split: Split::of(&format!("a/{i}")),
+                meters: if i % 2 == 0 {
+                    "2/4@0".into()
+                } else {
+                    String::new()
+                },
                 n_bars: i,
                 n_notes: 2 * i,
                 n_tokens: 3,

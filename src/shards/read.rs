@@ -71,6 +71,8 @@ pub fn read_shards(dir: &Path) -> Result<Vec<SongRecord>> {
             let source = column(&b, "source", &path)?.as_string::<i32>();
             let sha = column(&b, "source_sha256", &path)?.as_string::<i32>();
             let split = column(&b, "split", &path)?.as_string::<i32>();
+            // Shards written before the column existed: no meter was declared but 4/4.
+            let meters = b.column_by_name("meters").map(|c| c.as_string::<i32>());
             let bars = column(&b, "n_bars", &path)?.as_primitive::<UInt32Type>();
             let notes = column(&b, "n_notes", &path)?.as_primitive::<UInt32Type>();
             let n_tokens = column(&b, "n_tokens", &path)?.as_primitive::<UInt32Type>();
@@ -89,6 +91,7 @@ pub fn read_shards(dir: &Path) -> Result<Vec<SongRecord>> {
                     source: source.value(i).to_string(),
                     source_sha256: sha.value(i).to_string(),
                     split: sp,
+                    meters: meters.map(|m| m.value(i).to_string()).unwrap_or_default(),
                     n_bars: bars.value(i),
                     n_notes: notes.value(i),
                     n_tokens: n_tokens.value(i),

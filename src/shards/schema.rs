@@ -13,6 +13,7 @@ pub fn shard_schema() -> Schema {
         Field::new("source", DataType::Utf8, false),
         Field::new("source_sha256", DataType::Utf8, false),
         Field::new("split", DataType::Utf8, false),
+        Field::new("meters", DataType::Utf8, false),
         Field::new("n_bars", DataType::UInt32, false),
         Field::new("n_notes", DataType::UInt32, false),
         Field::new("n_tokens", DataType::UInt32, false),

@@ -37,6 +37,7 @@ pub fn write_shards(dir: &Path, songs: &[SongRecord], per_shard: usize) -> Resul
     for (i, chunk) in songs.chunks(per_shard.max(1)).enumerate() {
         let batch = shard_batch(chunk)?;
         write_batch(&dir.join(format!("shard-{i:05}.parquet")), &batch)?;
+        crate::fsio::fault::point("shards:file-written")?;
         n += 1;
     }
     Ok(n)
@@ -47,6 +48,7 @@ fn shard_batch(songs: &[SongRecord]) -> Result<RecordBatch> {
     let mut source = StringBuilder::new();
     let mut sha = StringBuilder::new();
     let mut split = StringBuilder::new();
+    let mut meters = StringBuilder::new();
     let mut bars = UInt32Builder::new();
     let mut notes = UInt32Builder::new();
     let mut n_tokens = UInt32Builder::new();
@@ -56,6 +58,7 @@ fn shard_batch(songs: &[SongRecord]) -> Result<RecordBatch> {
         source.append_value(&s.source);
         sha.append_value(&s.source_sha256);
         split.append_value(s.split.as_str());
+        meters.append_value(&s.meters);
         bars.append_value(s.n_bars);
         notes.append_value(s.n_notes);
         n_tokens.append_value(s.n_tokens);
@@ -67,6 +70,7 @@ fn shard_batch(songs: &[SongRecord]) -> Result<RecordBatch> {
         Arc::new(source.finish()),
         Arc::new(sha.finish()),
         Arc::new(split.finish()),
+        Arc::new(meters.finish()),
         Arc::new(bars.finish()),
         Arc::new(notes.finish()),
         Arc::new(n_tokens.finish()),

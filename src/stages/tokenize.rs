@@ -23,7 +23,15 @@ impl Stage<Ctx> for Tokenize {
         ctx.layout.tokens_dir().to_path_buf()
     }
     fn config_hash(&self, ctx: &Ctx) -> String {
-        config_hash(&ctx.cfg.tokenize)
+        #[derive(serde::Serialize)]
+        struct Sections<'a> {
+            tokenize: &'a crate::tokenize::TokenizeConfig,
+            shard_format: u32,
+        }
+        config_hash(&Sections {
+            tokenize: &ctx.cfg.tokenize,
+            shard_format: crate::shards::FORMAT,
+        })
     }
     fn own_inputs(&self, ctx: &Ctx) -> Result<Inputs> {
         let sources = list_sources(ctx.layout.raw_dir())?;
@@ -41,10 +49,11 @@ impl Stage<Ctx> for Tokenize {
         let fingerprint = write_tokens(job.out, &t, ctx.cfg.tokenize.songs_per_shard)?;
         let secs = t0.elapsed().as_secs_f64();
         let summary = format!(
-            "{} files, {} rejected, {} songs, {} tokens, {secs:.2} s, {:.0} files/s",
+            "{} files, {} rejected, {} songs ({} re-barred from 1/4 or 2/4), {} tokens, {secs:.2} s, {:.0} files/s",
             t.files,
             t.rejects.len(),
             t.songs.len(),
+            t.n_rebarred(),
             t.n_tokens(),
             t.files as f64 / secs.max(1e-9)
         );
@@ -69,6 +78,7 @@ fn counts(t: &Tokenized) -> Counts {
         ("files".into(), t.files.into()),
         ("songs".into(), t.songs.len().into()),
         ("rejected".into(), t.rejects.len().into()),
+        ("rebarred".into(), t.n_rebarred().into()),
         ("rejects_by_reason".into(), serde_json::json!(by_reason)),
         ("songs_by_split".into(), serde_json::json!(by_split)),
         ("notes".into(), t.n_notes().into()),

@@ -72,22 +72,49 @@ impl Tokenized {
     pub fn n_notes(&self) -> u64 {
         self.songs.iter().map(|s| s.n_notes as u64).sum()
     }
+    /// Songs whose file declared 1/4 or 2/4 and were re-barred into 4/4.
+    pub fn n_rebarred(&self) -> usize {
+        self.songs.iter().filter(|s| s.rebarred()).count()
+    }
 }
 
-/// Reads and encodes one file; a file that cannot be used becomes a [`Reject`].
+/// Reads and encodes one file; a file that cannot be used becomes a [`Reject`], and so does a
+/// panic while handling it (reason `internal_error`): one file never stops the stage.
 fn tokenize_one(src: &Source) -> Result<SongRecord, Reject> {
     let reject = |reason: &str, detail: String| Reject {
         source: src.rel.clone(),
         reason: reason.into(),
         detail,
     };
+    std::panic::catch_unwind(|| read_and_encode(src)).unwrap_or_else(|panic| {
+        Err(reject(
+            "internal_error",
+            format!(
+                "{}: {} (a bug: please report it)",
+                src.rel,
+                fault::panic_message(&*panic)
+            ),
+        ))
+    })
+}
+
+fn read_and_encode(src: &Source) -> Result<SongRecord, Reject> {
+    let reject = |reason: &str, detail: String| Reject {
+        source: src.rel.clone(),
+        reason: reason.into(),
+        detail,
+    };
+    fault::file_point("tokenize:file", &src.rel)
+        .map_err(|e| reject("io", format!("{}: {e}", src.rel)))?;
     let bytes = std::fs::read(&src.path).map_err(|e| reject("io", format!("{}: {e}", src.rel)))?;
     let song =
         midi::read_bytes(&bytes).map_err(|e| reject(e.code(), format!("{}: {e}", src.rel)))?;
     let enc = remi::encode(&song).map_err(|e| reject("encode", format!("{}: {e:#}", src.rel)))?;
     let id = src.song_id();
+    let meters: Vec<String> = song.meters.iter().map(|m| m.to_string()).collect();
     Ok(SongRecord {
         split: Split::of(&id),
+        meters: meters.join(","),
         song_id: id,
         source: src.rel.clone(),
         source_sha256: hash::sha256_hex(&bytes),

@@ -79,6 +79,7 @@ pub struct LoaderState {
     streams: Vec<Vec<u16>>,
 }
 
+#[derive(Clone)]
 pub struct StreamLoader<'a> {
     songs: &'a [Vec<u16>],
     tgt_len: usize,

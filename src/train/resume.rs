@@ -67,6 +67,7 @@ pub fn save<B: Backend, R: burn::record::Record<B>>(
     )
     .context("cannot save optimizer state")?;
     write_memory(&dir.path().join(MEMORY_FILE), snap.memory)?;
+    checkpoint::write_checksums(dir.path())?;
     std::fs::write(
         dir.path().join(STATE_FILE),
         serde_json::to_string(snap.state)?,
@@ -74,7 +75,7 @@ pub fn save<B: Backend, R: burn::record::Record<B>>(
     dir.commit()?;
     let all = Checkpoint::list(checkpoints)?;
     for old in all.iter().take(all.len().saturating_sub(keep)) {
-        std::fs::remove_dir_all(&old.dir)
+        crate::fsio::atomic::remove(&old.dir)
             .with_context(|| format!("cannot prune {}", old.dir.display()))?;
     }
     Ok(dst)

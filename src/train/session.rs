@@ -56,12 +56,13 @@ pub(super) struct Session<'a, B: AutodiffBackend> {
 }
 
 impl<'a, B: AutodiffBackend> Session<'a, B> {
-    /// A fresh model, or the state of `resume`; a fresh start removes what an older run left.
+    /// The state of the first of `candidates` (newest first) that loads, with a warning for each
+    /// damaged one before it; else a fresh model, and what an older run left is removed.
     pub(super) fn start(
         spec: &'a TrainSpec<'a>,
         device: &'a B::Device,
         ckpts: PathBuf,
-        resume: Option<(Checkpoint, TrainState)>,
+        candidates: Vec<(Checkpoint, TrainState)>,
     ) -> Result<(Self, TransformerXl<B>)> {
         let tc = &spec.train;
         B::seed(device, Rng::derive(spec.seed, &["train", "init"]));
@@ -91,17 +92,14 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
             last_valid_loss: None,
         };
         let mut mems = None;
-        let resumed_from = if let Some((ckpt, saved)) = resume {
-            model = ckpt.load_weights(model, device)?;
-            optim = optim.load_record(resume::load_optim(&ckpt, device)?);
-            mems = resume::read_memory::<B>(&ckpt, device)?;
-            loader = loader.resume(saved.loader.clone())?;
-            state = saved;
-            Some(state.step)
-        } else {
-            remove_outputs(&[&ckpts, &spec.out_dir.join("tensorboard")])?;
-            None
-        };
+        let mut resumed_from = None;
+        match resume_first(candidates, device, &model, &optim, &loader) {
+            Some(r) => {
+                (model, optim, mems, loader, state) = r;
+                resumed_from = Some(state.step);
+            }
+            None => remove_outputs(&[&ckpts, &spec.out_dir.join("tensorboard")])?,
+        }
         let valid = valid_batches(
             spec.valid_songs,
             tc.batch_size,
@@ -260,6 +258,48 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
         };
         resume::save(&self.ckpts, snap, self.spec.train.keep_checkpoints)
     }
+}
+
+/// What a resumed session starts from: model, optimizer, XL memory, loader and state.
+type Resumed<'a, B> = (
+    TransformerXl<B>,
+    Optim<B>,
+    Option<Memory<B>>,
+    StreamLoader<'a>,
+    TrainState,
+);
+
+/// The first of `candidates` (newest first) that loads, into copies of the fresh model,
+/// optimizer and loader (a damaged checkpoint leaves them as they were); a warning for each
+/// one passed over.
+fn resume_first<'a, B: AutodiffBackend>(
+    candidates: Vec<(Checkpoint, TrainState)>,
+    device: &B::Device,
+    model: &TransformerXl<B>,
+    optim: &Optim<B>,
+    loader: &StreamLoader<'a>,
+) -> Option<Resumed<'a, B>> {
+    for (ckpt, saved) in candidates {
+        let loaded = (|| -> Result<_> {
+            ckpt.verify()?;
+            Ok((
+                ckpt.load_weights(model.clone(), device)?,
+                optim
+                    .clone()
+                    .load_record(resume::load_optim(&ckpt, device)?),
+                resume::read_memory::<B>(&ckpt, device)?,
+                loader.clone().resume(saved.loader.clone())?,
+            ))
+        })();
+        match loaded {
+            Ok((model, optim, mems, loader)) => return Some((model, optim, mems, loader, saved)),
+            Err(e) => eprintln!(
+                "warning: cannot resume from {}: {e:#}; trying the checkpoint before it",
+                ckpt.dir.display()
+            ),
+        }
+    }
+    None
 }
 
 /// Removes folders an older run left (starting over: --force, a changed config, a first run).

@@ -114,33 +114,40 @@ pub fn evaluate<B: Backend>(
     (n > 0).then(|| sum / n as f64)
 }
 
-/// The newest checkpoint with this run's resume key, in the output folder or `resume_dirs`.
-fn find_resumable(spec: &TrainSpec) -> Result<Option<(Checkpoint, TrainState)>> {
+/// The checkpoints with this run's resume key, in the output folder or `resume_dirs`, newest
+/// first (a checkpoint whose state cannot be read is passed over with a warning).
+fn resumable(spec: &TrainSpec) -> Result<Vec<(Checkpoint, TrainState)>> {
+    let mut found = Vec::new();
     if spec.force {
-        return Ok(None);
+        return Ok(found);
     }
-    let mut best: Option<(Checkpoint, TrainState)> = None;
     for dir in std::iter::once(&spec.out_dir).chain(&spec.resume_dirs) {
         for ckpt in Checkpoint::list(&dir.join(CHECKPOINTS_DIR))? {
-            let Ok(state) = resume::read_state(&ckpt) else {
-                continue;
-            };
-            if state.resume_key == spec.resume_key
-                && best.as_ref().is_none_or(|(_, b)| state.step > b.step)
-            {
-                best = Some((ckpt, state));
+            match resume::read_state(&ckpt) {
+                Ok(state) if state.resume_key == spec.resume_key => found.push((ckpt, state)),
+                Ok(_) => {}
+                Err(e) => eprintln!("warning: passing over a damaged checkpoint: {e:#}"),
             }
         }
     }
-    Ok(best)
+    // Stable: at equal steps the output folder's own checkpoint comes first.
+    found.sort_by_key(|(_, state)| std::cmp::Reverse(state.step));
+    Ok(found)
 }
 
 pub fn train<B: AutodiffBackend>(spec: &TrainSpec, device: &B::Device) -> Result<TrainReport> {
     let started = Instant::now();
     let entropy = unigram_entropy(spec.train_songs);
     let ckpts = spec.out_dir.join(CHECKPOINTS_DIR);
-    let resume = find_resumable(spec)?;
-    if let Some((ckpt, state)) = &resume
+    let mut candidates = resumable(spec)?;
+    if let Some((ckpt, state)) = candidates.first()
+        && state.finished
+        && let Err(e) = ckpt.verify()
+    {
+        eprintln!("warning: {e:#}; resuming from the checkpoint before it");
+        candidates.remove(0);
+    }
+    if let Some((ckpt, state)) = candidates.first()
         && state.finished
     {
         // Nothing left to do: the newest checkpoint is the finished run.
@@ -162,7 +169,7 @@ pub fn train<B: AutodiffBackend>(spec: &TrainSpec, device: &B::Device) -> Result
             wall_secs: started.elapsed().as_secs_f64(),
         });
     }
-    let (mut session, model) = Session::<B>::start(spec, device, ckpts, resume)?;
+    let (mut session, model) = Session::<B>::start(spec, device, ckpts, candidates)?;
     let checkpoint = session.run(model)?;
     let s = &session.state;
     Ok(TrainReport {

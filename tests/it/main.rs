@@ -11,6 +11,7 @@ mod model;
 mod pipeline;
 mod remi;
 mod report;
+mod setup;
 mod support;
 mod tokenize;
 mod train;

@@ -31,17 +31,11 @@ fn song(beats: u32, tempos: Vec<Tempo>) -> Song {
 }
 
 fn renderer(tail: f64) -> Option<Renderer> {
+    crate::support::soundfont("WAV rendering (audio::wav)")?;
     let cfg = AudioConfig {
         tail_seconds: tail,
         ..AudioConfig::default()
     };
-    if !cfg.soundfont.is_file() {
-        println!(
-            "NOTICE: SoundFont {} not installed; skipping the rendering test",
-            cfg.soundfont.display()
-        );
-        return None;
-    }
     Some(Renderer::load(&cfg).expect("SoundFont loads"))
 }
 

@@ -8,6 +8,10 @@ use cadenza::train::TrainConfig;
 
 #[test]
 fn the_train_benchmark_runs_real_steps() {
+    // The benchmark seeds Burn's generator and draws its model's weights.
+    let _seeded = crate::support::SEEDED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let model = TransformerXlConfig::tiny(Vocab::SIZE);
     let train = TrainConfig {
         batch_size: 2,

@@ -41,7 +41,7 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
     let ckpt = root.join("train/checkpoints/step-00000001");
     std::fs::create_dir_all(&ckpt).unwrap();
     let mcfg = TransformerXlConfig::tiny(Vocab::SIZE);
-    let model = mcfg.init::<CpuBackend>(&Default::default());
+    let model = crate::support::model::<CpuBackend>(&mcfg, 2);
     write_model(&ckpt, &model, &mcfg).unwrap();
     std::fs::write(ckpt.join(STATE_FILE), "{}").unwrap();
 
@@ -55,6 +55,12 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
     std::fs::write(
         prompts.join("b.mid"),
         cadenza::midi::write_bytes(&song(9, 48)),
+    )
+    .unwrap();
+    // Shorter than generate.prompt_bars (8): used whole, continued after its last bar.
+    std::fs::write(
+        prompts.join("c.mid"),
+        cadenza::midi::write_bytes(&song(3, 55)),
     )
     .unwrap();
 
@@ -88,12 +94,11 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
         .map(|r| r.prompt_source.clone().unwrap())
         .collect();
     assert!(
-        srcs[0].ends_with("a.mid") && srcs[1].ends_with("b.mid") && srcs[2].ends_with("a.mid"),
+        srcs[0].ends_with("a.mid") && srcs[1].ends_with("b.mid") && srcs[2].ends_with("c.mid"),
         "{srcs:?}"
     );
-    for r in &rows {
-        assert_eq!((r.start_bar, r.n_bars), (8, 10));
-    }
+    let bars: Vec<_> = rows.iter().map(|r| (r.start_bar, r.n_bars)).collect();
+    assert_eq!(bars, [(8, 10), (8, 10), (3, 5)]);
     // Unknown sampler: a clear error naming the configured ones.
     let err = adhoc(Task::Unconditional, "nope", 1)
         .unwrap_err()

@@ -15,9 +15,7 @@ use cadenza::remi::{self, BAR, EOS, Grammar, Vocab, onset_step};
 fn tiny(mem_len: usize, seed: u64) -> TransformerXl<CpuBackend> {
     let mut cfg = TransformerXlConfig::tiny(Vocab::SIZE);
     cfg.mem_len = mem_len;
-    let device = Default::default();
-    <CpuBackend as burn::tensor::backend::Backend>::seed(&device, seed);
-    cfg.init::<CpuBackend>(&device)
+    crate::support::model::<CpuBackend>(&cfg, seed)
 }
 
 fn opts(sampler: SamplerConfig, max_tokens: usize, prefill_chunk: usize) -> DecodeOptions {

@@ -67,6 +67,7 @@ fn reference_corpus(cfg: &Config) -> Vec<(String, Vec<Note>)> {
             source,
             source_sha256: String::new(),
             split,
+            meters: String::new(),
             n_bars: 0,
             n_notes: 0,
             n_tokens: 0,

@@ -1,4 +1,5 @@
 mod brute;
+mod edges;
 mod files;
 mod score;
 mod stage;

@@ -2,72 +2,9 @@
 //! asserted notes or rejected with its reason code.
 
 use crate::support::note;
+use crate::support::smf::{file, marker, off, on, tempo, time_sig, track};
 use cadenza::midi::{self, MidiError};
 use cadenza::rng::Rng;
-
-// ---- a tiny SMF builder -------------------------------------------------------------------
-
-fn vlq(mut v: u32) -> Vec<u8> {
-    let mut out = vec![(v & 0x7F) as u8];
-    v >>= 7;
-    while v > 0 {
-        out.insert(0, (v & 0x7F) as u8 | 0x80);
-        v >>= 7;
-    }
-    out
-}
-
-/// Events as (delta, raw bytes after the delta).
-fn track(events: &[(u32, Vec<u8>)]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (delta, bytes) in events {
-        body.extend(vlq(*delta));
-        body.extend(bytes);
-    }
-    body.extend([0x00, 0xFF, 0x2F, 0x00]);
-    let mut chunk = b"MTrk".to_vec();
-    chunk.extend((body.len() as u32).to_be_bytes());
-    chunk.extend(body);
-    chunk
-}
-
-fn file(format: u16, division: u16, tracks: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = b"MThd".to_vec();
-    out.extend(6u32.to_be_bytes());
-    out.extend(format.to_be_bytes());
-    out.extend((tracks.len() as u16).to_be_bytes());
-    out.extend(division.to_be_bytes());
-    for t in tracks {
-        out.extend(t);
-    }
-    out
-}
-
-fn on(ch: u8, pitch: u8, vel: u8) -> Vec<u8> {
-    vec![0x90 | ch, pitch, vel]
-}
-fn off(ch: u8, pitch: u8) -> Vec<u8> {
-    vec![0x80 | ch, pitch, 0x40]
-}
-fn tempo(us: u32) -> Vec<u8> {
-    vec![
-        0xFF,
-        0x51,
-        0x03,
-        (us >> 16) as u8,
-        (us >> 8) as u8,
-        us as u8,
-    ]
-}
-fn time_sig(num: u8, denom_pow: u8) -> Vec<u8> {
-    vec![0xFF, 0x58, 0x04, num, denom_pow, 24, 8]
-}
-fn marker(text: &str) -> Vec<u8> {
-    let mut v = vec![0xFF, 0x06];
-    v.extend(vlq(text.len() as u32));
-    v.extend(text.as_bytes());
-    v
-}
 
 /// A small valid type-1 file at 480 tpb.
 fn valid_file() -> Vec<u8> {
@@ -309,6 +246,81 @@ fn smpte_division_is_rejected() {
     // -25 fps, 40 ticks per frame.
     let division = ((-25i8 as u8 as u16) << 8) | 40;
     assert_eq!(reject_code(&file(0, division, &[t])), "smpte_division");
+}
+
+/// A type-1 file at 480 tpb: a conductor track with these time signatures (absolute tick,
+/// numerator, power of two of the denominator), and a quarter note on every beat of 4 bars.
+fn with_meters(meters: &[(u32, u8, u8)]) -> Vec<u8> {
+    let mut at = 0;
+    let conductor: Vec<(u32, Vec<u8>)> = meters
+        .iter()
+        .map(|&(tick, num, pow)| {
+            let delta = tick - at;
+            at = tick;
+            (delta, time_sig(num, pow))
+        })
+        .collect();
+    let mut piano = Vec::new();
+    for beat in 0..16u8 {
+        piano.push((if beat == 0 { 0 } else { 120 }, on(0, 60 + beat, 90)));
+        piano.push((360, off(0, 60 + beat)));
+    }
+    file(1, 480, &[track(&conductor), track(&piano)])
+}
+
+#[test]
+fn one_four_and_two_four_on_the_four_beat_grid_are_re_barred_into_four_four() {
+    let plain = midi::read_bytes(&with_meters(&[(0, 4, 2)])).unwrap();
+    assert!(!plain.rebarred());
+    let cases: [(&[(u32, u8, u8)], &str); 4] = [
+        (&[(0, 2, 2)], "2/4@0"),
+        (&[(0, 1, 2), (1920, 4, 2)], "1/4@0 4/4@1920"),
+        (
+            &[(0, 4, 2), (3840, 2, 2), (5760, 4, 2)],
+            "4/4@0 2/4@3840 4/4@5760",
+        ),
+        // Re-declared every 2/4 bar: one meter, declared once.
+        (
+            &[(0, 2, 2), (960, 2, 2), (1920, 2, 2), (2880, 2, 2)],
+            "2/4@0",
+        ),
+    ];
+    for (meters, declared) in cases {
+        let song = midi::read_bytes(&with_meters(meters)).unwrap();
+        assert_eq!(
+            song.notes, plain.notes,
+            "{declared}: the notes are unchanged"
+        );
+        let got: Vec<String> = song.meters.iter().map(|m| m.to_string()).collect();
+        assert_eq!(got.join(" "), declared);
+        assert_eq!(song.rebarred(), declared != "4/4@0");
+    }
+}
+
+#[test]
+fn other_meters_and_changes_off_the_grid_are_rejected_with_meter_and_tick() {
+    let cases: [(&[(u32, u8, u8)], MidiError); 4] = [
+        (&[(0, 3, 2)], MidiError::TimeSignature(3, 4, 0)),
+        (&[(0, 6, 3)], MidiError::TimeSignature(6, 8, 0)),
+        // A single 2/4 bar after two 4/4 bars moves every later downbeat by two beats.
+        (
+            &[(0, 4, 2), (3840, 2, 2), (4800, 4, 2)],
+            MidiError::MeterOffGrid(4, 4, 4800),
+        ),
+        // 2/4 from beat 2: its first bar line is off the grid.
+        (&[(960, 2, 2)], MidiError::MeterOffGrid(2, 4, 960)),
+    ];
+    for (meters, expected) in cases {
+        let err = midi::read_bytes(&with_meters(meters)).unwrap_err();
+        assert_eq!(err, expected);
+        assert_eq!(err.code(), "time_signature");
+        let text = err.to_string();
+        let (n, d, tick) = match expected {
+            MidiError::TimeSignature(n, d, t) | MidiError::MeterOffGrid(n, d, t) => (n, d, t),
+            _ => unreachable!(),
+        };
+        assert!(text.contains(&format!("{n}/{d} at tick {tick}")), "{text}");
+    }
 }
 
 #[test]

@@ -37,11 +37,18 @@ fn written_song_reads_back_the_same() {
             },
         ],
         global_bpm: Some(87.5),
+        meters: vec![],
     };
     let mut expected = song.clone();
     expected
         .notes
         .sort_by_key(|n| (n.start, n.pitch, n.end, n.velocity));
+    // The writer declares 4/4.
+    expected.meters = vec![cadenza::midi::Meter {
+        tick: 0,
+        numerator: 4,
+        denominator: 4,
+    }];
     let back = midi::read_bytes(&midi::write_bytes(&song)).unwrap();
     assert_eq!(back, expected);
 }

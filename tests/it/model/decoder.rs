@@ -12,7 +12,7 @@ fn kv_cache_matches_xl_memory_logits_past_mem_len() {
         let mut cfg = TransformerXlConfig::tiny(Vocab::SIZE);
         cfg.pre_norm = pre_norm;
         cfg.init_std = 0.2; // larger weights: differences would show
-        let model = cfg.init::<CpuBackend>(&Default::default());
+        let model = crate::support::model::<CpuBackend>(&cfg, 4);
         let xl = MemoryDecoder::new(&model).unwrap();
         let kv = KvDecoder::new(&model).unwrap();
         let (mut sx, mut sk) = (xl.init_state(3), kv.init_state(3));
@@ -40,7 +40,7 @@ fn kv_cache_matches_xl_memory_logits_past_mem_len() {
 
 #[test]
 fn kv_cache_decodes_the_same_tokens() {
-    let model = TransformerXlConfig::tiny(Vocab::SIZE).init::<CpuBackend>(&Default::default());
+    let model = crate::support::model::<CpuBackend>(&TransformerXlConfig::tiny(Vocab::SIZE), 5);
     let xl = MemoryDecoder::new(&model).unwrap();
     let kv = KvDecoder::new(&model).unwrap();
     let opts = DecodeOptions {
@@ -71,9 +71,10 @@ fn kv_cache_decodes_the_same_tokens() {
 fn a_piece_is_the_same_in_any_batch() {
     // The small preset's widths (the matmuls take their blocked paths), a short memory (the ring
     // wraps many times).
-    let model = TransformerXlConfig::small(Vocab::SIZE)
-        .with_mem_len(32)
-        .init::<CpuBackend>(&Default::default());
+    let model = crate::support::model::<CpuBackend>(
+        &TransformerXlConfig::small(Vocab::SIZE).with_mem_len(32),
+        6,
+    );
     let kv = KvDecoder::new(&model).unwrap();
     let opts = DecodeOptions {
         sampler: SamplerConfig::new("t", 1.0, 40, 1.0),

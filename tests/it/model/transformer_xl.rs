@@ -42,7 +42,7 @@ fn config(pre_norm: bool) -> TransformerXlConfig {
 #[test]
 fn logits_do_not_depend_on_later_tokens_with_or_without_memory() {
     for pre_norm in [false, true] {
-        let model = config(pre_norm).init::<B>(&Default::default());
+        let model = crate::support::model::<B>(&config(pre_norm), 7);
         let seg1 = pseudo_tokens(2, 10, 1);
         let (_, mem) = model.forward(tokens(&seg1), None);
         for memory in [None, Some(&mem)] {
@@ -77,7 +77,7 @@ fn logits_do_not_depend_on_later_tokens_with_or_without_memory() {
 #[test]
 fn segment_with_memory_equals_one_pass_over_the_concatenation() {
     for pre_norm in [false, true] {
-        let model = config(pre_norm).init::<B>(&Default::default());
+        let model = crate::support::model::<B>(&config(pre_norm), 7);
         let x = pseudo_tokens(2, 16, 3);
         let (first, second): (Vec<_>, Vec<_>) =
             x.iter().map(|r| (r[..8].to_vec(), r[8..].to_vec())).unzip();
@@ -100,7 +100,7 @@ fn segment_with_memory_equals_one_pass_over_the_concatenation() {
 
 #[test]
 fn one_token_at_a_time_reproduces_the_full_forward() {
-    let model = config(false).init::<B>(&Default::default());
+    let model = crate::support::model::<B>(&config(false), 8);
     let x = pseudo_tokens(2, 20, 4);
     let (_, full) = values(model.forward(tokens(&x), None).0);
     let mut mem: Option<Memory<B>> = None;
@@ -118,9 +118,7 @@ fn one_token_at_a_time_reproduces_the_full_forward() {
         mem = Some(new);
     }
     // Memory is capped at mem_len: a short memory keeps only the newest states.
-    let short = TransformerXlConfig::tiny(VOCAB)
-        .with_mem_len(5)
-        .init::<B>(&Default::default());
+    let short = crate::support::model::<B>(&TransformerXlConfig::tiny(VOCAB).with_mem_len(5), 9);
     let (_, m) = short.forward(tokens(&x), None);
     assert_eq!(m.layers.len(), 2);
     assert_eq!(m.layers[0].dims(), [2, 5, 32]);
@@ -148,11 +146,10 @@ fn rel_shift_aligns_scores_to_relative_distance() {
 fn tiny_model_overfits_a_short_sequence() {
     type AB = CpuTrainBackend;
     let device = Default::default();
-    <AB as burn::tensor::backend::Backend>::seed(&device, 11);
     let cfg = TransformerXlConfig::tiny(VOCAB)
         .with_tgt_len(24)
         .with_mem_len(0);
-    let mut model = cfg.init::<AB>(&device);
+    let mut model = crate::support::model::<AB>(&cfg, 11);
     let mut optim = AdamWConfig::new().with_weight_decay(0.0).init::<AB, _>();
     let seq = pseudo_tokens(1, 25, 5).remove(0);
     let x = Tensor::<AB, 2, Int>::from_data(TensorData::new(seq[..24].to_vec(), [1, 24]), &device);

@@ -1,1 +1,5 @@
+mod crash;
+mod damage;
 mod e2e;
+mod lock;
+pub mod project;

@@ -62,6 +62,7 @@ fn tokens_follow_the_spec() {
             }, // after the last bar: dropped
         ],
         global_bpm: Some(120.0),
+        meters: vec![],
     };
     let enc = remi::encode(&song).unwrap();
     let expected = [

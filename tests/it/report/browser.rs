@@ -3,23 +3,10 @@
 //! filters in the URL hash hide the other cards, sorting reorders them, and a screenshot is
 //! written to target/tmp/report_browser/screenshot.png for a person to look at.
 //!
-//! Without chromium the test prints a loud notice; it fails under CI (CI=true) and skips
-//! locally.
+//! Without chromium the test fails under CI and is a listed skip elsewhere.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn chromium() -> Option<PathBuf> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .find_map(|name| {
-            std::env::var_os("PATH")?
-                .to_str()?
-                .split(':')
-                .map(|d| Path::new(d).join(name))
-                .find(|p| p.is_file())
-        })
-}
 
 /// Runs headless chromium on `url` with `extra` arguments; returns (stdout, stderr).
 fn browse(chrome: &Path, url: &str, extra: &[String]) -> (String, String) {
@@ -83,13 +70,8 @@ fn cards(dom: &str) -> Vec<(String, String, String, bool)> {
 
 #[test]
 fn page_works_in_headless_chromium() {
-    let Some(chrome) = chromium() else {
-        let msg = "!!! chromium is not installed: the browser test of the report page did NOT \
-                   run (apt-get install chromium) !!!";
-        eprintln!("{msg}");
-        if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-            panic!("{msg}");
-        }
+    let Some(chrome) = crate::support::chromium("the report page in a browser (report::browser)")
+    else {
         return;
     };
     let run = super::fixture::Run::new();

@@ -48,6 +48,7 @@ pub fn song(bars: u32, seed: u8) -> Song {
         }],
         chords: vec![],
         global_bpm: None,
+        meters: vec![],
     }
 }
 
@@ -69,6 +70,7 @@ fn manifest(dir: &Path, stage: &str, fingerprint: &str, counts: serde_json::Valu
         counts: serde_json::from_value(counts).unwrap(),
         wall_seconds: 1.5,
         demo_data: false,
+        outputs: Default::default(),
     };
     m.write(dir).unwrap();
 }
@@ -137,6 +139,7 @@ impl Run {
                 source: src.to_string(),
                 source_sha256: "00".repeat(32),
                 split: if i < 2 { Split::Test } else { Split::Train },
+                meters: String::new(),
                 n_bars: 3 + i as u32,
                 n_notes: 4 * (3 + i as u32),
                 n_tokens: 1,

@@ -204,17 +204,11 @@ fn page_is_complete_and_links_resolve() {
 
 #[test]
 fn reference_songs_get_audio_excerpts_with_a_soundfont() {
-    let sf2 = Path::new("/usr/share/sounds/sf2/FluidR3_GM.sf2");
-    if !sf2.is_file() {
-        eprintln!(
-            "!!! no SoundFont at {}: reference audio NOT tested (apt-get install fluid-soundfont-gm) !!!",
-            sf2.display()
-        );
-        assert!(std::env::var("CI").is_err(), "CI must have the SoundFont");
+    let Some(sf2) = crate::support::soundfont("reference audio excerpts (report::page)") else {
         return;
-    }
+    };
     let run = Run::new();
-    run.use_soundfont(sf2);
+    run.use_soundfont(&sf2);
     let stats = run.write_report(12).unwrap();
     assert_eq!(
         stats.with_wav, 1,

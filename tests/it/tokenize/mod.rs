@@ -1,1 +1,2 @@
+mod meters;
 mod stage;

@@ -62,6 +62,7 @@ fn song(shift: u8) -> Song {
         }],
         chords: vec![],
         global_bpm: None,
+        meters: vec![],
     }
 }
 
@@ -212,20 +213,14 @@ fn injected_failure_keeps_previous_shards_and_lock_refuses_a_second_run() {
     );
     let leftovers: Vec<_> = std::fs::read_dir(p.root().join("tokens"))
         .unwrap()
-        .map(|e| e.unwrap().file_name())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-") || n.contains(".old-"))
         .collect();
-    assert_eq!(
-        leftovers,
-        vec![std::ffi::OsString::from("remi")],
-        "no temp folders or locks left"
-    );
+    assert!(leftovers.is_empty(), "temp folders left: {leftovers:?}");
 
-    // A live process holds the lock: a second run is refused and writes nothing.
-    std::fs::write(
-        p.root().join("tokens/remi.lock"),
-        std::process::id().to_string(),
-    )
-    .unwrap();
+    // Another process holds the lock (here: this one): a second run is refused and writes
+    // nothing.
+    let held = cadenza::fsio::Lock::acquire(&p.tokens()).unwrap();
     let o = p.pipeline(&["run", "tokenize", "--force"], &[]);
     assert!(!o.status.success());
     assert!(
@@ -234,7 +229,9 @@ fn injected_failure_keeps_previous_shards_and_lock_refuses_a_second_run() {
         text(&o)
     );
     assert_eq!(shard_bytes(&p.tokens()), before);
-    // A lock left by a dead process is taken over.
+    // Released (as the kernel does when a holder dies): the next run goes ahead, whatever
+    // the lock file says.
+    drop(held);
     std::fs::write(p.root().join("tokens/remi.lock"), "999999999").unwrap();
     let o = p.pipeline(&["run", "tokenize", "--force"], &[]);
     assert!(o.status.success(), "{}", text(&o));

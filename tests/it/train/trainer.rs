@@ -1,6 +1,5 @@
 //! Training loop: exact resume, schedule boundaries, global-norm clipping, TensorBoard scalars.
 
-use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Int, Tensor, TensorData};
 use cadenza::model::Checkpoint;
@@ -9,10 +8,8 @@ use cadenza::train::TrainConfig;
 use cadenza::train::clip::{clip_grad_norm, grad_norm};
 use cadenza::train::trainer::{TrainSpec, cross_entropy, train};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 /// Burn's CPU generator is global to the process: tests that seed it run one at a time.
-static SEEDED: Mutex<()> = Mutex::new(());
 
 const VOCAB: usize = 30;
 
@@ -87,27 +84,20 @@ fn spec<'a>(
     }
 }
 
-struct Flatten(Vec<f32>);
-impl ModuleVisitor<CpuBackend> for Flatten {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<CpuBackend, D>>) {
-        self.0
-            .extend(param.val().into_data().to_vec::<f32>().unwrap());
-    }
-}
-
 fn params(dir: &Path) -> Vec<f32> {
     let model = Checkpoint::resolve(dir)
         .unwrap()
         .load_model::<CpuBackend>(&Default::default())
         .unwrap();
-    let mut f = Flatten(Vec::new());
-    model.visit(&mut f);
-    f.0
+    crate::support::flatten(&model)
 }
 
 #[test]
 fn resumed_run_matches_straight_run_and_logs_scalars() {
-    let _g = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
+    // train() seeds Burn's generator and draws the weights: no other test may draw meanwhile.
+    let _g = crate::support::SEEDED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let (tr, va) = (songs(6, 1), songs(2, 2));
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = (tmp.path().join("straight"), tmp.path().join("resumed"));
@@ -149,6 +139,7 @@ fn resumed_run_matches_straight_run_and_logs_scalars() {
     let kept: Vec<PathBuf> = std::fs::read_dir(a.join("checkpoints"))
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
         .collect();
     assert_eq!(kept.len(), 2, "{kept:?}");
     let mut other = spec(&tr, &va, &b, 2);
@@ -202,9 +193,9 @@ fn schedule_hits_peak_after_warmup_and_min_at_the_end() {
 
 #[test]
 fn clipping_caps_the_global_gradient_norm() {
-    let _g = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
     let device = Default::default();
-    let model: TransformerXl<CpuTrainBackend> = TransformerXlConfig::tiny(VOCAB).init(&device);
+    let model: TransformerXl<CpuTrainBackend> =
+        crate::support::model(&TransformerXlConfig::tiny(VOCAB), 12);
     let x = Tensor::<CpuTrainBackend, 2, Int>::from_data(
         TensorData::new((0..16).collect::<Vec<i32>>(), [2, 8]),
         &device,
