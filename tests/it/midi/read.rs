@@ -2,7 +2,7 @@
 //! asserted notes or rejected with its reason code.
 
 use crate::support::note;
-use crate::support::smf::{file, marker, off, on, tempo, time_sig, track};
+use crate::support::smf::{file, marker, off, on, tempo, time_sig, track, with_meters};
 use cadenza::midi::{self, MidiError};
 use cadenza::rng::Rng;
 
@@ -246,26 +246,6 @@ fn smpte_division_is_rejected() {
     // -25 fps, 40 ticks per frame.
     let division = ((-25i8 as u8 as u16) << 8) | 40;
     assert_eq!(reject_code(&file(0, division, &[t])), "smpte_division");
-}
-
-/// A type-1 file at 480 tpb: a conductor track with these time signatures (absolute tick,
-/// numerator, power of two of the denominator), and a quarter note on every beat of 4 bars.
-fn with_meters(meters: &[(u32, u8, u8)]) -> Vec<u8> {
-    let mut at = 0;
-    let conductor: Vec<(u32, Vec<u8>)> = meters
-        .iter()
-        .map(|&(tick, num, pow)| {
-            let delta = tick - at;
-            at = tick;
-            (delta, time_sig(num, pow))
-        })
-        .collect();
-    let mut piano = Vec::new();
-    for beat in 0..16u8 {
-        piano.push((if beat == 0 { 0 } else { 120 }, on(0, 60 + beat, 90)));
-        piano.push((360, off(0, 60 + beat)));
-    }
-    file(1, 480, &[track(&conductor), track(&piano)])
 }
 
 #[test]

@@ -61,3 +61,23 @@ pub fn marker(text: &str) -> Vec<u8> {
     v.extend(text.as_bytes());
     v
 }
+
+/// A type-1 file at 480 tpb: a conductor track with these time signatures (absolute tick,
+/// numerator, power of two of the denominator), and a quarter note on every beat of 4 bars.
+pub fn with_meters(meters: &[(u32, u8, u8)]) -> Vec<u8> {
+    let mut at = 0;
+    let conductor: Vec<(u32, Vec<u8>)> = meters
+        .iter()
+        .map(|&(tick, num, pow)| {
+            let delta = tick - at;
+            at = tick;
+            (delta, time_sig(num, pow))
+        })
+        .collect();
+    let mut piano = Vec::new();
+    for beat in 0..16u8 {
+        piano.push((if beat == 0 { 0 } else { 120 }, on(0, 60 + beat, 90)));
+        piano.push((360, off(0, 60 + beat)));
+    }
+    file(1, 480, &[track(&conductor), track(&piano)])
+}

@@ -6,28 +6,8 @@ use std::path::Path;
 
 use cadenza::shards::{read_rejects, read_shards};
 
-use crate::support::smf::{file, off, on, time_sig, track};
+use crate::support::smf::with_meters;
 use crate::support::{cli, text, write};
-
-/// A song of 4 bars, a quarter note on every beat, with these time signatures (absolute tick,
-/// numerator, power of two of the denominator) in a conductor track.
-fn song(meters: &[(u32, u8, u8)]) -> Vec<u8> {
-    let mut at = 0;
-    let conductor: Vec<(u32, Vec<u8>)> = meters
-        .iter()
-        .map(|&(tick, num, pow)| {
-            let delta = tick - at;
-            at = tick;
-            (delta, time_sig(num, pow))
-        })
-        .collect();
-    let mut piano = Vec::new();
-    for beat in 0..16u8 {
-        piano.push((if beat == 0 { 0 } else { 120 }, on(0, 60 + beat % 5, 80)));
-        piano.push((360, off(0, 60 + beat % 5)));
-    }
-    file(1, 480, &[track(&conductor), track(&piano)])
-}
 
 /// The corpus: (path, meters, what becomes of it).
 const FILES: [(&str, &[(u32, u8, u8)], &str); 7] = [
@@ -50,7 +30,7 @@ const FILES: [(&str, &[(u32, u8, u8)], &str); 7] = [
 
 fn project(root: &Path) -> std::path::PathBuf {
     for (name, meters, _) in FILES {
-        write(&root.join("raw").join(name), &song(meters));
+        write(&root.join("raw").join(name), &with_meters(meters));
     }
     let cfg = root.join("cfg.toml");
     std::fs::write(
