@@ -81,13 +81,9 @@ impl Tokenized {
 /// Reads and encodes one file; a file that cannot be used becomes a [`Reject`], and so does a
 /// panic while handling it (reason `internal_error`): one file never stops the stage.
 fn tokenize_one(src: &Source) -> Result<SongRecord, Reject> {
-    let reject = |reason: &str, detail: String| Reject {
-        source: src.rel.clone(),
-        reason: reason.into(),
-        detail,
-    };
     std::panic::catch_unwind(|| read_and_encode(src)).unwrap_or_else(|panic| {
         Err(reject(
+            src,
             "internal_error",
             format!(
                 "{}: {} (a bug: please report it)",
@@ -98,18 +94,22 @@ fn tokenize_one(src: &Source) -> Result<SongRecord, Reject> {
     })
 }
 
-fn read_and_encode(src: &Source) -> Result<SongRecord, Reject> {
-    let reject = |reason: &str, detail: String| Reject {
+fn reject(src: &Source, reason: &str, detail: String) -> Reject {
+    Reject {
         source: src.rel.clone(),
         reason: reason.into(),
         detail,
-    };
-    fault::file_point("tokenize:file", &src.rel)
-        .map_err(|e| reject("io", format!("{}: {e}", src.rel)))?;
-    let bytes = std::fs::read(&src.path).map_err(|e| reject("io", format!("{}: {e}", src.rel)))?;
+    }
+}
+
+fn read_and_encode(src: &Source) -> Result<SongRecord, Reject> {
+    let io = |e: std::io::Error| reject(src, "io", format!("{}: {e}", src.rel));
+    fault::file_point("tokenize:file", &src.rel).map_err(io)?;
+    let bytes = std::fs::read(&src.path).map_err(io)?;
     let song =
-        midi::read_bytes(&bytes).map_err(|e| reject(e.code(), format!("{}: {e}", src.rel)))?;
-    let enc = remi::encode(&song).map_err(|e| reject("encode", format!("{}: {e:#}", src.rel)))?;
+        midi::read_bytes(&bytes).map_err(|e| reject(src, e.code(), format!("{}: {e}", src.rel)))?;
+    let enc =
+        remi::encode(&song).map_err(|e| reject(src, "encode", format!("{}: {e:#}", src.rel)))?;
     let id = src.song_id();
     let meters: Vec<String> = song.meters.iter().map(|m| m.to_string()).collect();
     Ok(SongRecord {
