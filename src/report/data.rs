@@ -133,7 +133,7 @@ pub struct Sources<'a> {
 pub fn collect(src: &Sources, max_reference: usize) -> Result<RunData> {
     let mut notes = Vec::new();
     let train = match &src.train {
-        Ok(Some(run)) => Some(train_info(run, src.train_dir)),
+        Ok(Some(run)) => Some(train_info(run, src.train_dir, &mut notes)),
         Ok(None) => {
             notes.push("no finished train output (train/manifest.json)".to_string());
             None
@@ -210,12 +210,16 @@ fn reference_pieces(
     (refs, total)
 }
 
-fn train_info(run: &TrainRun, dir: &Path) -> TrainInfo {
+/// The train stage's facts; a damaged newest checkpoint becomes a note naming the file.
+fn train_info(run: &TrainRun, dir: &Path, notes: &mut Vec<String>) -> TrainInfo {
     let counts = flatten(&run.counts);
     // The newest completed checkpoint (an unreadable folder just shows none).
     let newest = Checkpoint::list(&dir.join(CHECKPOINTS_DIR))
         .ok()
         .and_then(|mut v| v.pop());
+    if let Some(Err(e)) = newest.as_ref().map(Checkpoint::verify) {
+        notes.push(format!("{e:#}"));
+    }
     let model = newest
         .as_ref()
         .and_then(|c| c.model_config().ok())

@@ -35,6 +35,20 @@ fn damaged_outputs_are_named_stale_and_rebuilt() {
         assert_eq!(p.differences(&before, stage), Vec::<String>::new());
     }
     assert!(p.ok(&["run", "all"], &[]).contains("nothing to do"));
+
+    // The listening page says when the checkpoint it shows is damaged, and which file.
+    let model = p
+        .stage_dir("train")
+        .join("checkpoints/step-00000006/model.bin");
+    let mut bytes = std::fs::read(&model).unwrap();
+    bytes[100] ^= 0xFF;
+    std::fs::write(&model, bytes).unwrap();
+    p.ok(&["run", "report", "--force"], &[]);
+    let page = std::fs::read_to_string(p.path("artifacts/p/report/index.html")).unwrap();
+    assert!(
+        page.contains("is damaged") && page.contains("model.bin"),
+        "no note on the page"
+    );
 }
 
 #[test]
