@@ -78,9 +78,11 @@ pub fn status(config: &Path) -> Result<()> {
 
 /// `pipeline evaluate --midi-dir DIR --label NAME`, under the evaluate stage's lock.
 pub fn evaluate_dir(config: &Path, midi_dir: &Path, label: &str) -> Result<()> {
-    let metrics = context(config)?.layout.metrics_dir();
+    let ctx = context(config)?;
+    let metrics = ctx.layout.metrics_dir();
     let _lock = crate::fsio::Lock::acquire(&metrics)?;
-    let outcome = crate::metrics::evaluate_dir(&metrics, midi_dir, label)?;
+    let opts = ctx.cfg.evaluate.summary_options(ctx.cfg.run.seed);
+    let outcome = crate::metrics::evaluate_dir(&metrics, midi_dir, label, &opts)?;
     // The tables changed on purpose: the evaluate stage's record of them follows.
     crate::pipeline::Manifest::refresh_outputs(&metrics)?;
     println!("evaluate  {}", outcome.line());
@@ -94,12 +96,23 @@ pub struct BadQuery(anyhow::Error);
 
 /// `pipeline query SQL`: the result printed, and written to `out` when given.
 pub fn query(config: &Path, sql: &str, format: OutputFormat, out: Option<&Path>) -> Result<()> {
+    use crate::metrics::query::{QueryTables, runs_with_metrics};
     let layout = context(config)?.layout;
+    let runs = runs_with_metrics(layout.artifacts_dir())?;
     // The tables as one commit left them: a commit under way is waited for.
     let _tables = crate::fsio::ReadGuard::new(&layout.metrics_dir())?;
     let _songs = crate::fsio::ReadGuard::new(layout.tokens_dir())?;
-    let mut df =
-        crate::metrics::query(&layout.metrics_dir(), layout.tokens_dir(), sql).map_err(BadQuery)?;
+    let _runs = runs
+        .iter()
+        .filter(|(_, m)| *m != layout.metrics_dir())
+        .map(|(_, m)| crate::fsio::ReadGuard::new(m))
+        .collect::<Result<Vec<_>>>()?;
+    let tables = QueryTables {
+        metrics: &layout.metrics_dir(),
+        tokens: layout.tokens_dir(),
+        runs: &runs,
+    };
+    let mut df = crate::metrics::query(&tables, sql).map_err(BadQuery)?;
     let text = crate::metrics::format_frame(&mut df, format)?;
     println!("{}", text.trim_end());
     if let Some(path) = out {

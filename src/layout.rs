@@ -41,6 +41,11 @@ impl RunLayout {
         &self.tokens
     }
 
+    /// `<artifacts_dir>`: every run's folder.
+    pub fn artifacts_dir(&self) -> &Path {
+        self.run.parent().unwrap_or(Path::new("."))
+    }
+
     /// `<artifacts_dir>/<run>`.
     pub fn run_dir(&self) -> &Path {
         &self.run

@@ -14,6 +14,7 @@ pub mod check;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod features;
 pub mod fsio;
 pub mod generate;
 pub mod hash;

@@ -4,10 +4,11 @@
 //! independent cross-check.
 
 use anyhow::{Result, bail};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Instant;
 
+use crate::features::Feature;
 use crate::metrics::inputs::folder_jobs;
 use crate::metrics::pieces::EXTERNAL_TASK;
 use crate::metrics::{Group, PieceJob, ScoredPiece, score_all};
@@ -72,14 +73,25 @@ pub fn bench_dir(dir: &Path, threads: usize, repeats: usize) -> Result<BenchPass
     }
 }
 
-/// Largest differences between our values and the peer's (JSON lines from evaluate_peer.py).
+/// Largest differences between our values and the peer's (JSON lines from evaluate_peer.py,
+/// one object per file with every feature by its column name).
 #[derive(Debug, Clone, Default)]
 pub struct Agreement {
     pub compared: usize,
-    pub max_abs_diff: [f64; 3],
-    /// Pieces where one side has a value and the other NaN/null or an error.
+    /// Per feature, the largest |ours − peer| over the files where both are defined.
+    pub max_abs_diff: BTreeMap<Feature, f64>,
+    /// Values where one side is defined and the other NaN/null, and files only one side read.
     pub defined_mismatch: usize,
-    pub n_notes_mismatch: usize,
+}
+
+impl Agreement {
+    /// The feature with the largest difference, and that difference.
+    pub fn worst(&self) -> Option<(Feature, f64)> {
+        self.max_abs_diff
+            .iter()
+            .map(|(&f, &d)| (f, d))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
 }
 
 pub fn agreement(rows: &[ScoredPiece], peer_values: &str) -> Result<Agreement> {
@@ -96,20 +108,15 @@ pub fn agreement(rows: &[ScoredPiece], peer_values: &str) -> Result<Agreement> {
             continue;
         };
         a.compared += 1;
-        for (i, (name, ours)) in [("h1", m.h1), ("h4", m.h4), ("gs", m.gs)]
-            .into_iter()
-            .enumerate()
-        {
-            match v[name].as_f64() {
+        for (f, ours) in m.iter() {
+            match v[f.name()].as_f64() {
                 Some(peer) if !ours.is_nan() => {
-                    a.max_abs_diff[i] = a.max_abs_diff[i].max((peer - ours).abs())
+                    let d = a.max_abs_diff.entry(f).or_insert(0.0);
+                    *d = d.max((peer - ours).abs());
                 }
                 None if ours.is_nan() => {}
                 _ => a.defined_mismatch += 1,
             }
-        }
-        if v["n_notes"].as_u64() != Some(u64::from(m.n_notes)) {
-            a.n_notes_mismatch += 1;
         }
     }
     Ok(a)
@@ -120,7 +127,7 @@ pub fn bench(dir: &Path) -> Result<String> {
     let all = bench_dir(dir, 0, 3)?;
     let one = bench_dir(dir, 1, 1)?;
     let mut report = format!(
-        "evaluate: {} files ({} errors), read + H1/H4/GS: {:.3} s on {} threads = {:.0} files/s; {:.3} s on 1 thread = {:.0} files/s",
+        "evaluate: {} files ({} errors), read + every metric: {:.3} s on {} threads = {:.0} files/s; {:.3} s on 1 thread = {:.0} files/s",
         all.files,
         all.errors,
         all.seconds,
@@ -153,14 +160,13 @@ pub fn bench(dir: &Path) -> Result<String> {
             let text = std::fs::read_to_string(&values).unwrap_or_default();
             std::fs::remove_file(&values).ok();
             let a = agreement(&all.rows, &text)?;
+            let (worst, diff) = a.worst().unwrap_or((Feature::H1, f64::NAN));
             report += &format!(
-                "\n  agreement with the peer on {} files: max |diff| h1 {:.1e}, h4 {:.1e}, gs {:.1e}; {} defined/undefined mismatches; {} note-count mismatches",
+                "\n  agreement with the peer on {} files, {} metrics: max |diff| {diff:.1e} ({}); {} defined/undefined mismatches",
                 a.compared,
-                a.max_abs_diff[0],
-                a.max_abs_diff[1],
-                a.max_abs_diff[2],
-                a.defined_mismatch,
-                a.n_notes_mismatch
+                a.max_abs_diff.len(),
+                worst.name(),
+                a.defined_mismatch
             );
         }
         Err(e) => report += &format!("\n  Python peer not measured: {e:#}"),

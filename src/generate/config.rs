@@ -225,6 +225,11 @@ impl GenerateConfig {
                 "must be non-empty and use only letters, digits, '-', '_', '.'",
             )?;
             check(
+                s.name != super::store::REAL_SAMPLER,
+                &key("name"),
+                "cannot be `real`: that partition holds the real continuations",
+            )?;
+            check(
                 seen.insert(&s.name),
                 &key("name"),
                 format!("`{}` is used twice", s.name),

@@ -98,11 +98,16 @@ pub fn constrained_mask<G: TokenGrammar>(
     }
     if len >= opts.max_tokens && (mask[sp.bar as usize] || mask[sp.eos as usize]) {
         // Over budget: only close bars (the bar and Eos rules above still hold).
-        let (bar, eos) = (mask[sp.bar as usize], mask[sp.eos as usize]);
-        mask.fill(false);
-        mask[sp.bar as usize] = bar;
-        mask[sp.eos as usize] = eos;
+        only_bar_or_eos(mask, sp);
     }
+}
+
+/// Keeps at most Bar and Eos allowed, as they were.
+fn only_bar_or_eos(mask: &mut [bool], sp: Specials) {
+    let (bar, eos) = (mask[sp.bar as usize], mask[sp.eos as usize]);
+    mask.fill(false);
+    mask[sp.bar as usize] = bar;
+    mask[sp.eos as usize] = eos;
 }
 
 /// Each row's grammar fed with its prompt; fails on a prompt that is not grammatical or already
@@ -212,6 +217,10 @@ where
                 bail!("piece {b} exceeded twice generate.max_tokens without reaching Eos");
             }
             constrained_mask(&r.grammar, r.target, r.tokens.len(), opts, &mut mask);
+            if r.start_bar > 0 && r.tokens.len() == r.prompt_len {
+                // The prompt's last bar is the song's own: the model starts a new bar (or ends).
+                only_bar_or_eos(&mut mask, sp);
+            }
             let row_logits = &logits[b * vocab..(b + 1) * vocab];
             let id = sampler::sample(row_logits, &mask, &opts.sampler, &mut r.rng)
                 .with_context(|| format!("piece {b}, token {}", r.tokens.len()))?;

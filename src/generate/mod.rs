@@ -92,8 +92,9 @@ pub fn prompts_for(g: &GenerateConfig, tokens_dir: &Path, seed: u64) -> Result<V
         return Ok(Vec::new());
     }
     let sp = remi_specials();
+    let bars = (g.prompt_bars, g.continuation_bars);
     match &g.prompt_dir {
-        Some(dir) => dir_prompts(dir, g.prompt_bars, sp),
-        None => test_prompts(tokens_dir, seed, g.n_prompts, g.prompt_bars, sp),
+        Some(dir) => dir_prompts(dir, bars, sp),
+        None => test_prompts(tokens_dir, seed, g.n_prompts, bars, sp),
     }
 }

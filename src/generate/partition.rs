@@ -116,6 +116,49 @@ pub fn generate_pieces<M: NextToken>(
     Ok(out)
 }
 
+/// The real continuations of the prompts (task=continuation, sampler=real): piece i is prompt
+/// i's song, prompt and following bars, decoded from its tokens as a generated piece is.
+pub fn real_pieces(prompts: &[Prompt]) -> Result<Vec<GeneratedPiece>> {
+    let sp = remi_specials();
+    prompts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let song = crate::remi::decode(&p.real).map_err(|e| {
+                anyhow!("the real continuation of {} does not decode: {e}", p.source)
+            })?;
+            Ok(GeneratedPiece {
+                row: SampleRow {
+                    piece: i as u32,
+                    seed: 0,
+                    n_tokens: p.real.len() as u32,
+                    n_bars: song_bars(&song),
+                    prompt_source: Some(p.source.clone()),
+                    start_bar: p.tokens.iter().filter(|&&t| t == sp.bar).count() as u32,
+                    seconds: song_seconds(&song),
+                    has_wav: false,
+                    tokens: p.real.clone(),
+                },
+                song,
+            })
+        })
+        .collect()
+}
+
+/// The fingerprint of the real continuations' partition.
+pub fn real_fingerprint(prompts: &[Prompt], audio: &AudioConfig, audio_on: bool) -> String {
+    let real: Vec<(&str, &[u16])> = prompts
+        .iter()
+        .map(|p| (p.source.as_str(), p.real.as_slice()))
+        .collect();
+    let key = serde_json::json!({
+        "real": real,
+        "audio": if audio_on { serde_json::to_value(audio).unwrap_or_default() } else { serde_json::Value::Null },
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    crate::hash::sha256_hex(key.to_string().as_bytes())
+}
+
 /// The fingerprint of a partition: everything its bytes depend on.
 pub fn partition_fingerprint(
     model_fp: &str,

@@ -1,4 +1,5 @@
-//! Continuation prompts: the first bars of test-split songs, or of a folder of MIDI files.
+//! Continuation prompts: the first bars of test-split songs, or of a folder of MIDI files, each
+//! with the song's real continuation (the reference that continuations are judged against).
 
 use anyhow::{Context, Result, anyhow, bail};
 use std::path::Path;
@@ -13,6 +14,20 @@ pub struct Prompt {
     /// `test:<song_id>` or the MIDI file's path.
     pub source: String,
     pub tokens: Vec<u16>,
+    /// Bos + the same song's first bars, as many as a continuation will have (fewer when the
+    /// song is shorter), + Eos: the prompt followed by its real continuation.
+    pub real: Vec<u16>,
+}
+
+/// The bars of `song` for a prompt of `bars` bars continued by `more` bars.
+fn prompt_of(source: String, song: &[u16], bars: u32, more: u32, sp: Specials) -> Prompt {
+    let mut real = with_bos(cut_bars(song, bars + more, sp), sp);
+    real.push(sp.eos);
+    Prompt {
+        source,
+        tokens: with_bos(cut_bars(song, bars, sp), sp),
+        real,
+    }
 }
 
 /// The tokens before the `(bars + 1)`-th Bar, without Eos or Pad.
@@ -37,12 +52,13 @@ pub fn cut_bars(tokens: &[u16], bars: u32, sp: Specials) -> Vec<u16> {
     out
 }
 
-/// `n` test-split songs with at least `bars` bars, chosen by a hash of (seed, song id), cut to `bars`.
+/// `n` test-split songs with at least `bars` bars, chosen by a hash of (seed, song id), cut to
+/// `bars`, with their next `more` bars as the real continuation.
 pub fn test_prompts(
     tokens_dir: &Path,
     seed: u64,
     n: usize,
-    bars: u32,
+    (bars, more): (u32, u32),
     sp: Specials,
 ) -> Result<Vec<Prompt>> {
     let songs = read_shards(tokens_dir)
@@ -66,15 +82,13 @@ pub fn test_prompts(
     Ok(test
         .into_iter()
         .take(n)
-        .map(|s| Prompt {
-            source: format!("test:{}", s.song_id),
-            tokens: with_bos(cut_bars(&s.tokens, bars, sp), sp),
-        })
+        .map(|s| prompt_of(format!("test:{}", s.song_id), &s.tokens, bars, more, sp))
         .collect())
 }
 
-/// Every `.mid`/`.midi` file directly in `dir` (sorted by name), read, encoded and cut to `bars`.
-pub fn dir_prompts(dir: &Path, bars: u32, sp: Specials) -> Result<Vec<Prompt>> {
+/// Every `.mid`/`.midi` file directly in `dir` (sorted by name), read, encoded and cut to
+/// `bars`, with its next `more` bars as the real continuation.
+pub fn dir_prompts(dir: &Path, (bars, more): (u32, u32), sp: Specials) -> Result<Vec<Prompt>> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot list generate.prompt_dir {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -93,11 +107,13 @@ pub fn dir_prompts(dir: &Path, bars: u32, sp: Specials) -> Result<Vec<Prompt>> {
         let song =
             crate::midi::read_file(&f).map_err(|e| anyhow!("prompt {}: {e}", f.display()))?;
         let enc = crate::remi::encode(&song).map_err(|e| anyhow!("prompt {}: {e}", f.display()))?;
-        let tokens = with_bos(cut_bars(&enc.tokens, bars, sp), sp);
-        out.push(Prompt {
-            source: f.display().to_string(),
-            tokens,
-        });
+        out.push(prompt_of(
+            f.display().to_string(),
+            &enc.tokens,
+            bars,
+            more,
+            sp,
+        ));
     }
     Ok(out)
 }

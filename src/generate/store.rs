@@ -8,7 +8,10 @@ use rayon::prelude::*;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::partition::{GeneratedPiece, PartitionPlan, generate_pieces, partition_fingerprint};
+use super::partition::{
+    GeneratedPiece, PartitionPlan, generate_pieces, partition_fingerprint, real_fingerprint,
+    real_pieces,
+};
 use super::prompts::Prompt;
 use super::samples::{SampleRow, write_samples};
 use super::{GenerateConfig, SamplerConfig, Task};
@@ -83,11 +86,17 @@ pub fn write_partition(
 /// baseline's aside), in order.
 pub fn store_fingerprint(root: &Path, g: &GenerateConfig) -> String {
     let mut fps = String::new();
-    for task in &g.tasks {
+    let mut read = |task: Task, sampler: &str| {
+        let p = partition_dir(root, task.as_str(), sampler).join(FINGERPRINT_FILE);
+        fps.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
+    };
+    for &task in &g.tasks {
         for sampler in &g.samplers {
-            let p = partition_dir(root, task.as_str(), &sampler.name).join(FINGERPRINT_FILE);
-            fps.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
+            read(task, &sampler.name);
         }
+    }
+    if g.tasks.contains(&Task::Continuation) {
+        read(Task::Continuation, REAL_SAMPLER);
     }
     crate::hash::sha256_hex(fps.as_bytes())
 }
@@ -188,16 +197,22 @@ pub fn baseline_sampler() -> SamplerConfig {
     SamplerConfig::new("unigram", 1.0, 0, 1.0)
 }
 
-/// Generate every task × sampler partition of the spec with `model`, and with `baseline` the
-/// partition task=baseline/sampler=unigram; skip fresh partitions and remove those no longer
-/// configured.
+/// The sampler name of the real continuations' partition (reserved: no configured sampler may
+/// take it).
+pub const REAL_SAMPLER: &str = "real";
+
+/// Generate every task × sampler partition of the spec with `model`, with `baseline` the
+/// partition task=baseline/sampler=unigram, and with the continuation task the real
+/// continuations (task=continuation/sampler=real); skip fresh partitions and remove those no
+/// longer configured.
 pub fn write_store<M: NextToken, U: NextToken>(
     spec: &StoreSpec,
     model: Fingerprinted<M>,
     baseline: Option<Fingerprinted<U>>,
 ) -> Result<GenerateSummary> {
     let g = spec.generate;
-    let n_parts = g.tasks.len() * g.samplers.len() + baseline.is_some() as usize;
+    let real = g.tasks.contains(&Task::Continuation);
+    let n_parts = g.tasks.len() * g.samplers.len() + baseline.is_some() as usize + real as usize;
     let mut w = Writer {
         spec,
         renderer: spec.audio.renderer()?,
@@ -216,6 +231,12 @@ pub fn write_store<M: NextToken, U: NextToken>(
     if let Some(b) = &baseline {
         w.partition(b, Task::Baseline, &baseline_sampler())?;
     }
+    if real {
+        let fp = real_fingerprint(spec.prompts, spec.audio, w.renderer.is_some());
+        w.write(Task::Continuation, REAL_SAMPLER, &fp, false, || {
+            real_pieces(spec.prompts)
+        })?;
+    }
     w.bar.finish_and_clear();
     w.summary.partitions_removed = remove_stale_partitions(spec.root, &w.keep)?;
     Ok(w.summary)
@@ -232,7 +253,7 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    /// Writes one partition unless it is fresh; adds what it did to the summary.
+    /// Writes one model partition unless it is fresh.
     fn partition<M: NextToken>(
         &mut self,
         model: &Fingerprinted<M>,
@@ -240,9 +261,6 @@ impl Writer<'_> {
         sampler: &SamplerConfig,
     ) -> Result<()> {
         let spec = self.spec;
-        let name = &sampler.name;
-        self.keep.insert((task.as_str().to_string(), name.clone()));
-        self.bar.set_message(format!("{task}/{name}"));
         let plan = PartitionPlan {
             task,
             sampler,
@@ -258,15 +276,34 @@ impl Writer<'_> {
             &plan,
             audio_on,
         );
-        if !spec.force && partition_is_fresh(spec.root, task.as_str(), name, &fp) {
+        self.write(task, &sampler.name, &fp, true, || {
+            generate_pieces(model.model, spec.generate, &plan)
+        })
+    }
+
+    /// Writes the partition `task`/`name` from `pieces()` unless one with fingerprint `fp` is
+    /// there; adds what it did to the summary (its tokens only when they were `decoded`).
+    fn write(
+        &mut self,
+        task: Task,
+        name: &str,
+        fp: &str,
+        decoded: bool,
+        pieces: impl FnOnce() -> Result<Vec<GeneratedPiece>>,
+    ) -> Result<()> {
+        let spec = self.spec;
+        self.keep
+            .insert((task.as_str().to_string(), name.to_string()));
+        self.bar.set_message(format!("{task}/{name}"));
+        if !spec.force && partition_is_fresh(spec.root, task.as_str(), name, fp) {
             self.summary.partitions_skipped += 1;
         } else {
-            let pieces = generate_pieces(model.model, spec.generate, &plan)?;
+            let pieces = pieces()?;
             let rows = write_partition(
                 spec.root,
                 task.as_str(),
                 name,
-                &fp,
+                fp,
                 &pieces,
                 self.renderer.as_ref(),
             )
@@ -274,7 +311,9 @@ impl Writer<'_> {
             let s = &mut self.summary;
             s.partitions_written += 1;
             s.pieces += rows.len();
-            s.tokens += rows.iter().map(|r| r.n_tokens as usize).sum::<usize>();
+            if decoded {
+                s.tokens += rows.iter().map(|r| r.n_tokens as usize).sum::<usize>();
+            }
             s.wavs += rows.iter().filter(|r| r.has_wav).count();
         }
         self.bar.inc(1);

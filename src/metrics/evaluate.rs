@@ -8,9 +8,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::inputs::{folder_jobs, generated_jobs, reference_jobs};
-use super::pieces::{EXTERNAL_TASK, Group, PieceJob, ScoredPiece, check_label, score_job};
-use super::store::{read_pieces, write_tables};
-use super::summary::SummaryRow;
+use super::pieces::{EXTERNAL_TASK, Group, PieceJob, Scope, ScoredPiece, check_label, score_job};
+use super::store::{read_piece_jobs, read_pieces, write_tables};
+use super::summary::{SummaryOptions, SummaryRow};
 use crate::shards::Split;
 
 /// What one evaluation did.
@@ -18,6 +18,8 @@ use crate::shards::Split;
 pub struct EvaluateOutcome {
     /// Files scored in this call (reference and generated, or the external folder).
     pub files: usize,
+    /// Seconds of the summary (bootstrap intervals and overlaps) within `seconds`.
+    pub summary_seconds: f64,
     pub errors: usize,
     pub seconds: f64,
     /// The summary table as written (all groups in the metrics folder).
@@ -33,11 +35,12 @@ impl EvaluateOutcome {
             0.0
         };
         format!(
-            "{} files, {} errors, {} groups, {:.2} s, {:.0} files/s",
+            "{} files, {} errors, {} groups, {:.2} s ({:.2} s summary), {:.0} files/s",
             self.files,
             self.errors,
             self.summary.len(),
             self.seconds,
+            self.summary_seconds,
             rate
         )
     }
@@ -52,9 +55,9 @@ pub fn score_all(jobs: &[PieceJob]) -> Vec<ScoredPiece> {
     );
     let rows: Vec<ScoredPiece> = jobs
         .par_iter()
-        .map(|job| {
-            let row = score_job(job);
-            if let Err(e) = &row.metrics {
+        .flat_map_iter(|job| {
+            let rows = score_job(job);
+            if let Some(Err(e)) = rows.first().map(|r| &r.metrics) {
                 bar.suspend(|| {
                     eprintln!(
                         "warning: {}: {e} (recorded in the error column)",
@@ -63,7 +66,7 @@ pub fn score_all(jobs: &[PieceJob]) -> Vec<ScoredPiece> {
                 });
             }
             bar.inc(1);
-            row
+            rows
         })
         .collect();
     bar.finish_and_clear();
@@ -79,6 +82,7 @@ pub struct RunInputs<'a> {
     /// The generated store (`task=…/sampler=…/*.mid`); missing is fine: reference rows only.
     pub generated_dir: &'a Path,
     pub reference_split: Split,
+    pub summary: SummaryOptions,
 }
 
 /// The evaluate stage's work: score the generated pieces and the real reference split, and
@@ -94,7 +98,13 @@ pub fn evaluate_run(inputs: &RunInputs, out: &Path) -> Result<EvaluateOutcome> {
     })?;
     let mut jobs = reference_jobs(&songs, inputs.reference_split, inputs.raw_dir);
     jobs.extend(generated_jobs(inputs.generated_dir)?);
-    score_into(out, &jobs, |r| r.group.task == EXTERNAL_TASK, start)
+    score_into(
+        out,
+        &jobs,
+        |g| g.task == EXTERNAL_TASK,
+        &inputs.summary,
+        start,
+    )
 }
 
 /// Scores `jobs` and writes the tables of `metrics` anew: these rows plus the rows already
@@ -102,24 +112,52 @@ pub fn evaluate_run(inputs: &RunInputs, out: &Path) -> Result<EvaluateOutcome> {
 fn score_into(
     metrics: &Path,
     jobs: &[PieceJob],
-    keep: impl Fn(&ScoredPiece) -> bool,
+    keep: impl Fn(&Group) -> bool,
+    opts: &SummaryOptions,
     start: Instant,
 ) -> Result<EvaluateOutcome> {
     let mut rows = score_all(jobs);
-    let files = rows.len();
-    let errors = rows.iter().filter(|r| r.metrics.is_err()).count();
-    let kept = read_pieces(metrics)
-        .with_context(|| format!("cannot read the previous tables in {}", metrics.display()))?
-        .into_iter()
-        .filter(|r| keep(r));
-    rows.extend(kept);
-    let summary = write_tables(metrics, &rows)?;
+    let files = jobs.len();
+    // Every file has one whole-piece row.
+    let errors = rows
+        .iter()
+        .filter(|r| r.scope == Scope::Piece && r.metrics.is_err())
+        .count();
+    rows.extend(previous_rows(metrics, &keep)?);
+    let t = Instant::now();
+    let summary = write_tables(metrics, &rows, opts)?;
     Ok(EvaluateOutcome {
         files,
         errors,
+        summary_seconds: t.elapsed().as_secs_f64(),
         seconds: start.elapsed().as_secs_f64(),
         summary,
     })
+}
+
+/// The rows of the previous tables whose group `keep` selects. Tables that an older version
+/// wrote (other columns) are re-scored from the files they name, so no group is lost.
+fn previous_rows(metrics: &Path, keep: &impl Fn(&Group) -> bool) -> Result<Vec<ScoredPiece>> {
+    match read_pieces(metrics) {
+        Ok(rows) => Ok(rows.into_iter().filter(|r| keep(&r.group)).collect()),
+        Err(e) => {
+            let jobs: Vec<PieceJob> = read_piece_jobs(metrics)
+                .with_context(|| {
+                    format!("cannot read the previous tables in {}", metrics.display())
+                })?
+                .into_iter()
+                .filter(|j| keep(&j.group))
+                .collect();
+            if !jobs.is_empty() {
+                eprintln!(
+                    "note: the previous tables in {} are from another version ({e:#}); re-scoring their {} kept files",
+                    metrics.display(),
+                    jobs.len()
+                );
+            }
+            Ok(score_all(&jobs))
+        }
+    }
 }
 
 /// `pipeline evaluate --midi-dir DIR --label NAME`: score every `.mid`/`.midi` under `midi_dir`
@@ -127,7 +165,12 @@ fn score_into(
 /// already there (a previous `external/label` partition is replaced), and recompute the
 /// summary over all groups, so the folder ranks against the reference and the samplers. The
 /// caller holds the evaluate stage's lock meanwhile.
-pub fn evaluate_dir(metrics: &Path, midi_dir: &Path, label: &str) -> Result<EvaluateOutcome> {
+pub fn evaluate_dir(
+    metrics: &Path,
+    midi_dir: &Path,
+    label: &str,
+    opts: &SummaryOptions,
+) -> Result<EvaluateOutcome> {
     let start = Instant::now();
     check_label("label", label)?;
     if !midi_dir.is_dir() {
@@ -138,5 +181,5 @@ pub fn evaluate_dir(metrics: &Path, midi_dir: &Path, label: &str) -> Result<Eval
     if jobs.is_empty() {
         bail!("no .mid or .midi files under {}", midi_dir.display());
     }
-    score_into(metrics, &jobs, |r| r.group != group, start)
+    score_into(metrics, &jobs, |g| *g != group, opts, start)
 }

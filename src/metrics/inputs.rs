@@ -1,18 +1,23 @@
 //! What evaluate scores: generated pieces, the real reference songs, or any folder of MIDI.
 
 use anyhow::{Context, Result};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::pieces::{Group, PieceJob};
+use crate::generate::read_samples;
+use crate::generate::store::{SAMPLES_FILE, piece_stem};
 use crate::shards::{SongRecord, Split};
 
 /// Every `*.mid` directly under `<generated>/task=T/sampler=S/`, sorted; the piece is the file
-/// stem. A missing folder gives no jobs (reference rows only).
+/// stem, and its start bar comes from the partition's samples.parquet (none for a file that
+/// table does not list). A missing folder gives no jobs (reference rows only).
 pub fn generated_jobs(generated_dir: &Path) -> Result<Vec<PieceJob>> {
     let mut jobs = Vec::new();
     for (task, task_dir) in hive_children(generated_dir, "task")? {
         for (sampler, sampler_dir) in hive_children(&task_dir, "sampler")? {
             let group = Group::new(task.clone(), sampler);
+            let start_bars = start_bars(&sampler_dir)?;
             for path in sorted_entries(&sampler_dir)? {
                 if path.is_file() && has_ext(&path, &["mid"]) {
                     let piece = path
@@ -22,6 +27,7 @@ pub fn generated_jobs(generated_dir: &Path) -> Result<Vec<PieceJob>> {
                         .into_owned();
                     jobs.push(PieceJob {
                         group: group.clone(),
+                        start_bar: start_bars.get(&piece).copied(),
                         piece,
                         path,
                     });
@@ -30,6 +36,18 @@ pub fn generated_jobs(generated_dir: &Path) -> Result<Vec<PieceJob>> {
         }
     }
     Ok(jobs)
+}
+
+/// File stem -> start bar, from a partition's samples.parquet (empty without one).
+fn start_bars(partition: &Path) -> Result<BTreeMap<String, u32>> {
+    let path = partition.join(SAMPLES_FILE);
+    if !path.is_file() {
+        return Ok(BTreeMap::new());
+    }
+    Ok(read_samples(&path)?
+        .into_iter()
+        .map(|r| (piece_stem(r.piece), r.start_bar))
+        .collect())
 }
 
 /// The songs of one split as reference jobs; the piece is the song id.
@@ -41,6 +59,7 @@ pub fn reference_jobs(songs: &[SongRecord], split: Split, raw_dir: &Path) -> Vec
             group: Group::reference(),
             piece: s.song_id.clone(),
             path: raw_dir.join(&s.source),
+            start_bar: None,
         })
         .collect();
     jobs.sort_by(|a, b| a.piece.cmp(&b.piece));
@@ -66,6 +85,7 @@ pub fn folder_jobs(dir: &Path, group: &Group) -> Result<Vec<PieceJob>> {
                 group: group.clone(),
                 piece,
                 path,
+                start_bar: None,
             }
         })
         .collect())

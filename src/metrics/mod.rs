@@ -1,37 +1,37 @@
-//! H1, H4, GS and per-piece statistics; the evaluate tables; queries and the report plot.
+//! The evaluate stage's tables: every piece scored with [`crate::features`], the summary with
+//! intervals and overlaps, queries and the report plot.
 //!
-//! - [`score`]: the metric definitions on a note list.
-//! - [`pieces`], [`summary`], [`store`]: the tables and the metrics folder on disk.
+//! - [`pieces`], [`summary`], [`stats`], [`store`]: the tables, their statistics and the
+//!   metrics folder on disk.
 //! - [`inputs`], [`evaluate`]: what gets scored, in parallel, and the two evaluations.
-//! - [`query`], [`plot`]: `pipeline query`, and the summary printout and H4/GS plot of
-//!   `pipeline report`.
+//! - [`query`], [`plot`]: `pipeline query` (this run and every run), and the summary printout
+//!   and H4/GS plot of `pipeline report`.
 //!
 //! On disk (`<run_dir>/metrics/`, replaced as a whole on each write):
-//! - `pieces/task=T/sampler=S/part-0.parquet`: one row per file (piece, file, h1, h4, gs,
-//!   n_bars, n_notes, notes_per_bar, pitch_range, mean_velocity, mean_duration_beats,
-//!   empty_bar_share, error). `task`/`sampler` live only in the folder names (a hive scan adds
-//!   them). Undefined values (no pair of bars for GS, ...) and the metrics of unreadable files
-//!   are null; `error` says why a file could not be read.
+//! - `pieces/task=T/sampler=S/part-0.parquet`: one row per file and scope (piece, file, scope,
+//!   start_bar, every [`crate::features::Feature`], error). `task`/`sampler` live only in the
+//!   folder names (a hive scan adds them). Continuations have two rows: `scope = piece` (the
+//!   whole file) and `scope = continuation` (the bars from start_bar on). Undefined values and
+//!   the metrics of unreadable files are null; `error` says why a file could not be read.
 //! - Groups: generated pieces (task and sampler from `generated/task=…/sampler=…/`, piece = file
-//!   stem), `reference/real` (the real songs of `evaluate.reference_split`, piece = song id) and
-//!   `external/<label>` (`pipeline evaluate --midi-dir`, piece = relative path).
-//! - `summary.parquet`: per group n, errors, mean/std of H1/H4/GS, |Δ mean| to the reference,
-//!   distance and rank (see [`summary`]).
+//!   stem; `continuation/real` holds the real continuations), `reference/real` (the real songs
+//!   of `evaluate.reference_split`, piece = song id) and `external/<label>` (`pipeline evaluate
+//!   --midi-dir`, piece = relative path).
+//! - `summary.parquet`: one row per group and metric (see [`summary`]).
 
 pub mod evaluate;
 pub mod inputs;
 pub mod pieces;
 pub mod plot;
 pub mod query;
-pub mod score;
+pub mod stats;
 pub mod store;
 pub mod summary;
 
 pub use evaluate::{EvaluateOutcome, RunInputs, evaluate_dir, evaluate_run, score_all};
-pub use pieces::{Group, PieceJob, ScoredPiece};
+pub use pieces::{Group, PieceJob, Scope, ScoredPiece};
 pub use query::{OutputFormat, format_frame, query, write_result};
-pub use score::{PieceMetrics, piece_metrics};
-pub use summary::{SummaryRow, summarize};
+pub use summary::{MetricSummary, SummaryOptions, SummaryRow, summarize};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -45,6 +45,13 @@ pub struct EvaluateConfig {
     /// The token-shard split whose songs are the real reference rows (train, valid or test).
     #[serde(default = "default_reference_split")]
     pub reference_split: String,
+    /// Bootstrap resamples behind every interval of the summary.
+    #[serde(default = "default_resamples")]
+    pub resamples: usize,
+}
+
+fn default_resamples() -> usize {
+    2000
 }
 
 fn default_reference_split() -> String {
@@ -55,6 +62,7 @@ impl Default for EvaluateConfig {
     fn default() -> Self {
         EvaluateConfig {
             reference_split: default_reference_split(),
+            resamples: default_resamples(),
         }
     }
 }
@@ -70,14 +78,28 @@ impl EvaluateConfig {
         })
     }
 
+    /// The summary's options with the run's seed.
+    pub fn summary_options(&self, seed: u64) -> SummaryOptions {
+        SummaryOptions {
+            seed,
+            resamples: self.resamples,
+        }
+    }
+
     pub fn validate(&self) -> Result<()> {
-        crate::check::check(
+        use crate::check::check;
+        check(
             Split::parse(&self.reference_split).is_some(),
             "evaluate.reference_split",
             format!(
                 "is {:?}: must be train, valid or test",
                 self.reference_split
             ),
+        )?;
+        check(
+            (100..=1_000_000).contains(&self.resamples),
+            "evaluate.resamples",
+            format!("is {}: must be between 100 and 1000000", self.resamples),
         )
     }
 }

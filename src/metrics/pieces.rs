@@ -1,16 +1,17 @@
-//! The per-piece table: one [`ScoredPiece`] per scored MIDI file, and its Parquet form.
+//! The per-piece table: one [`ScoredPiece`] per scored MIDI file and scope, and its Parquet
+//! form.
 //!
 //! On disk the table is hive-partitioned, `pieces/task=T/sampler=S/part-0.parquet`, and the
 //! files do NOT hold `task` and `sampler` columns: the folder names carry them, so a hive scan
 //! (Polars, DuckDB, Spark) adds them without a duplicate-column conflict.
 
 use anyhow::{Context, Result, bail};
-use polars::prelude::{DataFrame, ParquetWriter, df};
+use polars::prelude::{Column, DataFrame, ParquetWriter};
 use std::path::Path;
 
-use super::score::{PieceMetrics, piece_metrics};
+use crate::features::{Feature, Features, features, features_from_bar};
 
-/// Which group a piece belongs to: a generation task and sampler, or the real reference.
+/// Which group a piece belongs to: a generation task and sampler, or a real reference.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Group {
     pub task: String,
@@ -25,18 +26,37 @@ impl Group {
         }
     }
 
-    /// The real test-split songs.
+    /// The real songs of the reference split.
     pub fn reference() -> Self {
-        Group::new(REFERENCE_TASK, REFERENCE_SAMPLER)
+        Group::new(REFERENCE_TASK, REAL_SAMPLER)
     }
 
+    /// The real continuations of the continuation prompts (written by generate).
+    pub fn real_continuation() -> Self {
+        Group::new(CONTINUATION_TASK, REAL_SAMPLER)
+    }
+
+    /// Real music that other groups are compared with.
     pub fn is_reference(&self) -> bool {
-        self.task == REFERENCE_TASK && self.sampler == REFERENCE_SAMPLER
+        self.sampler == REAL_SAMPLER
+            && (self.task == REFERENCE_TASK || self.task == CONTINUATION_TASK)
+    }
+
+    /// The scope the summary compares this group in, and the group it compares it with.
+    pub fn compared_in(&self) -> (Scope, Group) {
+        if self.task == CONTINUATION_TASK {
+            (Scope::Continuation, Group::real_continuation())
+        } else {
+            (Scope::Piece, Group::reference())
+        }
     }
 }
 
 pub const REFERENCE_TASK: &str = "reference";
-pub const REFERENCE_SAMPLER: &str = "real";
+/// The sampler name of real music: the reference songs, and the real continuations.
+pub use crate::generate::store::REAL_SAMPLER;
+/// The task whose pieces continue a prompt.
+pub const CONTINUATION_TASK: &str = "continuation";
 /// Task name of folders scored with `pipeline evaluate --midi-dir`.
 pub const EXTERNAL_TASK: &str = "external";
 
@@ -54,14 +74,43 @@ pub fn check_label(what: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// One scored file; `metrics` is the reason when it could not be read.
+/// What part of a piece was scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    /// The whole file.
+    Piece,
+    /// The bars from `start_bar` on, re-based to bar 0: what a continuation adds to its prompt.
+    Continuation,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Piece => "piece",
+            Scope::Continuation => "continuation",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Scope> {
+        match s {
+            "piece" => Some(Scope::Piece),
+            "continuation" => Some(Scope::Continuation),
+            _ => None,
+        }
+    }
+}
+
+/// One scored file in one scope; `metrics` is the reason when it could not be read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScoredPiece {
     pub group: Group,
     /// The path relative to the scanned folder, without extension (`000`, `src_001/12`).
     pub piece: String,
     pub file: String,
-    pub metrics: std::result::Result<PieceMetrics, String>,
+    pub scope: Scope,
+    /// The bar where generated music starts (after a prompt), when known.
+    pub start_bar: Option<u32>,
+    pub metrics: std::result::Result<Features, String>,
 }
 
 /// One MIDI file to score.
@@ -70,138 +119,148 @@ pub struct PieceJob {
     pub group: Group,
     pub piece: String,
     pub path: std::path::PathBuf,
+    /// Where generated music starts (samples.parquet); a continuation is also scored from there.
+    pub start_bar: Option<u32>,
 }
 
-/// Read a file from disk (as an outside evaluator would) and score it. A panic while doing so
-/// becomes the row's error, so one file never stops the evaluation.
-pub fn score_job(job: &PieceJob) -> ScoredPiece {
-    let score = || -> std::result::Result<PieceMetrics, String> {
+impl PieceJob {
+    /// The scopes this file is scored in: the whole piece, and for continuations also the
+    /// continuation alone (the whole piece when no samples.parquet says where it starts).
+    pub fn scopes(&self) -> Vec<Scope> {
+        if self.group.task == CONTINUATION_TASK {
+            vec![Scope::Piece, Scope::Continuation]
+        } else {
+            vec![Scope::Piece]
+        }
+    }
+}
+
+/// Read a file from disk (as an outside evaluator would) and score it in each of its scopes. A
+/// panic while doing so becomes the rows' error, so one file never stops the evaluation.
+pub fn score_job(job: &PieceJob) -> Vec<ScoredPiece> {
+    let scopes = job.scopes();
+    let score = || -> std::result::Result<Vec<Features>, String> {
         crate::fsio::fault::file_point("evaluate:file", &job.piece).map_err(|e| e.to_string())?;
         let song = crate::midi::read_file(&job.path).map_err(|e| e.to_string())?;
-        Ok(piece_metrics(&song.notes))
+        Ok(scopes
+            .iter()
+            .map(|scope| match scope {
+                Scope::Piece => features(&song.notes),
+                Scope::Continuation => features_from_bar(&song.notes, job.start_bar.unwrap_or(0)),
+            })
+            .collect())
     };
-    let metrics = std::panic::catch_unwind(score).unwrap_or_else(|panic| {
+    let scored = std::panic::catch_unwind(score).unwrap_or_else(|panic| {
         Err(format!(
             "internal error: {} (a bug: please report it)",
             crate::fsio::fault::panic_message(&*panic)
         ))
     });
-    ScoredPiece {
-        group: job.group.clone(),
-        piece: job.piece.clone(),
-        file: job.path.display().to_string(),
-        metrics,
-    }
+    scopes
+        .iter()
+        .enumerate()
+        .map(|(i, &scope)| ScoredPiece {
+            group: job.group.clone(),
+            piece: job.piece.clone(),
+            file: job.path.display().to_string(),
+            scope,
+            start_bar: job.start_bar,
+            metrics: scored.as_ref().map(|f| f[i]).map_err(Clone::clone),
+        })
+        .collect()
 }
 
 /// The columns of a pieces file, in order (`task` and `sampler` come from the folders).
-pub const PIECE_COLUMNS: [&str; 13] = [
-    "piece",
-    "file",
-    "h1",
-    "h4",
-    "gs",
-    "n_bars",
-    "n_notes",
-    "notes_per_bar",
-    "pitch_range",
-    "mean_velocity",
-    "mean_duration_beats",
-    "empty_bar_share",
-    "error",
-];
+pub fn piece_columns() -> Vec<&'static str> {
+    let mut cols = vec!["piece", "file", "scope", "start_bar"];
+    cols.extend(Feature::ALL.map(Feature::name));
+    cols.push("error");
+    cols
+}
 
 /// The rows of one partition as a DataFrame (no task/sampler columns). Metrics of a failed
-/// file are null, and so are undefined values (NaN in [`PieceMetrics`], e.g. GS of a one-bar
+/// file are null, and so are undefined values (NaN in [`Features`], e.g. GS of a one-bar
 /// piece): SQL aggregates such as `avg(gs)` then skip them, as the summary does, instead of
 /// turning NaN. Reading back gives NaN again.
 pub fn pieces_frame(rows: &[&ScoredPiece]) -> Result<DataFrame> {
-    let ok = |f: fn(&PieceMetrics) -> f64| -> Vec<Option<f64>> {
-        rows.iter()
-            .map(|r| r.metrics.as_ref().ok().map(f).filter(|x| !x.is_nan()))
-            .collect()
+    let text = |name: &str, f: &dyn Fn(&ScoredPiece) -> Option<&str>| {
+        Column::new(name.into(), rows.iter().map(|r| f(r)).collect::<Vec<_>>())
     };
-    let ok_u32 = |f: fn(&PieceMetrics) -> u32| -> Vec<Option<u32>> {
-        rows.iter()
-            .map(|r| r.metrics.as_ref().ok().map(f))
-            .collect()
-    };
-    let piece: Vec<&str> = rows.iter().map(|r| r.piece.as_str()).collect();
-    let file: Vec<&str> = rows.iter().map(|r| r.file.as_str()).collect();
-    let error: Vec<Option<&str>> = rows
-        .iter()
-        .map(|r| r.metrics.as_ref().err().map(|e| e.as_str()))
-        .collect();
-    let df = df![
-        "piece" => piece,
-        "file" => file,
-        "h1" => ok(|m| m.h1),
-        "h4" => ok(|m| m.h4),
-        "gs" => ok(|m| m.gs),
-        "n_bars" => ok_u32(|m| m.n_bars),
-        "n_notes" => ok_u32(|m| m.n_notes),
-        "notes_per_bar" => ok(|m| m.notes_per_bar),
-        "pitch_range" => ok_u32(|m| m.pitch_range),
-        "mean_velocity" => ok(|m| m.mean_velocity),
-        "mean_duration_beats" => ok(|m| m.mean_duration_beats),
-        "empty_bar_share" => ok(|m| m.empty_bar_share),
-        "error" => error,
-    ]?;
-    Ok(df)
+    let mut cols = vec![
+        text("piece", &|r| Some(r.piece.as_str())),
+        text("file", &|r| Some(r.file.as_str())),
+        text("scope", &|r| Some(r.scope.as_str())),
+        Column::new(
+            "start_bar".into(),
+            rows.iter().map(|r| r.start_bar).collect::<Vec<_>>(),
+        ),
+    ];
+    for f in Feature::ALL {
+        let values = rows.iter().map(|r| {
+            r.metrics
+                .as_ref()
+                .ok()
+                .map(|m| m[f])
+                .filter(|x| !x.is_nan())
+        });
+        cols.push(if f.is_count() {
+            Column::new(
+                f.name().into(),
+                values.map(|v| v.map(|x| x as u32)).collect::<Vec<_>>(),
+            )
+        } else {
+            Column::new(f.name().into(), values.collect::<Vec<_>>())
+        });
+    }
+    cols.push(text("error", &|r| {
+        r.metrics.as_ref().err().map(String::as_str)
+    }));
+    Ok(DataFrame::new(rows.len(), cols)?)
 }
 
 /// Rows back from a hive scan of `pieces/` (with `task` and `sampler` columns).
 pub fn rows_from_frame(df: &DataFrame) -> Result<Vec<ScoredPiece>> {
-    let s = |name: &str| -> Result<Vec<Option<String>>> {
-        let col = df
-            .column(name)
-            .with_context(|| format!("pieces table has no `{name}` column"))?;
-        Ok(col.str()?.iter().map(|v| v.map(str::to_string)).collect())
+    let col = |name: &str| {
+        df.column(name)
+            .with_context(|| format!("pieces table has no `{name}` column"))
     };
-    let f = |name: &str| -> Result<Vec<Option<f64>>> {
-        let col = df
-            .column(name)
-            .with_context(|| format!("pieces table has no `{name}` column"))?;
-        Ok(col.f64()?.iter().collect())
+    let text = |name: &str| -> Result<Vec<Option<String>>> {
+        Ok(col(name)?
+            .str()?
+            .iter()
+            .map(|v| v.map(str::to_string))
+            .collect())
     };
-    let u = |name: &str| -> Result<Vec<Option<u32>>> {
-        let col = df
-            .column(name)
-            .with_context(|| format!("pieces table has no `{name}` column"))?;
-        Ok(col.u32()?.iter().collect())
-    };
-    let (task, sampler, piece, file, error) = (
-        s("task")?,
-        s("sampler")?,
-        s("piece")?,
-        s("file")?,
-        s("error")?,
+    let (task, sampler, piece, file, scope, error) = (
+        text("task")?,
+        text("sampler")?,
+        text("piece")?,
+        text("file")?,
+        text("scope")?,
+        text("error")?,
     );
-    let (h1, h4, gs) = (f("h1")?, f("h4")?, f("gs")?);
-    let (n_bars, n_notes, pitch_range) = (u("n_bars")?, u("n_notes")?, u("pitch_range")?);
-    let (npb, vel, dur, empty) = (
-        f("notes_per_bar")?,
-        f("mean_velocity")?,
-        f("mean_duration_beats")?,
-        f("empty_bar_share")?,
-    );
-    let nan = |v: Option<f64>| v.unwrap_or(f64::NAN);
+    let start_bar: Vec<Option<u32>> = col("start_bar")?.u32()?.iter().collect();
+    let values: Vec<Vec<Option<f64>>> = Feature::ALL
+        .iter()
+        .map(|f| -> Result<Vec<Option<f64>>> {
+            let c = col(f.name())?;
+            Ok(if f.is_count() {
+                c.u32()?.iter().map(|v| v.map(f64::from)).collect()
+            } else {
+                c.f64()?.iter().collect()
+            })
+        })
+        .collect::<Result<_>>()?;
     (0..df.height())
         .map(|i| {
+            let scope = scope[i].as_deref().unwrap_or_default();
+            let scope = Scope::parse(scope)
+                .with_context(|| format!("pieces table: unknown scope {scope:?}"))?;
             let metrics = match &error[i] {
                 Some(e) => Err(e.clone()),
-                None => Ok(PieceMetrics {
-                    h1: nan(h1[i]),
-                    h4: nan(h4[i]),
-                    gs: nan(gs[i]),
-                    n_bars: n_bars[i].unwrap_or(0),
-                    n_notes: n_notes[i].unwrap_or(0),
-                    notes_per_bar: nan(npb[i]),
-                    pitch_range: pitch_range[i].unwrap_or(0),
-                    mean_velocity: nan(vel[i]),
-                    mean_duration_beats: nan(dur[i]),
-                    empty_bar_share: nan(empty[i]),
-                }),
+                None => Ok(Features::from_values(std::array::from_fn(|k| {
+                    values[k][i].unwrap_or(f64::NAN)
+                }))),
             };
             Ok(ScoredPiece {
                 group: Group::new(
@@ -210,6 +269,8 @@ pub fn rows_from_frame(df: &DataFrame) -> Result<Vec<ScoredPiece>> {
                 ),
                 piece: piece[i].clone().unwrap_or_default(),
                 file: file[i].clone().unwrap_or_default(),
+                scope,
+                start_bar: start_bar[i],
                 metrics,
             })
         })

@@ -1,145 +1,178 @@
-//! The summary as text and the H4-vs-GS plot (mean ± std per task x sampler), for
-//! `pipeline report` and the listening page.
+//! The summary as text and the H4-vs-GS plot (mean with its bootstrap interval per task ×
+//! sampler), for `pipeline report` and the listening page.
 
 use anyhow::{Context, Result, anyhow};
 use plotters::prelude::*;
-use polars::prelude::{DataFrame, ParquetReader, SerReader};
+use polars::prelude::{ParquetReader, SerReader};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::pieces::{REFERENCE_SAMPLER, REFERENCE_TASK};
 use super::store::{PLOT_FILE, SUMMARY_FILE};
+use super::summary::{DISTANCE_FEATURES, SummaryRow, rows_from_frame};
+use crate::features::Feature;
 
-/// One group's point in the plot.
+/// One group's point in the plot: means with their intervals.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlotPoint {
     pub label: String,
     pub reference: bool,
     pub h4: f64,
-    pub h4_std: f64,
+    pub h4_ci: (f64, f64),
     pub gs: f64,
-    pub gs_std: f64,
+    pub gs_ci: (f64, f64),
 }
 
 /// Prints the summary of a metrics folder and writes its `h4_gs.svg`; returns the plot's path.
 pub fn print_and_plot(metrics: &Path) -> Result<PathBuf> {
     let summary = read_summary(metrics)?;
-    print!("{}", summary_text(&summary)?);
-    let points = plot_points(&summary)?;
+    print!("{}", summary_text(&summary));
     let path = metrics.join(PLOT_FILE);
-    draw(&points, &path)?;
+    draw(&plot_points(&summary), &path)?;
     println!("plot: {}", path.display());
     Ok(path)
 }
 
-/// The summary as an aligned text table: one line per task x sampler, best rank first after
-/// the reference.
-pub fn summary_text(summary: &DataFrame) -> Result<String> {
-    let s = |n: &str| -> Result<Vec<String>> {
-        Ok(summary
-            .column(n)?
-            .str()?
-            .iter()
-            .map(|v| v.unwrap_or("").to_string())
-            .collect())
-    };
-    let f =
-        |n: &str| -> Result<Vec<Option<f64>>> { Ok(summary.column(n)?.f64()?.iter().collect()) };
-    let u =
-        |n: &str| -> Result<Vec<Option<u32>>> { Ok(summary.column(n)?.u32()?.iter().collect()) };
-    let (task, sampler) = (s("task")?, s("sampler")?);
-    let (n, errors, rank) = (u("n")?, u("n_errors")?, u("rank")?);
-    let distance = f("distance")?;
-    let stats: Vec<(Vec<Option<f64>>, Vec<Option<f64>>)> = ["h1", "h4", "gs"]
-        .iter()
-        .map(|m| Ok((f(&format!("{m}_mean"))?, f(&format!("{m}_std"))?)))
-        .collect::<Result<_>>()?;
-    let num =
-        |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |x| format!("{x:.digits$}"));
-    let mut order: Vec<usize> = (0..summary.height()).collect();
-    order.sort_by_key(|&i| {
+/// The rows as the report shows them: references first, then by rank, unranked last.
+pub fn report_order(summary: &[SummaryRow]) -> Vec<&SummaryRow> {
+    let mut order: Vec<&SummaryRow> = summary.iter().collect();
+    order.sort_by_key(|r| {
         (
-            task[i] != REFERENCE_TASK,
-            rank[i].unwrap_or(u32::MAX),
-            task[i].clone(),
-            sampler[i].clone(),
+            !r.group.is_reference(),
+            r.rank.unwrap_or(u32::MAX),
+            r.group.clone(),
         )
     });
+    order
+}
+
+fn num(v: Option<f64>, digits: usize) -> String {
+    v.map_or("-".to_string(), |x| format!("{x:.digits$}"))
+}
+
+/// "mean [lo, hi]" with a `*` when the mean differs from its reference beyond the interval.
+pub fn mean_cell(row: &SummaryRow, f: Feature, digits: usize) -> String {
+    let Some(m) = row.metric(f) else {
+        return "-".into();
+    };
+    let ci = m.mean_ci.map_or(String::new(), |(lo, hi)| {
+        format!(" [{lo:.digits$}, {hi:.digits$}]")
+    });
+    let star = if m.differs() == Some(true) { "*" } else { "" };
+    format!("{}{ci}{star}", num(m.mean, digits))
+}
+
+/// The summary as aligned text: one line per task × sampler with H1, H4 and GS and their
+/// intervals, then the overlap of every metric with the reference.
+pub fn summary_text(summary: &[SummaryRow]) -> String {
+    let order = report_order(summary);
     let mut out = format!(
-        "{:<32} {:>5} {:>4}  {:>15}  {:>15}  {:>15}  {:>8} {:>4}\n",
-        "task/sampler", "n", "err", "H1 mean±std", "H4 mean±std", "GS mean±std", "distance", "rank"
+        "{:>2}  {:<30} {:>6} {:>4}  {:<27} {:<27} {:<27} {:>8} {:>7} {:>4}\n",
+        "#",
+        "task/sampler",
+        "pieces",
+        "err",
+        "H1 mean [CI]",
+        "H4 mean [CI]",
+        "GS mean [CI]",
+        "distance",
+        "oa_mean",
+        "rank"
     );
-    for i in order {
-        let cells: Vec<String> = stats
-            .iter()
-            .map(|(mean, std)| format!("{}±{}", num(mean[i], 3), num(std[i], 3)))
-            .collect();
-        out += &format!(
-            "{:<32} {:>5} {:>4}  {:>15}  {:>15}  {:>15}  {:>8} {:>4}\n",
-            format!("{}/{}", task[i], sampler[i]),
-            n[i].unwrap_or(0),
-            errors[i].unwrap_or(0),
+    for (i, r) in order.iter().enumerate() {
+        let cells = DISTANCE_FEATURES.map(|f| mean_cell(r, f, 3));
+        let _ = writeln!(
+            out,
+            "{:>2}  {:<30} {:>6} {:>4}  {:<27} {:<27} {:<27} {:>8} {:>7} {:>4}",
+            i + 1,
+            format!("{}/{}", r.group.task, r.group.sampler),
+            r.n_pieces,
+            r.n_errors,
             cells[0],
             cells[1],
             cells[2],
-            num(distance[i], 3),
-            rank[i].map_or("-".to_string(), |r| r.to_string())
+            num(r.distance, 3),
+            num(r.oa_mean, 3),
+            r.rank.map_or("-".to_string(), |k| k.to_string())
         );
     }
-    Ok(out)
+    let compared: Vec<(usize, &&SummaryRow)> = order
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.group.is_reference())
+        .collect();
+    if compared.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "\noverlap with the reference (oa: 1 = same distribution, 0 = disjoint; * = the mean differs beyond its 95% interval);\ncontinuations are scored on their generated bars against continuation/real, the rest against reference/real"
+    );
+    let _ = write!(out, "{:<20}", "metric");
+    for (i, _) in &compared {
+        let _ = write!(out, " {:>7}", format!("#{}", i + 1));
+    }
+    out.push('\n');
+    for f in super::summary::compared_features() {
+        let _ = write!(out, "{:<20}", f.name());
+        for (_, r) in &compared {
+            let m = r.metric(f);
+            let star = if m.and_then(|m| m.differs()) == Some(true) {
+                "*"
+            } else {
+                " "
+            };
+            let _ = write!(out, " {:>6}{star}", num(m.and_then(|m| m.oa), 3));
+        }
+        out.push('\n');
+    }
+    out
 }
 
-/// summary.parquet as a DataFrame.
-pub fn read_summary(metrics: &Path) -> Result<DataFrame> {
+/// summary.parquet's rows.
+pub fn read_summary(metrics: &Path) -> Result<Vec<SummaryRow>> {
     let path = metrics.join(SUMMARY_FILE);
     if !path.is_file() {
         anyhow::bail!("no {}: run `pipeline run evaluate` first", path.display());
     }
     let file =
         std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
-    ParquetReader::new(file)
+    let df = ParquetReader::new(file)
         .finish()
-        .with_context(|| format!("cannot read {}", path.display()))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    rows_from_frame(&df).with_context(|| {
+        format!(
+            "{}: written by another version? run `pipeline run evaluate --force`",
+            path.display()
+        )
+    })
 }
 
-/// Groups with a defined H4 and GS mean; an undefined std draws no bar.
-pub fn plot_points(summary: &DataFrame) -> Result<Vec<PlotPoint>> {
-    let s = |n: &str| -> Result<Vec<Option<String>>> {
-        Ok(summary
-            .column(n)?
-            .str()?
-            .iter()
-            .map(|v| v.map(str::to_string))
-            .collect())
-    };
-    let f =
-        |n: &str| -> Result<Vec<Option<f64>>> { Ok(summary.column(n)?.f64()?.iter().collect()) };
-    let (task, sampler) = (s("task")?, s("sampler")?);
-    let (h4, h4_std, gs, gs_std) = (f("h4_mean")?, f("h4_std")?, f("gs_mean")?, f("gs_std")?);
+/// Groups with a defined H4 and GS mean; an undefined interval draws no bar.
+pub fn plot_points(summary: &[SummaryRow]) -> Vec<PlotPoint> {
     let finite = |v: Option<f64>| v.filter(|x| x.is_finite());
-    Ok((0..summary.height())
-        .filter_map(|i| {
-            let (t, sm) = (
-                task[i].clone().unwrap_or_default(),
-                sampler[i].clone().unwrap_or_default(),
-            );
+    summary
+        .iter()
+        .filter_map(|r| {
+            let (h4, gs) = (r.metric(Feature::H4)?, r.metric(Feature::Gs)?);
+            let (h4_mean, gs_mean) = (finite(h4.mean)?, finite(gs.mean)?);
             Some(PlotPoint {
-                reference: t == REFERENCE_TASK && sm == REFERENCE_SAMPLER,
-                label: format!("{t}/{sm}"),
-                h4: finite(h4[i])?,
-                h4_std: finite(h4_std[i]).unwrap_or(0.0),
-                gs: finite(gs[i])?,
-                gs_std: finite(gs_std[i]).unwrap_or(0.0),
+                reference: r.group.is_reference(),
+                label: format!("{}/{}", r.group.task, r.group.sampler),
+                h4: h4_mean,
+                h4_ci: h4.mean_ci.unwrap_or((h4_mean, h4_mean)),
+                gs: gs_mean,
+                gs_ci: gs.mean_ci.unwrap_or((gs_mean, gs_mean)),
             })
         })
-        .collect())
+        .collect()
 }
 
-/// Axis range covering every point with its bars, padded; never empty.
+/// Axis range covering every interval, padded; never empty.
 fn span(values: impl Iterator<Item = (f64, f64)>) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for (v, sd) in values {
-        lo = lo.min(v - sd);
-        hi = hi.max(v + sd);
+    for (a, b) in values {
+        lo = lo.min(a);
+        hi = hi.max(b);
     }
     if !lo.is_finite() || !hi.is_finite() {
         return (0.0, 1.0);
@@ -160,8 +193,8 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(23, 190, 207),
 ];
 
-/// Writes the SVG (atomically): one point with ±std bars per group; the reference is a black
-/// cross.
+/// Writes the SVG (atomically): one point per group with its intervals as error bars; the
+/// references are black crosses.
 pub fn draw(points: &[PlotPoint], path: &Path) -> Result<()> {
     let mut svg = String::new();
     render(points, &mut svg).map_err(|e| anyhow!("cannot draw {}: {e}", path.display()))?;
@@ -170,13 +203,13 @@ pub fn draw(points: &[PlotPoint], path: &Path) -> Result<()> {
 
 fn render(points: &[PlotPoint], svg: &mut String) -> Result<()> {
     let err = |e: &dyn std::fmt::Display| anyhow!("{e}");
-    let (x0, x1) = span(points.iter().map(|p| (p.h4, p.h4_std)));
-    let (y0, y1) = span(points.iter().map(|p| (p.gs, p.gs_std)));
+    let (x0, x1) = span(points.iter().map(|p| p.h4_ci));
+    let (y0, y1) = span(points.iter().map(|p| p.gs_ci));
     let root = SVGBackend::with_string(svg, (960, 680)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            "H4 vs GS per task/sampler (mean ± std; × = real reference)",
+            "H4 vs GS per task/sampler (mean, 95% bootstrap interval; × = real music)",
             ("sans-serif", 20),
         )
         .margin(20)
@@ -199,8 +232,8 @@ fn render(points: &[PlotPoint], svg: &mut String) -> Result<()> {
         };
         let line = color.mix(0.55).stroke_width(2);
         let bars = [
-            PathElement::new(vec![(p.h4 - p.h4_std, p.gs), (p.h4 + p.h4_std, p.gs)], line),
-            PathElement::new(vec![(p.h4, p.gs - p.gs_std), (p.h4, p.gs + p.gs_std)], line),
+            PathElement::new(vec![(p.h4_ci.0, p.gs), (p.h4_ci.1, p.gs)], line),
+            PathElement::new(vec![(p.h4, p.gs_ci.0), (p.h4, p.gs_ci.1)], line),
         ];
         chart.draw_series(bars).map_err(|e| err(&e))?;
         let label = Text::new(

@@ -1,17 +1,19 @@
 //! `pipeline query`: Polars SQL over lazy scans of the run's tables.
 //!
 //! Tables: `pieces` (hive scan of metrics/pieces, with `task` and `sampler`), `summary`
-//! (metrics/summary.parquet) and `songs` (the token shards, without the `tokens` column).
+//! (metrics/summary.parquet), `songs` (the token shards, without the `tokens` column), and
+//! `runs_pieces` / `runs_summary`: the same two tables of every run under the artifacts folder,
+//! with a `run` column first, for comparing experiments.
 
 use anyhow::{Context, Result, anyhow};
 use polars::prelude::{
     CsvWriter, DataFrame, HiveOptions, JsonFormat, JsonWriter, LazyFrame, PlRefPath,
-    ScanArgsParquet, SerWriter, cols,
+    ScanArgsParquet, SerWriter, UnionArgs, all, cols, concat, lit,
 };
 use polars::sql::SQLContext;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::store::{SUMMARY_FILE, scan_pieces};
+use super::store::{PIECES_DIR, SUMMARY_FILE, scan_pieces};
 
 /// How a query result is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,23 +37,33 @@ impl std::str::FromStr for OutputFormat {
     }
 }
 
-/// Runs SQL over a run's tables: `pieces` and `summary` from its metrics folder, `songs` from
-/// its token shards. A table that cannot be scanned is left out; when the query names it, the
-/// error says why.
-pub fn query(metrics: &Path, tokens: &Path, sql: &str) -> Result<DataFrame> {
+/// Where the tables of a query are.
+pub struct QueryTables<'a> {
+    /// This run's metrics folder.
+    pub metrics: &'a Path,
+    /// This run's token shards.
+    pub tokens: &'a Path,
+    /// Every run's folder (`<artifacts_dir>/<run>/metrics`), for the `runs_*` tables.
+    pub runs: &'a [(String, PathBuf)],
+}
+
+/// Runs SQL over the tables of [`QueryTables`]. A table that cannot be scanned is left out;
+/// when the query names it, the error says why.
+pub fn query(tables: &QueryTables, sql: &str) -> Result<DataFrame> {
     let mut ctx = SQLContext::new();
     let mut missing = Vec::new();
-    match scan_pieces(metrics) {
-        Ok(lf) => ctx.register("pieces", lf),
-        Err(e) => missing.push(("pieces", format!("{e:#}"))),
-    }
-    match scan_summary(metrics) {
-        Ok(lf) => ctx.register("summary", lf),
-        Err(e) => missing.push(("summary", format!("{e:#}"))),
-    }
-    match scan_songs(tokens) {
-        Ok(lf) => ctx.register("songs", lf),
-        Err(e) => missing.push(("songs", format!("{e:#}"))),
+    let scans: [(&str, Result<LazyFrame>); 5] = [
+        ("pieces", scan_pieces(tables.metrics)),
+        ("summary", scan_summary(tables.metrics)),
+        ("songs", scan_songs(tables.tokens)),
+        ("runs_pieces", scan_runs(tables, scan_pieces)),
+        ("runs_summary", scan_runs(tables, scan_summary)),
+    ];
+    for (name, scan) in scans {
+        match scan {
+            Ok(lf) => ctx.register(name, lf),
+            Err(e) => missing.push((name, format!("{e:#}"))),
+        }
     }
     let result = ctx.execute(sql).and_then(|lf| lf.collect());
     result.map_err(|e| {
@@ -72,6 +84,65 @@ pub fn query(metrics: &Path, tokens: &Path, sql: &str) -> Result<DataFrame> {
 fn mentions(sql: &str, table: &str) -> bool {
     sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .any(|w| w.eq_ignore_ascii_case(table))
+}
+
+/// The run folders under `artifacts` that hold metrics tables, as (run name, metrics folder),
+/// sorted by name.
+pub fn runs_with_metrics(artifacts: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let Ok(entries) = std::fs::read_dir(artifacts) else {
+        return Ok(Vec::new());
+    };
+    let mut runs = Vec::new();
+    for e in entries {
+        let e = e.with_context(|| format!("cannot list {}", artifacts.display()))?;
+        let metrics = e.path().join("metrics");
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.starts_with('.') && metrics.join(PIECES_DIR).is_dir() {
+            runs.push((name, metrics));
+        }
+    }
+    runs.sort();
+    Ok(runs)
+}
+
+/// The column names of a scan.
+fn column_names(lf: &mut LazyFrame) -> Result<Vec<String>> {
+    Ok(lf
+        .collect_schema()?
+        .iter_names()
+        .map(|n| n.to_string())
+        .collect())
+}
+
+/// One table of every run, with a `run` column first. Runs whose table has other columns than
+/// this run's (an older version's, not re-evaluated) are left out with a note.
+fn scan_runs(tables: &QueryTables, scan: fn(&Path) -> Result<LazyFrame>) -> Result<LazyFrame> {
+    let mut schema = scan(tables.metrics)
+        .and_then(|mut lf| column_names(&mut lf))
+        .ok();
+    let mut frames = Vec::new();
+    for (name, metrics) in tables.runs {
+        let Ok(mut lf) = scan(metrics) else { continue };
+        let names = column_names(&mut lf)
+            .with_context(|| format!("cannot read the tables of run {name}"))?;
+        match &schema {
+            None => schema = Some(names),
+            Some(first) if *first != names => {
+                eprintln!(
+                    "note: run {name} has tables of another version (left out of runs_*: run `pipeline run evaluate` with its config)"
+                );
+                continue;
+            }
+            Some(_) => {}
+        }
+        frames.push(lf.select([lit(name.as_str()).alias("run"), all().as_expr()]));
+    }
+    if frames.is_empty() {
+        anyhow::bail!(
+            "no run under the artifacts folder has metrics tables: run `pipeline run evaluate`"
+        );
+    }
+    Ok(concat(frames, UnionArgs::default())?)
 }
 
 fn scan_summary(metrics: &Path) -> Result<LazyFrame> {

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use crate::fsio::AtomicDir;
 
 use super::pieces::{
-    Group, ScoredPiece, check_label, pieces_frame, rows_from_frame, write_parquet,
+    Group, PieceJob, ScoredPiece, check_label, pieces_frame, rows_from_frame, write_parquet,
 };
-use super::summary::{SummaryRow, summarize, summary_frame};
+use super::summary::{SummaryOptions, SummaryRow, summarize, summary_frame};
 
 pub const PIECES_DIR: &str = "pieces";
 pub const SUMMARY_FILE: &str = "summary.parquet";
@@ -67,18 +67,65 @@ pub fn read_pieces(metrics_dir: &Path) -> Result<Vec<ScoredPiece>> {
     rows_from_frame(&df)
 }
 
+/// The files behind an existing table (one job per file), for re-scoring a table that an
+/// older version wrote with other columns.
+pub fn read_piece_jobs(metrics_dir: &Path) -> Result<Vec<PieceJob>> {
+    use polars::prelude::cols;
+    if !metrics_dir.join(PIECES_DIR).is_dir() {
+        return Ok(Vec::new());
+    }
+    let df = scan_pieces(metrics_dir)?
+        .select([cols(["task", "sampler", "piece", "file"]).as_expr()])
+        .collect()
+        .with_context(|| format!("cannot read {}", metrics_dir.join(PIECES_DIR).display()))?;
+    let text = |name: &str| -> Result<Vec<String>> {
+        Ok(df
+            .column(name)?
+            .str()?
+            .iter()
+            .map(|v| v.unwrap_or_default().to_string())
+            .collect())
+    };
+    let (task, sampler, piece, file) = (
+        text("task")?,
+        text("sampler")?,
+        text("piece")?,
+        text("file")?,
+    );
+    let mut jobs: Vec<PieceJob> = (0..df.height())
+        .map(|i| PieceJob {
+            group: Group::new(task[i].clone(), sampler[i].clone()),
+            piece: piece[i].clone(),
+            path: PathBuf::from(&file[i]),
+            start_bar: None,
+        })
+        .collect();
+    jobs.sort_by(|a, b| (&a.group, &a.piece).cmp(&(&b.group, &b.piece)));
+    jobs.dedup_by(|a, b| a.group == b.group && a.piece == b.piece);
+    Ok(jobs)
+}
+
 /// Write the tables for `rows` as the new contents of `metrics_dir`, atomically. Plain files
 /// of the old folder that the tables do not replace (manifest.json, ...) are carried over; the
 /// old plot is dropped since it no longer matches. Returns the summary that was written.
-pub fn write_tables(metrics_dir: &Path, rows: &[ScoredPiece]) -> Result<Vec<SummaryRow>> {
+pub fn write_tables(
+    metrics_dir: &Path,
+    rows: &[ScoredPiece],
+    opts: &SummaryOptions,
+) -> Result<Vec<SummaryRow>> {
     let tmp = AtomicDir::new(metrics_dir)?;
-    let summary = fill(tmp.path(), metrics_dir, rows)?;
+    let summary = fill(tmp.path(), metrics_dir, rows, opts)?;
     crate::fsio::fault::point("evaluate:before-commit")?;
     tmp.commit()?;
     Ok(summary)
 }
 
-fn fill(tmp: &Path, old: &Path, rows: &[ScoredPiece]) -> Result<Vec<SummaryRow>> {
+fn fill(
+    tmp: &Path,
+    old: &Path,
+    rows: &[ScoredPiece],
+    opts: &SummaryOptions,
+) -> Result<Vec<SummaryRow>> {
     std::fs::create_dir_all(tmp.join(PIECES_DIR))
         .with_context(|| format!("cannot create {}", tmp.display()))?;
     let mut groups: BTreeMap<&Group, Vec<&ScoredPiece>> = BTreeMap::new();
@@ -88,10 +135,10 @@ fn fill(tmp: &Path, old: &Path, rows: &[ScoredPiece]) -> Result<Vec<SummaryRow>>
     for (group, mut part) in groups {
         check_label("task", &group.task)?;
         check_label("sampler", &group.sampler)?;
-        part.sort_by(|a, b| a.piece.cmp(&b.piece));
+        part.sort_by(|a, b| (&a.piece, a.scope).cmp(&(&b.piece, b.scope)));
         write_parquet(&mut pieces_frame(&part)?, &partition_file(tmp, group))?;
     }
-    let summary = summarize(rows);
+    let summary = summarize(rows, opts);
     write_parquet(&mut summary_frame(&summary)?, &tmp.join(SUMMARY_FILE))?;
     if old.is_dir() {
         for entry in

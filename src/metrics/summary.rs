@@ -1,107 +1,215 @@
-//! The summary table: per task x sampler, mean and std of H1, H4, GS, their distance to the
-//! reference (the real test split) and a rank.
+//! The summary table: per task × sampler and metric, the mean with its bootstrap interval, the
+//! distance to the reference with its interval, and the overlap of the two distributions; per
+//! row a distance, the mean overlap and a rank (docs/design.md, "Metrics").
 //!
-//! - `n` counts the group's files, `n_errors` those that could not be read.
-//! - mean / std (sample std, n - 1) are over the pieces where the metric is defined: errors and
-//!   NaN (e.g. GS of a one-bar piece) are left out; null when no piece (std: fewer than two) has it.
-//! - `<m>_delta` = |mean - reference mean|.
-//! - `distance` = sum over H1, H4, GS of delta / reference std (the delta alone where the
-//!   reference std is undefined or 0), so each metric counts in units of the real spread.
-//! - `rank` orders the non-reference groups by distance, 1 = closest to the real data; the
-//!   reference row has distance 0 and no rank. Without reference rows deltas, distance and rank
-//!   are null.
+//! - Each group is summarised in one scope against one reference ([`Group::compared_in`]):
+//!   continuations on their generated bars against the real continuations
+//!   (`continuation/real`), everything else on whole pieces against the real songs of the
+//!   reference split (`reference/real`).
+//! - `n_pieces` counts the group's files, `n_errors` those that could not be read; per metric,
+//!   `n` counts the pieces where it is defined (errors and NaN, e.g. GS of a one-bar piece,
+//!   are left out).
+//! - Intervals: percentile bootstrap over `resamples` resamples of the pieces, seeded from (run
+//!   seed, task, sampler, metric); `delta` = |mean − reference mean| with both sets resampled
+//!   independently; `diff_lo`/`diff_hi` bound the signed difference, and `differs` says that
+//!   interval excludes 0.
+//! - `distance` = Σ over H1, H4, GS of delta / reference std (the delta alone where that std is
+//!   undefined or 0); `oa_mean` = mean overlap over all compared metrics; `rank` orders the
+//!   non-reference rows by distance (1 = closest). Reference rows have delta and distance 0 and
+//!   no rank; without their reference, deltas, overlap, distance and rank are null.
 
 use anyhow::Result;
 use polars::prelude::{Column, DataFrame};
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 
-use super::pieces::{Group, ScoredPiece};
-use super::score::PieceMetrics;
+use super::pieces::{Group, Scope, ScoredPiece};
+use super::stats::{bootstrap_means, mean, overlap_area, percentile_interval, std};
+use crate::features::Feature;
+use crate::rng::Rng;
 
-/// Mean and sample std of one metric in one group.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Stat {
-    pub mean: Option<f64>,
-    pub std: Option<f64>,
+/// How the summary's intervals are drawn (`[evaluate]` and `run.seed`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SummaryOptions {
+    pub seed: u64,
+    pub resamples: usize,
 }
 
-impl Stat {
-    fn of(values: impl Iterator<Item = f64>) -> Stat {
-        let v: Vec<f64> = values.filter(|x| !x.is_nan()).collect();
-        let n = v.len() as f64;
-        let mean = (!v.is_empty()).then(|| v.iter().sum::<f64>() / n);
-        let std = match mean {
-            Some(m) if v.len() >= 2 => {
-                Some((v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt())
-            }
-            _ => None,
-        };
-        Stat { mean, std }
+/// The coverage of every interval.
+pub const CONFIDENCE: f64 = 0.95;
+
+/// One metric of one row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricSummary {
+    pub feature: Feature,
+    pub n: u32,
+    pub mean: Option<f64>,
+    pub std: Option<f64>,
+    pub mean_ci: Option<(f64, f64)>,
+    pub delta: Option<f64>,
+    pub delta_ci: Option<(f64, f64)>,
+    /// Interval of mean − reference mean.
+    pub diff_ci: Option<(f64, f64)>,
+    pub oa: Option<f64>,
+}
+
+impl MetricSummary {
+    /// Whether the difference to the reference is larger than its interval (it excludes 0).
+    pub fn differs(&self) -> Option<bool> {
+        self.diff_ci.map(|(lo, hi)| lo > 0.0 || hi < 0.0)
     }
 }
 
-/// One row of the summary.
+/// One task × sampler.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SummaryRow {
     pub group: Group,
-    pub n: u32,
+    pub scope: Scope,
+    /// The group it is compared with.
+    pub reference: Group,
+    pub n_pieces: u32,
     pub n_errors: u32,
-    /// H1, H4, GS in that order.
-    pub stats: [Stat; 3],
-    pub deltas: [Option<f64>; 3],
+    /// Every compared [`Feature`], in column order.
+    pub metrics: Vec<MetricSummary>,
     pub distance: Option<f64>,
+    pub oa_mean: Option<f64>,
     pub rank: Option<u32>,
 }
 
-pub const METRIC_NAMES: [&str; 3] = ["h1", "h4", "gs"];
+impl SummaryRow {
+    pub fn metric(&self, f: Feature) -> Option<&MetricSummary> {
+        self.metrics.iter().find(|m| m.feature == f)
+    }
+}
 
-fn metric(m: &PieceMetrics, i: usize) -> f64 {
-    [m.h1, m.h4, m.gs][i]
+/// The metrics the summary compares, in column order.
+pub fn compared_features() -> Vec<Feature> {
+    Feature::ALL.into_iter().filter(|f| f.compared()).collect()
+}
+
+/// The metrics that make up `distance`.
+pub const DISTANCE_FEATURES: [Feature; 3] = [Feature::H1, Feature::H4, Feature::Gs];
+
+/// The defined values of one metric of one group, with their bootstrap means.
+struct Sample {
+    values: Vec<f64>,
+    boot: Vec<f64>,
 }
 
 /// Summarise rows of any groups, sorted by (task, sampler).
-pub fn summarize(rows: &[ScoredPiece]) -> Vec<SummaryRow> {
+pub fn summarize(rows: &[ScoredPiece], opts: &SummaryOptions) -> Vec<SummaryRow> {
     let mut groups: BTreeMap<&Group, Vec<&ScoredPiece>> = BTreeMap::new();
-    for r in rows {
+    for r in rows.iter().filter(|r| r.scope == r.group.compared_in().0) {
         groups.entry(&r.group).or_default().push(r);
     }
-    let mut out: Vec<SummaryRow> = groups
-        .into_iter()
-        .map(|(group, rows)| {
-            let ok: Vec<&PieceMetrics> = rows
+    let features = compared_features();
+    // Every (group, metric) sample with its own seeded bootstrap, in parallel.
+    let cells: Vec<(&Group, Feature)> = groups
+        .keys()
+        .flat_map(|g| features.iter().map(move |&f| (*g, f)))
+        .collect();
+    let samples: BTreeMap<(&Group, Feature), Sample> = cells
+        .par_iter()
+        .map(|&(g, f)| {
+            let values: Vec<f64> = groups[g]
                 .iter()
-                .filter_map(|r| r.metrics.as_ref().ok())
+                .filter_map(|r| r.metrics.as_ref().ok().map(|m| m[f]))
+                .filter(|x| !x.is_nan())
+                .collect();
+            let mut rng = Rng::new(Rng::derive(opts.seed, &[&g.task, &g.sampler, f.name()]));
+            let boot = bootstrap_means(&values, opts.resamples, &mut rng);
+            ((g, f), Sample { values, boot })
+        })
+        .collect();
+    let mut out: Vec<SummaryRow> = groups
+        .iter()
+        .map(|(&group, pieces)| {
+            let (scope, reference) = group.compared_in();
+            let has_reference = groups.contains_key(&reference);
+            let metrics = features
+                .iter()
+                .map(|&f| {
+                    let own = &samples[&(group, f)];
+                    let other = has_reference.then(|| &samples[&(&reference, f)]);
+                    metric_summary(f, own, other, group.is_reference())
+                })
                 .collect();
             SummaryRow {
                 group: group.clone(),
-                n: rows.len() as u32,
-                n_errors: (rows.len() - ok.len()) as u32,
-                stats: std::array::from_fn(|i| Stat::of(ok.iter().map(|m| metric(m, i)))),
-                deltas: [None; 3],
+                scope,
+                n_pieces: pieces.len() as u32,
+                n_errors: pieces.iter().filter(|r| r.metrics.is_err()).count() as u32,
+                metrics,
                 distance: None,
+                oa_mean: None,
                 rank: None,
+                reference,
             }
         })
         .collect();
-    let Some(reference) = out.iter().find(|s| s.group.is_reference()).map(|s| s.stats) else {
-        return out;
-    };
-    for s in &mut out {
-        s.deltas = std::array::from_fn(|i| Some((s.stats[i].mean? - reference[i].mean?).abs()));
-        s.distance = (0..3)
-            .map(|i| {
-                let scale = reference[i]
-                    .std
-                    .filter(|sd| *sd > 0.0 && sd.is_finite())
-                    .unwrap_or(1.0);
-                s.deltas[i].map(|d| d / scale)
-            })
-            .sum::<Option<f64>>();
+    for row in &mut out {
+        row.distance = distance(row, &samples);
+        let oas: Vec<f64> = row.metrics.iter().filter_map(|m| m.oa).collect();
+        row.oa_mean = mean(&oas);
     }
+    rank(&mut out);
+    out
+}
+
+fn metric_summary(
+    feature: Feature,
+    own: &Sample,
+    reference: Option<&Sample>,
+    is_reference: bool,
+) -> MetricSummary {
+    let m = mean(&own.values);
+    let mut s = MetricSummary {
+        feature,
+        n: own.values.len() as u32,
+        mean: m,
+        std: std(&own.values),
+        mean_ci: percentile_interval(own.boot.clone(), CONFIDENCE),
+        delta: None,
+        delta_ci: None,
+        diff_ci: None,
+        oa: None,
+    };
+    let Some(r) = reference else { return s };
+    if is_reference {
+        s.delta = m.map(|_| 0.0);
+        return s;
+    }
+    s.delta = m.zip(mean(&r.values)).map(|(a, b)| (a - b).abs());
+    if !own.boot.is_empty() && !r.boot.is_empty() {
+        let diffs: Vec<f64> = own.boot.iter().zip(&r.boot).map(|(a, b)| a - b).collect();
+        s.delta_ci = percentile_interval(diffs.iter().map(|d| d.abs()).collect(), CONFIDENCE);
+        s.diff_ci = percentile_interval(diffs, CONFIDENCE);
+    }
+    s.oa = overlap_area(&own.values, &r.values);
+    s
+}
+
+/// Σ over [`DISTANCE_FEATURES`] of delta in units of the reference's std.
+fn distance(row: &SummaryRow, samples: &BTreeMap<(&Group, Feature), Sample>) -> Option<f64> {
+    DISTANCE_FEATURES
+        .iter()
+        .map(|&f| {
+            let delta = row.metric(f)?.delta?;
+            let scale = samples
+                .get(&(&row.reference, f))
+                .and_then(|r| std(&r.values))
+                .filter(|sd| *sd > 0.0 && sd.is_finite())
+                .unwrap_or(1.0);
+            Some(delta / scale)
+        })
+        .sum()
+}
+
+/// Ranks the non-reference rows by distance; ties keep (task, sampler) order.
+fn rank(out: &mut [SummaryRow]) {
     let mut order: Vec<usize> = (0..out.len())
         .filter(|&i| !out[i].group.is_reference() && out[i].distance.is_some())
         .collect();
-    // Stable sort: ties keep (task, sampler) order.
     order.sort_by(|&a, &b| {
         out[a]
             .distance
@@ -111,55 +219,135 @@ pub fn summarize(rows: &[ScoredPiece]) -> Vec<SummaryRow> {
     for (rank, i) in order.into_iter().enumerate() {
         out[i].rank = Some(rank as u32 + 1);
     }
-    out
 }
 
-/// The summary as a DataFrame (one file, so task and sampler are ordinary columns).
+/// The summary as a long DataFrame: one row per task × sampler × metric, with the row's
+/// distance, oa_mean and rank repeated on each (filter on `metric` for one value per row).
 pub fn summary_frame(summary: &[SummaryRow]) -> Result<DataFrame> {
-    let mut cols: Vec<Column> = vec![
+    let cells: Vec<(&SummaryRow, &MetricSummary)> = summary
+        .iter()
+        .flat_map(|r| r.metrics.iter().map(move |m| (r, m)))
+        .collect();
+    let text = |name: &str, f: &dyn Fn(&SummaryRow, &MetricSummary) -> String| {
         Column::new(
-            "task".into(),
-            summary
-                .iter()
-                .map(|s| s.group.task.as_str())
-                .collect::<Vec<_>>(),
-        ),
+            name.into(),
+            cells.iter().map(|(r, m)| f(r, m)).collect::<Vec<_>>(),
+        )
+    };
+    let real = |name: &str, f: &dyn Fn(&SummaryRow, &MetricSummary) -> Option<f64>| {
         Column::new(
-            "sampler".into(),
-            summary
-                .iter()
-                .map(|s| s.group.sampler.as_str())
-                .collect::<Vec<_>>(),
-        ),
-        Column::new("n".into(), summary.iter().map(|s| s.n).collect::<Vec<_>>()),
+            name.into(),
+            cells.iter().map(|(r, m)| f(r, m)).collect::<Vec<_>>(),
+        )
+    };
+    let count = |name: &str, f: &dyn Fn(&SummaryRow, &MetricSummary) -> Option<u32>| {
         Column::new(
-            "n_errors".into(),
-            summary.iter().map(|s| s.n_errors).collect::<Vec<_>>(),
+            name.into(),
+            cells.iter().map(|(r, m)| f(r, m)).collect::<Vec<_>>(),
+        )
+    };
+    let cols = vec![
+        text("task", &|r, _| r.group.task.clone()),
+        text("sampler", &|r, _| r.group.sampler.clone()),
+        text("scope", &|r, _| r.scope.as_str().to_string()),
+        text("reference", &|r, _| {
+            format!("{}/{}", r.reference.task, r.reference.sampler)
+        }),
+        text("metric", &|_, m| m.feature.name().to_string()),
+        count("n", &|_, m| Some(m.n)),
+        real("mean", &|_, m| m.mean),
+        real("std", &|_, m| m.std),
+        real("mean_lo", &|_, m| m.mean_ci.map(|c| c.0)),
+        real("mean_hi", &|_, m| m.mean_ci.map(|c| c.1)),
+        real("delta", &|_, m| m.delta),
+        real("delta_lo", &|_, m| m.delta_ci.map(|c| c.0)),
+        real("delta_hi", &|_, m| m.delta_ci.map(|c| c.1)),
+        real("diff_lo", &|_, m| m.diff_ci.map(|c| c.0)),
+        real("diff_hi", &|_, m| m.diff_ci.map(|c| c.1)),
+        Column::new(
+            "differs".into(),
+            cells.iter().map(|(_, m)| m.differs()).collect::<Vec<_>>(),
         ),
+        real("oa", &|_, m| m.oa),
+        count("n_pieces", &|r, _| Some(r.n_pieces)),
+        count("n_errors", &|r, _| Some(r.n_errors)),
+        real("distance", &|r, _| r.distance),
+        real("oa_mean", &|r, _| r.oa_mean),
+        count("rank", &|r, _| r.rank),
     ];
-    for (i, name) in METRIC_NAMES.iter().enumerate() {
-        cols.push(Column::new(
-            format!("{name}_mean").into(),
-            summary.iter().map(|s| s.stats[i].mean).collect::<Vec<_>>(),
-        ));
-        cols.push(Column::new(
-            format!("{name}_std").into(),
-            summary.iter().map(|s| s.stats[i].std).collect::<Vec<_>>(),
-        ));
+    Ok(DataFrame::new(cells.len(), cols)?)
+}
+
+/// The rows back from a frame written by [`summary_frame`], in file order.
+pub fn rows_from_frame(df: &DataFrame) -> Result<Vec<SummaryRow>> {
+    use anyhow::Context;
+    let col = |name: &str| {
+        df.column(name)
+            .with_context(|| format!("summary table has no `{name}` column"))
+    };
+    let text = |name: &str| -> Result<Vec<String>> {
+        Ok(col(name)?
+            .str()?
+            .iter()
+            .map(|v| v.unwrap_or_default().to_string())
+            .collect())
+    };
+    let real = |name: &str| -> Result<Vec<Option<f64>>> { Ok(col(name)?.f64()?.iter().collect()) };
+    let count = |name: &str| -> Result<Vec<Option<u32>>> { Ok(col(name)?.u32()?.iter().collect()) };
+    let (task, sampler, scope, reference, metric) = (
+        text("task")?,
+        text("sampler")?,
+        text("scope")?,
+        text("reference")?,
+        text("metric")?,
+    );
+    let (n, n_pieces, n_errors, rank) = (
+        count("n")?,
+        count("n_pieces")?,
+        count("n_errors")?,
+        count("rank")?,
+    );
+    let reals: BTreeMap<&str, Vec<Option<f64>>> = [
+        "mean", "std", "mean_lo", "mean_hi", "delta", "delta_lo", "delta_hi", "diff_lo", "diff_hi",
+        "oa", "distance", "oa_mean",
+    ]
+    .into_iter()
+    .map(|c| Ok((c, real(c)?)))
+    .collect::<Result<_>>()?;
+    let v = |name: &str, i: usize| reals[name][i];
+    let pair = |lo: &str, hi: &str, i: usize| v(lo, i).zip(v(hi, i));
+    let mut out: Vec<SummaryRow> = Vec::new();
+    for i in 0..df.height() {
+        let feature = Feature::parse(&metric[i])
+            .with_context(|| format!("summary table: unknown metric {:?}", metric[i]))?;
+        let group = Group::new(task[i].clone(), sampler[i].clone());
+        if out.last().is_none_or(|r| r.group != group) {
+            let (ref_task, ref_sampler) = reference[i].split_once('/').unwrap_or_default();
+            out.push(SummaryRow {
+                scope: Scope::parse(&scope[i])
+                    .with_context(|| format!("summary table: unknown scope {:?}", scope[i]))?,
+                reference: Group::new(ref_task, ref_sampler),
+                n_pieces: n_pieces[i].unwrap_or(0),
+                n_errors: n_errors[i].unwrap_or(0),
+                metrics: Vec::new(),
+                distance: v("distance", i),
+                oa_mean: v("oa_mean", i),
+                rank: rank[i],
+                group,
+            });
+        }
+        let row = out.last_mut().expect("pushed above");
+        row.metrics.push(MetricSummary {
+            feature,
+            n: n[i].unwrap_or(0),
+            mean: v("mean", i),
+            std: v("std", i),
+            mean_ci: pair("mean_lo", "mean_hi", i),
+            delta: v("delta", i),
+            delta_ci: pair("delta_lo", "delta_hi", i),
+            diff_ci: pair("diff_lo", "diff_hi", i),
+            oa: v("oa", i),
+        });
     }
-    for (i, name) in METRIC_NAMES.iter().enumerate() {
-        cols.push(Column::new(
-            format!("{name}_delta").into(),
-            summary.iter().map(|s| s.deltas[i]).collect::<Vec<_>>(),
-        ));
-    }
-    cols.push(Column::new(
-        "distance".into(),
-        summary.iter().map(|s| s.distance).collect::<Vec<_>>(),
-    ));
-    cols.push(Column::new(
-        "rank".into(),
-        summary.iter().map(|s| s.rank).collect::<Vec<_>>(),
-    ));
-    Ok(DataFrame::new(summary.len(), cols)?)
+    Ok(out)
 }

@@ -6,45 +6,22 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::tables::{f64s, files_with_ext, hive_children, piece_key, read_frame, strs};
+use crate::features::Feature;
 use crate::generate::store::SAMPLES_FILE;
-use crate::metrics::store::{PIECES_DIR, SUMMARY_FILE};
+use crate::metrics::plot::read_summary;
+use crate::metrics::store::read_pieces;
+use crate::metrics::{ScoredPiece, SummaryRow};
 use crate::model::TransformerXlConfig;
 use crate::model::checkpoint::{CHECKPOINTS_DIR, Checkpoint};
 use crate::shards::{self, Split};
 
-/// The summary columns the page shows, in order (those absent from the file show as blank).
-pub const SUMMARY_COLUMNS: [&str; 13] = [
-    "n", "n_errors", "h1_mean", "h1_std", "h4_mean", "h4_std", "gs_mean", "gs_std", "h1_delta",
-    "h4_delta", "gs_delta", "distance", "rank",
-];
-
-pub use crate::metrics::pieces::{REFERENCE_SAMPLER, REFERENCE_TASK};
-/// The task whose pieces start with a prompt, and its prompt length when samples.parquet has no
-/// `start_bar` (the first 8 bars).
-pub const CONTINUATION_TASK: &str = "continuation";
+pub use crate::metrics::pieces::{CONTINUATION_TASK, REAL_SAMPLER, REFERENCE_TASK};
+/// The prompt length of a continuation when samples.parquet has no `start_bar` (the first 8
+/// bars).
 const DEFAULT_PROMPT_BARS: u32 = 8;
 
-/// One row of summary.parquet as the page shows it (read tolerantly: any numeric type, missing
-/// columns blank).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SummaryCells {
-    pub task: String,
-    pub sampler: String,
-    /// Value of each of [`SUMMARY_COLUMNS`], in that order.
-    pub values: Vec<Option<f64>>,
-}
-
-impl SummaryCells {
-    pub fn get(&self, col: &str) -> Option<f64> {
-        let i = SUMMARY_COLUMNS.iter().position(|c| *c == col)?;
-        self.values[i]
-    }
-    pub fn is_reference(&self) -> bool {
-        self.task == REFERENCE_TASK
-    }
-}
-
-/// A piece's scores from metrics/pieces.
+/// A piece's scores from metrics/pieces, in the scope its group is compared in (a
+/// continuation's generated bars).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Scores {
     pub h1: Option<f64>,
@@ -95,7 +72,9 @@ pub struct RunData {
     pub train: Option<TrainInfo>,
     /// The model section of the config, flattened (shown when no checkpoint says more).
     pub model: Vec<(String, String)>,
-    pub summary: Vec<SummaryCells>,
+    pub summary: Vec<SummaryRow>,
+    /// Every scored row of metrics/pieces (for the distribution plots).
+    pub scored: Vec<ScoredPiece>,
     pub pieces: Vec<Piece>,
     /// The first test-split songs (at most the requested number), with their raw files.
     pub reference: Vec<Piece>,
@@ -143,14 +122,15 @@ pub fn collect(src: &Sources, max_reference: usize) -> Result<RunData> {
             None
         }
     };
-    let summary_path = src.metrics_dir.join(SUMMARY_FILE);
-    let summary = if summary_path.is_file() {
-        read_summary_cells(&summary_path)?
-    } else {
-        notes.push(format!("no summary table ({})", summary_path.display()));
+    let summary = read_summary(src.metrics_dir).unwrap_or_else(|e| {
+        notes.push(format!("no summary table: {e:#}"));
         Vec::new()
-    };
-    let scores = read_scores(&src.metrics_dir.join(PIECES_DIR))?;
+    });
+    let scored = read_pieces(src.metrics_dir).unwrap_or_else(|e| {
+        notes.push(format!("no per-piece metrics: {e:#}"));
+        Vec::new()
+    });
+    let scores = scores_by_piece(&scored);
     let pieces = generated_pieces(src.generated_dir, &scores)?;
     let (reference, reference_total) = match shards::read_shards(src.tokens_dir) {
         Ok(songs) => reference_pieces(songs, src.raw_dir, &scores, max_reference),
@@ -164,6 +144,7 @@ pub fn collect(src: &Sources, max_reference: usize) -> Result<RunData> {
         train,
         model: flatten(&serde_json::to_value(src.model).unwrap_or_default()),
         summary,
+        scored,
         pieces,
         reference,
         reference_total,
@@ -189,11 +170,11 @@ fn reference_pieces(
         .take(max)
         .map(|s| Piece {
             task: REFERENCE_TASK.into(),
-            sampler: REFERENCE_SAMPLER.into(),
+            sampler: REAL_SAMPLER.into(),
             scores: scores
                 .get(&(
                     REFERENCE_TASK.to_string(),
-                    REFERENCE_SAMPLER.to_string(),
+                    REAL_SAMPLER.to_string(),
                     piece_key(&s.song_id),
                 ))
                 .cloned(),
@@ -267,50 +248,36 @@ pub fn flatten(v: &serde_json::Value) -> Vec<(String, String)> {
     out
 }
 
-/// summary.parquet, in file order.
-pub fn read_summary_cells(path: &Path) -> Result<Vec<SummaryCells>> {
-    let df = read_frame(path)?;
-    let (task, sampler) = (strs(&df, "task"), strs(&df, "sampler"));
-    let cols: Vec<Vec<Option<f64>>> = SUMMARY_COLUMNS.iter().map(|c| f64s(&df, c)).collect();
-    Ok((0..df.height())
-        .map(|i| SummaryCells {
-            task: task[i].clone().unwrap_or_default(),
-            sampler: sampler[i].clone().unwrap_or_default(),
-            values: cols.iter().map(|c| c[i]).collect(),
-        })
-        .collect())
-}
-
 type ScoreKey = (String, String, String);
 
-/// Every piece's scores under metrics/pieces/task=…/sampler=…/*.parquet, keyed by
-/// (task, sampler, piece key).
-pub fn read_scores(pieces_dir: &Path) -> Result<BTreeMap<ScoreKey, Scores>> {
-    let mut out = BTreeMap::new();
-    for (task, tdir) in hive_children(pieces_dir, "task")? {
-        for (sampler, sdir) in hive_children(&tdir, "sampler")? {
-            for file in files_with_ext(&sdir, "parquet")? {
-                let df = read_frame(&file)?;
-                let piece = strs(&df, "piece");
-                let (h1, h4, gs) = (f64s(&df, "h1"), f64s(&df, "h4"), f64s(&df, "gs"));
-                let (n_notes, error) = (f64s(&df, "n_notes"), strs(&df, "error"));
-                for i in 0..df.height() {
-                    let Some(p) = &piece[i] else { continue };
-                    out.insert(
-                        (task.clone(), sampler.clone(), piece_key(p)),
-                        Scores {
-                            h1: h1[i],
-                            h4: h4[i],
-                            gs: gs[i],
-                            n_notes: n_notes[i],
-                            error: error[i].clone().filter(|e| !e.is_empty()),
-                        },
-                    );
-                }
-            }
-        }
-    }
-    Ok(out)
+/// Each piece's scores in the scope its group is compared in, keyed by (task, sampler, piece
+/// key).
+pub fn scores_by_piece(rows: &[ScoredPiece]) -> BTreeMap<ScoreKey, Scores> {
+    rows.iter()
+        .filter(|r| r.scope == r.group.compared_in().0)
+        .map(|r| {
+            let value = |f: Feature| {
+                r.metrics
+                    .as_ref()
+                    .ok()
+                    .map(|m| m[f])
+                    .filter(|x| !x.is_nan())
+            };
+            let key = (
+                r.group.task.clone(),
+                r.group.sampler.clone(),
+                piece_key(&r.piece),
+            );
+            let scores = Scores {
+                h1: value(Feature::H1),
+                h4: value(Feature::H4),
+                gs: value(Feature::Gs),
+                n_notes: value(Feature::NNotes),
+                error: r.metrics.as_ref().err().cloned(),
+            };
+            (key, scores)
+        })
+        .collect()
 }
 
 /// Facts from a partition's samples.parquet, keyed by piece key.

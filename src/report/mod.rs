@@ -8,6 +8,7 @@
 
 mod cards;
 pub mod data;
+pub mod distributions;
 pub mod escape;
 mod page;
 pub mod roll;
@@ -80,12 +81,14 @@ pub fn write_report(src: &Sources, out: &Path, max_reference: usize) -> Result<R
         })
         .collect::<Result<_>>()?;
 
-    let plot_href = write_plot(src.metrics_dir, out)?;
+    let plot_href = write_plot(&data.summary, out)?;
+    let distributions = distributions::write_distributions(&data.scored, out)?;
     let html = page::page_html(&page::PageParts {
         data: &data,
         cards: &cards,
         reference: &reference,
         plot_href: plot_href.as_deref(),
+        distributions: &distributions,
     });
     std::fs::write(out.join(INDEX), html)
         .with_context(|| format!("cannot write {}", out.join(INDEX).display()))?;
@@ -233,15 +236,12 @@ fn draw_roll(
     )))
 }
 
-/// Draws the H4/GS plot from summary.parquet with evaluate's own drawing (the picture that
+/// Draws the H4/GS plot from the summary with evaluate's own drawing (the picture that
 /// `pipeline report` makes), so it always matches the table; returns its link.
-fn write_plot(metrics: &Path, out: &Path) -> Result<Option<String>> {
-    use crate::metrics::plot::{draw, plot_points, read_summary};
+fn write_plot(summary: &[crate::metrics::SummaryRow], out: &Path) -> Result<Option<String>> {
+    use crate::metrics::plot::{draw, plot_points};
     const FILE: &str = "h4_gs.svg";
-    if !metrics.join(crate::metrics::store::SUMMARY_FILE).is_file() {
-        return Ok(None);
-    }
-    let points = plot_points(&read_summary(metrics)?)?;
+    let points = plot_points(summary);
     if points.is_empty() {
         return Ok(None);
     }

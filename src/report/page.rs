@@ -5,8 +5,12 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use super::cards::{Card, card_html};
-use super::data::{RunData, SUMMARY_COLUMNS, SummaryCells};
+use super::data::RunData;
 use super::escape::{exact, html, num};
+use crate::features::Feature;
+use crate::metrics::SummaryRow;
+use crate::metrics::plot::report_order;
+use crate::metrics::summary::{DISTANCE_FEATURES, compared_features};
 
 const CSS: &str = include_str!("page.css");
 const JS: &str = include_str!("page.js");
@@ -18,6 +22,8 @@ pub struct PageParts<'a> {
     pub reference: &'a [Card<'a>],
     /// The H4/GS plot's link, when there is one.
     pub plot_href: Option<&'a str>,
+    /// One distribution plot per metric, with its link.
+    pub distributions: &'a [(Feature, String)],
 }
 
 pub fn page_html(p: &PageParts) -> String {
@@ -49,12 +55,13 @@ pub fn page_html(p: &PageParts) -> String {
     }
     run_section(&mut s, d);
     summary_section(&mut s, &d.summary);
+    overlap_section(&mut s, &d.summary, p.distributions);
     s.push_str("<section id=\"plot\"><h2>H4 against GS</h2>");
     match p.plot_href {
         Some(href) => {
             let _ = write!(
                 s,
-                "<img src=\"{}\" alt=\"H4 against GS, mean and std per task and sampler\">",
+                "<img src=\"{}\" alt=\"H4 against GS, mean and 95% interval per task and sampler\">",
                 html(href)
             );
         }
@@ -102,61 +109,144 @@ fn run_section(s: &mut String, d: &RunData) {
     s.push_str("</table></section>\n");
 }
 
-fn header_of(col: &str) -> String {
-    match col {
-        "n_errors" => "errors".into(),
-        c => c
-            .replace("_mean", " mean")
-            .replace("_std", " std")
-            .replace("_delta", " Δ"),
-    }
-}
+/// The metrics of the summary table: the three of the distance.
+const TABLE_METRICS: [Feature; 3] = DISTANCE_FEATURES;
 
-fn summary_section(s: &mut String, rows: &[SummaryCells]) {
+fn summary_section(s: &mut String, rows: &[SummaryRow]) {
     s.push_str(
-        "<section id=\"summary\"><h2>Summary</h2><p>Each task × sampler against the real \
-         reference (first row): mean and std of H1, H4, GS, their distance Δ to the reference \
-         means, and the overall distance (Δ in units of the reference std, summed; rank 1 is \
-         closest to the real songs).</p><div class=\"scroll\"><table id=\"summary-table\">\
-         <thead><tr><th>task</th><th>sampler</th>",
+        "<section id=\"summary\"><h2>Summary</h2><p>Each task × sampler against real music: \
+         continuations on their generated bars against the real continuations of the same \
+         prompts (<code>continuation/real</code>), everything else on whole pieces against the \
+         real songs (<code>reference/real</code>). Means with their 95% bootstrap interval; \
+         <b>*</b> marks a mean that differs from its reference by more than the interval of \
+         the difference. Distance: the H1, H4 and GS differences in units of the reference's \
+         std, summed (rank 1 is closest); oa mean: the mean overlap of the two distributions \
+         over all metrics (1 = the same).</p><div class=\"scroll\"><table id=\"summary-table\">\
+         <thead><tr><th>task</th><th>sampler</th><th>compared with</th><th>pieces</th>\
+         <th>errors</th>",
     );
-    for c in SUMMARY_COLUMNS {
-        let _ = write!(s, "<th>{}</th>", html(&header_of(c)));
-    }
-    s.push_str("</tr></thead><tbody>");
-    let mut order: Vec<&SummaryCells> = rows.iter().collect();
-    // The reference first, then by rank (unranked last), as in the text report.
-    order.sort_by(|a, b| {
-        (!a.is_reference(), a.get("rank").unwrap_or(f64::INFINITY))
-            .partial_cmp(&(!b.is_reference(), b.get("rank").unwrap_or(f64::INFINITY)))
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
-    for r in order {
+    for f in TABLE_METRICS {
         let _ = write!(
             s,
-            "<tr class=\"{}\" data-task=\"{}\" data-sampler=\"{}\"><td>{}</td><td>{}</td>",
-            if r.is_reference() { "ref" } else { "gen" },
-            html(&r.task),
-            html(&r.sampler),
-            html(&r.task),
-            html(&r.sampler)
+            "<th>{0} mean</th><th>{0} 95% CI</th>",
+            html(&f.name().to_uppercase())
         );
-        for (c, v) in SUMMARY_COLUMNS.iter().zip(&r.values) {
-            let digits = if matches!(*c, "n" | "n_errors" | "rank") {
-                0
+    }
+    s.push_str("<th>distance</th><th>oa mean</th><th>rank</th></tr></thead><tbody>");
+    for r in report_order(rows) {
+        let reference = r.group.is_reference();
+        let _ = write!(
+            s,
+            "<tr class=\"{}\" data-task=\"{}\" data-sampler=\"{}\"><td>{}</td><td>{}</td><td>{}/{}</td><td>{}</td><td>{}</td>",
+            if reference { "ref" } else { "gen" },
+            html(&r.group.task),
+            html(&r.group.sampler),
+            html(&r.group.task),
+            html(&r.group.sampler),
+            html(&r.reference.task),
+            html(&r.reference.sampler),
+            r.n_pieces,
+            r.n_errors
+        );
+        for f in TABLE_METRICS {
+            let m = r.metric(f);
+            let mean = m.and_then(|m| m.mean);
+            let star = if m.and_then(|m| m.differs()) == Some(true) {
+                "*"
             } else {
-                3
+                ""
             };
+            let ci = m.and_then(|m| m.mean_ci);
             let _ = write!(
                 s,
-                "<td data-col=\"{c}\" data-value=\"{}\">{}</td>",
-                exact(*v),
-                num(*v, digits)
+                "<td data-metric=\"{0}\" data-col=\"mean\" data-value=\"{1}\">{2}{star}</td>\
+                 <td data-metric=\"{0}\" data-col=\"ci\" data-lo=\"{3}\" data-hi=\"{4}\">{5}</td>",
+                f.name(),
+                exact(mean),
+                num(mean, 3),
+                exact(ci.map(|c| c.0)),
+                exact(ci.map(|c| c.1)),
+                ci.map_or("–".into(), |(lo, hi)| format!("[{lo:.3}, {hi:.3}]"))
+            );
+        }
+        for (col, v, digits) in [
+            ("distance", r.distance, 3),
+            ("oa_mean", r.oa_mean, 3),
+            ("rank", r.rank.map(f64::from), 0),
+        ] {
+            let _ = write!(
+                s,
+                "<td data-col=\"{col}\" data-value=\"{}\">{}</td>",
+                exact(v),
+                num(v, digits)
             );
         }
         s.push_str("</tr>");
     }
     s.push_str("</tbody></table></div></section>\n");
+}
+
+/// Overlap with the reference per metric (rows) and compared row (columns).
+fn overlap_section(s: &mut String, rows: &[SummaryRow], dist: &[(Feature, String)]) {
+    let compared: Vec<&SummaryRow> = report_order(rows)
+        .into_iter()
+        .filter(|r| !r.group.is_reference())
+        .collect();
+    if compared.is_empty() {
+        return;
+    }
+    s.push_str(
+        "<section id=\"overlap\"><h2>Every metric against real music</h2><p>The overlapping \
+         area (oa) of each row's distribution with its reference's: 1 = the same distribution, \
+         0 = disjoint. <b>*</b>: the mean differs beyond its 95% interval.</p>\
+         <div class=\"scroll\"><table id=\"oa-table\"><thead><tr><th>metric</th>",
+    );
+    for r in &compared {
+        let _ = write!(
+            s,
+            "<th>{}/{}</th>",
+            html(&r.group.task),
+            html(&r.group.sampler)
+        );
+    }
+    s.push_str("</tr></thead><tbody>");
+    for f in compared_features() {
+        let _ = write!(s, "<tr><th>{}</th>", html(f.name()));
+        for r in &compared {
+            let m = r.metric(f);
+            let oa = m.and_then(|m| m.oa);
+            let differs = m.and_then(|m| m.differs()) == Some(true);
+            let _ = write!(
+                s,
+                "<td data-task=\"{}\" data-sampler=\"{}\" data-metric=\"{}\" data-value=\"{}\"{}>{}{}</td>",
+                html(&r.group.task),
+                html(&r.group.sampler),
+                f.name(),
+                exact(oa),
+                if differs { " class=\"differs\"" } else { "" },
+                num(oa, 3),
+                if differs { "*" } else { "" }
+            );
+        }
+        s.push_str("</tr>");
+    }
+    s.push_str("</tbody></table></div>");
+    if !dist.is_empty() {
+        s.push_str(
+            "<p>Per metric, each row's distribution (kernel density over its pieces) against \
+             its reference (black: real songs; grey: real continuations).</p><div class=\"dists\">",
+        );
+        for (f, href) in dist {
+            let _ = write!(
+                s,
+                "<img src=\"{}\" alt=\"distribution of {}\" loading=\"lazy\">",
+                html(href),
+                html(f.name())
+            );
+        }
+        s.push_str("</div>");
+    }
+    s.push_str("</section>\n");
 }
 
 fn options(values: &BTreeSet<&str>) -> String {

@@ -15,6 +15,8 @@ pub struct Evaluate;
 #[derive(serde::Serialize)]
 struct Sections<'a> {
     evaluate: &'a EvaluateConfig,
+    /// Seeds the bootstrap.
+    seed: u64,
     /// The reference songs are re-read from here.
     raw_dir: &'a std::path::Path,
 }
@@ -40,6 +42,7 @@ impl Stage<Ctx> for Evaluate {
     fn config_hash(&self, ctx: &Ctx) -> String {
         config_hash(&Sections {
             evaluate: &ctx.cfg.evaluate,
+            seed: ctx.cfg.run.seed,
             raw_dir: ctx.layout.raw_dir(),
         })
     }
@@ -56,6 +59,7 @@ impl Stage<Ctx> for Evaluate {
             raw_dir: ctx.layout.raw_dir(),
             generated_dir: &ctx.layout.generated_dir(),
             reference_split: ctx.cfg.evaluate.split()?,
+            summary: ctx.cfg.evaluate.summary_options(ctx.cfg.run.seed),
         };
         let outcome = evaluate_run(&inputs, job.out)?;
         let counts = Counts::from([

@@ -4,6 +4,7 @@
 mod architecture;
 mod audio;
 mod bench;
+mod features;
 mod generate;
 mod metrics;
 mod midi;

@@ -2,7 +2,7 @@
 //! `pipeline bench evaluate`): every file is scored, twice, and the values are the metrics'.
 
 use cadenza::bench::evaluate::bench_dir;
-use cadenza::metrics::piece_metrics;
+use cadenza::features::features;
 use cadenza::midi::{Song, write_bytes};
 
 use crate::support::note;
@@ -20,7 +20,7 @@ fn bench_scores_every_file_of_the_folder() {
             ..Default::default()
         };
         std::fs::write(dir.path().join(format!("{i}.mid")), write_bytes(&song)).unwrap();
-        expected.push(piece_metrics(&notes));
+        expected.push(features(&notes));
     }
     std::fs::write(dir.path().join("bad.mid"), b"not midi").unwrap();
     let pass = bench_dir(dir.path(), 1, 1).unwrap();

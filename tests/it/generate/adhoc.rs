@@ -85,7 +85,8 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
         generate(&job, &out, false)
     };
     let s = adhoc(Task::Continuation, "t1.0_k40", 3).unwrap();
-    assert_eq!((s.partitions_written, s.pieces), (1, 3));
+    // The continuations and, beside them, the real continuations of the same prompts.
+    assert_eq!((s.partitions_written, s.pieces), (2, 6));
     let rows =
         read_samples(&partition_dir(&out, "continuation", "t1.0_k40").join(SAMPLES_FILE)).unwrap();
     assert_eq!(rows.len(), 3);
@@ -99,6 +100,29 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
     );
     let bars: Vec<_> = rows.iter().map(|r| (r.start_bar, r.n_bars)).collect();
     assert_eq!(bars, [(8, 10), (8, 10), (3, 5)]);
+    // The real continuation of each prompt: the same song, prompt first, then its own bars.
+    let real =
+        read_samples(&partition_dir(&out, "continuation", "real").join(SAMPLES_FILE)).unwrap();
+    assert_eq!(real.len(), 3);
+    for (r, g) in real.iter().zip(&rows) {
+        assert_eq!(
+            (&r.prompt_source, r.start_bar),
+            (&g.prompt_source, g.start_bar)
+        );
+        // The prompt: every token before the generated part's first Bar.
+        let bar_starts: Vec<usize> = (0..g.tokens.len())
+            .filter(|&i| g.tokens[i] == cadenza::remi::BAR)
+            .collect();
+        let prompt_len = bar_starts
+            .get(g.start_bar as usize)
+            .copied()
+            .unwrap_or(g.tokens.len());
+        assert_eq!(r.tokens[..prompt_len], g.tokens[..prompt_len]);
+        assert!(
+            r.tokens.len() > prompt_len,
+            "the real song goes on after its prompt"
+        );
+    }
     // Unknown sampler: a clear error naming the configured ones.
     let err = adhoc(Task::Unconditional, "nope", 1)
         .unwrap_err()

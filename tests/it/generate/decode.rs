@@ -207,6 +207,7 @@ fn continuation_keeps_the_prompt_bars() {
     let prompt = Prompt {
         source: "demo".into(),
         tokens: cut_bars(&enc.tokens, 8, remi_specials()),
+        real: enc.tokens.clone(),
     };
     let gcfg = plan_cfg(3);
     let s = SamplerConfig::new("t1.2_k60", 1.2, 60, 1.0);

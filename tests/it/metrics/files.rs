@@ -2,13 +2,14 @@
 //! with a brute-force implementation; a corrupt file becomes an error row; the evaluate run and
 //! `evaluate --midi-dir` share one metrics folder.
 
-use super::brute::{self, random_notes};
+use crate::features::brute::{self, random_notes};
 use crate::support::write;
 use cadenza::config::Config;
+use cadenza::features::Feature::{self, Gs, H4, NBars};
 use cadenza::layout::RunLayout;
-use cadenza::metrics::pieces::Group;
+use cadenza::metrics::pieces::{Group, Scope};
 use cadenza::metrics::store::read_pieces;
-use cadenza::metrics::{EvaluateOutcome, RunInputs, evaluate_dir, evaluate_run};
+use cadenza::metrics::{EvaluateOutcome, RunInputs, SummaryOptions, evaluate_dir, evaluate_run};
 use cadenza::midi::{Note, Song, write_bytes};
 use cadenza::rng::Rng;
 use cadenza::shards::{SongRecord, Split, write_shards};
@@ -80,6 +81,14 @@ fn reference_corpus(cfg: &Config) -> Vec<(String, Vec<Note>)> {
     test
 }
 
+/// Fewer resamples than the default: these tests check tables, not intervals.
+fn opts() -> SummaryOptions {
+    SummaryOptions {
+        seed: 1,
+        resamples: 200,
+    }
+}
+
 /// The evaluate stage's work for the run of `cfg`, into `out`.
 fn evaluate(cfg: &Config, out: &Path) -> anyhow::Result<EvaluateOutcome> {
     let layout = RunLayout::new(cfg);
@@ -88,6 +97,7 @@ fn evaluate(cfg: &Config, out: &Path) -> anyhow::Result<EvaluateOutcome> {
         raw_dir: layout.raw_dir(),
         generated_dir: &layout.generated_dir(),
         reference_split: cfg.evaluate.split()?,
+        summary: opts(),
     };
     evaluate_run(&inputs, out)
 }
@@ -116,7 +126,7 @@ fn random_pieces_from_files_agree_with_brute_force() {
         originals.push((format!("set{}/{i:03}", i % 3), notes));
     }
     let metrics = dir.path().join("metrics");
-    let outcome = evaluate_dir(&metrics, &midi, "random").unwrap();
+    let outcome = evaluate_dir(&metrics, &midi, "random", &opts()).unwrap();
     assert_eq!((outcome.files, outcome.errors), (300, 0));
     let rows = read_pieces(&metrics).unwrap();
     assert_eq!(rows.len(), 300);
@@ -127,14 +137,12 @@ fn random_pieces_from_files_agree_with_brute_force() {
             .unwrap_or_else(|| panic!("{piece} missing"));
         assert_eq!(row.group, Group::new("external", "random"));
         let m = row.metrics.as_ref().unwrap();
-        assert_eq!(m.n_notes as usize, notes.len(), "{piece}");
-        for (got, want, what) in [
-            (m.h1, brute::h(&notes, 1), "h1"),
-            (m.h4, brute::h(&notes, 4), "h4"),
-            (m.gs, brute::gs(&notes), "gs"),
-        ] {
-            let same = (got.is_nan() && want.is_nan()) || (got - want).abs() < 1e-9;
-            assert!(same, "{piece} {what}: {got} vs {want}");
+        // Every feature, through a MIDI file and the Parquet table and back.
+        for (name, want) in brute::all(&notes) {
+            let got = m[Feature::parse(name).unwrap()];
+            let same =
+                (got.is_nan() && want.is_nan()) || (got - want).abs() <= 1e-9 * want.abs().max(1.0);
+            assert!(same, "{piece} {name}: {got} vs {want}");
         }
     }
 }
@@ -205,7 +213,7 @@ fn a_corrupt_generated_file_is_an_error_row_and_tables_are_written() {
         .metrics
         .as_ref()
         .unwrap();
-    assert!(one_bar.gs.is_nan());
+    assert!(one_bar[Gs].is_nan());
     let two_bars = rows
         .iter()
         .find(|r| r.piece == "001")
@@ -213,7 +221,7 @@ fn a_corrupt_generated_file_is_an_error_row_and_tables_are_written() {
         .metrics
         .as_ref()
         .unwrap();
-    assert_eq!((two_bars.n_bars, two_bars.gs), (2, 1.0));
+    assert_eq!((two_bars[NBars], two_bars[Gs]), (2.0, 1.0));
     // The real test-split songs are the reference rows, named by song id; the train song is not.
     let mut real: Vec<_> = rows
         .iter()
@@ -224,8 +232,8 @@ fn a_corrupt_generated_file_is_an_error_row_and_tables_are_written() {
     for (row, (id, notes)) in real.iter().zip(&reference) {
         assert_eq!(&row.piece, id);
         let m = row.metrics.as_ref().unwrap();
-        assert_eq!(m.gs, brute::gs(notes));
-        assert_eq!(m.h4, brute::h(notes, 4));
+        assert_eq!(m[Gs], brute::gs(notes));
+        assert_eq!(m[H4], brute::h(notes, 4));
     }
     let names: Vec<String> = outcome
         .summary
@@ -234,10 +242,10 @@ fn a_corrupt_generated_file_is_an_error_row_and_tables_are_written() {
         .collect();
     assert_eq!(names, ["reference", "unconditional"]);
     let s = &outcome.summary[1];
-    assert_eq!((s.n, s.n_errors), (3, 1));
+    assert_eq!((s.n_pieces, s.n_errors), (3, 1));
     assert!(s.rank == Some(1) && s.distance.is_some());
     assert_eq!(
-        s.stats[2].mean,
+        s.metric(Gs).unwrap().mean,
         Some(1.0),
         "GS mean leaves the NaN of the one-bar piece out"
     );
@@ -273,11 +281,11 @@ fn external_folders_live_beside_the_run_rows() {
     let out = RunLayout::new(&cfg).metrics_dir();
 
     evaluate(&cfg, &out).unwrap();
-    evaluate_dir(&out, &ext, "mine").unwrap();
+    evaluate_dir(&out, &ext, "mine", &opts()).unwrap();
     let groups = |rows: &[cadenza::metrics::ScoredPiece]| {
         let mut g: Vec<String> = rows
             .iter()
-            .filter(|r| r.group != Group::reference())
+            .filter(|r| r.group != Group::reference() && r.scope == Scope::Piece)
             .map(|r| format!("{}/{}/{}", r.group.task, r.group.sampler, r.piece))
             .collect();
         g.sort();
@@ -297,7 +305,7 @@ fn external_folders_live_beside_the_run_rows() {
             velocity: 90,
         }],
     );
-    let outcome = evaluate_dir(&out, &ext, "mine").unwrap();
+    let outcome = evaluate_dir(&out, &ext, "mine", &opts()).unwrap();
     assert_eq!(
         outcome.summary.len(),
         3,
@@ -315,8 +323,20 @@ fn external_folders_live_beside_the_run_rows() {
     evaluate(&cfg, &out).unwrap();
     assert_eq!(groups(&read_pieces(&out).unwrap()).len(), 3);
     // Bad labels and empty folders are refused with a reason.
-    assert!(format!("{:#}", evaluate_dir(&out, &ext, "a/b").unwrap_err()).contains("label"));
+    assert!(
+        format!(
+            "{:#}",
+            evaluate_dir(&out, &ext, "a/b", &opts()).unwrap_err()
+        )
+        .contains("label")
+    );
     let empty = dir.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
-    assert!(format!("{:#}", evaluate_dir(&out, &empty, "x").unwrap_err()).contains("no .mid"));
+    assert!(
+        format!(
+            "{:#}",
+            evaluate_dir(&out, &empty, "x", &opts()).unwrap_err()
+        )
+        .contains("no .mid")
+    );
 }

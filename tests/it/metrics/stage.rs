@@ -108,7 +108,7 @@ fn evaluate_stage_tracks_tokenize_and_generated_pieces() {
         serde_json::from_str(&std::fs::read_to_string(metrics.join("manifest.json")).unwrap())
             .unwrap();
     assert_eq!(manifest["counts"]["files"].as_u64().unwrap(), files + 1);
-    let n = cadenza::metrics::query(
+    let n = super::query(
         &metrics,
         ctx.layout.tokens_dir(),
         "SELECT count(*) AS n FROM pieces WHERE task = 'unconditional'",

@@ -1,38 +1,44 @@
 //! The tables on disk, the summary, queries and the report, on rows made in code.
 
-use cadenza::metrics::pieces::{Group, ScoredPiece};
+use super::query;
+use cadenza::features::Feature::{self, Gs, H1, H4, NBars, PitchRange};
+use cadenza::features::Features;
+use cadenza::metrics::pieces::{Group, Scope, ScoredPiece};
 use cadenza::metrics::plot::print_and_plot;
-use cadenza::metrics::query;
-use cadenza::metrics::score::PieceMetrics;
 use cadenza::metrics::store::{read_pieces, write_tables};
-use cadenza::metrics::summarize;
+use cadenza::metrics::{SummaryOptions, summarize};
 use cadenza::shards::{SongRecord, Split, write_shards};
 use polars::prelude::*;
 use std::path::Path;
 
-fn metrics(h1: f64, h4: f64, gs: f64) -> PieceMetrics {
-    PieceMetrics {
-        h1,
-        h4,
-        gs,
-        n_bars: 8,
-        n_notes: 40,
-        notes_per_bar: 5.0,
-        pitch_range: 30,
-        mean_velocity: 70.0,
-        mean_duration_beats: 0.5,
-        empty_bar_share: 0.0,
-    }
+/// H1, H4 and GS as given; the other features fixed (pitch_range 30, 8 bars, ...).
+fn metrics(h1: f64, h4: f64, gs: f64) -> Features {
+    Features::from_values(Feature::ALL.map(|f| match f {
+        H1 => h1,
+        H4 => h4,
+        Gs => gs,
+        NBars => 8.0,
+        PitchRange => 30.0,
+        f if f.is_count() => 40.0,
+        _ => 0.5,
+    }))
 }
 
-fn row(task: &str, sampler: &str, piece: &str, m: Result<PieceMetrics, String>) -> ScoredPiece {
+fn row(task: &str, sampler: &str, piece: &str, m: Result<Features, String>) -> ScoredPiece {
     ScoredPiece {
         group: Group::new(task, sampler),
         piece: piece.into(),
         file: format!("/x/{piece}.mid"),
+        scope: Scope::Piece,
+        start_bar: None,
         metrics: m,
     }
 }
+
+const OPTS: SummaryOptions = SummaryOptions {
+    seed: 3,
+    resamples: 500,
+};
 
 /// Reference: h1 {1, 2, 3} (mean 2, std 1), h4 {2, 2, 2} (std 0), gs {0.5, 0.7, 0.9} (std 0.2).
 /// uncond/a: h1 {3, 3}, h4 {4, 4}, gs {0.9, NaN (one-bar piece)} + one error.
@@ -60,7 +66,7 @@ fn close(a: Option<f64>, b: f64) -> bool {
 
 #[test]
 fn summary_has_means_deltas_distance_and_rank() {
-    let s = summarize(&rows());
+    let s = summarize(&rows(), &OPTS);
     let names: Vec<String> = s
         .iter()
         .map(|r| format!("{}/{}", r.group.task, r.group.sampler))
@@ -70,18 +76,22 @@ fn summary_has_means_deltas_distance_and_rank() {
         ["reference/real", "unconditional/a", "unconditional/b"]
     );
     let (r, a, b) = (&s[0], &s[1], &s[2]);
-    assert!(close(r.stats[0].mean, 2.0) && close(r.stats[0].std, 1.0));
-    assert!(close(r.stats[1].std, 0.0));
-    assert!(close(r.stats[2].mean, 0.7) && (r.stats[2].std.unwrap() - 0.2).abs() < 1e-12);
-    assert_eq!((a.n, a.n_errors), (3, 1));
+    let m = |row: &cadenza::metrics::SummaryRow, f| row.metric(f).unwrap().clone();
+    assert!(close(m(r, H1).mean, 2.0) && close(m(r, H1).std, 1.0));
+    assert!(close(m(r, H4).std, 0.0));
+    assert!(close(m(r, Gs).mean, 0.7) && (m(r, Gs).std.unwrap() - 0.2).abs() < 1e-12);
+    assert_eq!((a.n_pieces, a.n_errors), (3, 1));
     // NaN GS is left out: a's GS mean is 0.9 and its std undefined (one value).
-    assert!(close(a.stats[2].mean, 0.9));
-    assert_eq!(a.stats[2].std, None);
+    assert!(close(m(a, Gs).mean, 0.9));
+    assert_eq!((m(a, Gs).n, m(a, Gs).std), (1, None));
     assert!(
-        close(a.deltas[0], 1.0)
-            && close(a.deltas[1], 2.0)
-            && (a.deltas[2].unwrap() - 0.2).abs() < 1e-12
+        close(m(a, H1).delta, 1.0)
+            && close(m(a, H4).delta, 2.0)
+            && (m(a, Gs).delta.unwrap() - 0.2).abs() < 1e-12
     );
+    // Pieces that do not vary have a degenerate interval; length is not compared.
+    assert_eq!(m(a, H1).mean_ci, Some((3.0, 3.0)));
+    assert!(a.metric(NBars).is_none());
     // distance = 1/1 + 2 (reference H4 std is 0: raw delta) + 0.2/0.2 = 4.
     assert!((a.distance.unwrap() - 4.0).abs() < 1e-9, "{:?}", a.distance);
     // b: 0/1 + 0.5 + 0.1/0.2 = 1.0.
@@ -94,7 +104,7 @@ fn summary_has_means_deltas_distance_and_rank() {
 fn tables_round_trip_through_a_hive_scan() {
     let dir = tempfile::tempdir().unwrap();
     let metrics_dir = dir.path().join("metrics");
-    write_tables(&metrics_dir, &rows()).unwrap();
+    write_tables(&metrics_dir, &rows(), &OPTS).unwrap();
     assert!(
         metrics_dir
             .join("pieces/task=unconditional/sampler=a/part-0.parquet")
@@ -118,9 +128,13 @@ fn tables_round_trip_through_a_hive_scan() {
         );
         match (&got.metrics, &want.metrics) {
             (Ok(g), Ok(w)) => {
-                assert_eq!(g.h1, w.h1);
-                assert!(g.gs == w.gs || (g.gs.is_nan() && w.gs.is_nan()));
-                assert_eq!((g.n_bars, g.pitch_range), (w.n_bars, w.pitch_range));
+                for f in Feature::ALL {
+                    assert!(
+                        g[f] == w[f] || (g[f].is_nan() && w[f].is_nan()),
+                        "{}",
+                        f.name()
+                    );
+                }
             }
             (Err(g), Err(w)) => assert_eq!(g, w),
             other => panic!("mismatch {other:?}"),
@@ -139,12 +153,12 @@ fn tables_round_trip_through_a_hive_scan() {
 fn a_failed_write_keeps_the_previous_tables() {
     let dir = tempfile::tempdir().unwrap();
     let metrics_dir = dir.path().join("metrics");
-    write_tables(&metrics_dir, &rows()).unwrap();
+    write_tables(&metrics_dir, &rows(), &OPTS).unwrap();
     std::fs::write(metrics_dir.join("manifest.json"), "{}").unwrap();
     let before = std::fs::read(metrics_dir.join("summary.parquet")).unwrap();
     let mut bad = rows();
     bad.push(row("un=safe", "x", "0", Ok(metrics(1.0, 1.0, 1.0))));
-    let err = write_tables(&metrics_dir, &bad).unwrap_err();
+    let err = write_tables(&metrics_dir, &bad, &OPTS).unwrap_err();
     assert!(format!("{err:#}").contains("un=safe"), "{err:#}");
     assert_eq!(
         std::fs::read(metrics_dir.join("summary.parquet")).unwrap(),
@@ -160,7 +174,7 @@ fn a_failed_write_keeps_the_previous_tables() {
         "no temporary folder is left behind: {leftovers:?}"
     );
     // A successful rewrite carries other files (the stage manifest) over.
-    write_tables(&metrics_dir, &rows()[..3]).unwrap();
+    write_tables(&metrics_dir, &rows()[..3], &OPTS).unwrap();
     assert!(metrics_dir.join("manifest.json").is_file());
     assert!(
         !metrics_dir.join("pieces/task=unconditional").exists(),
@@ -193,7 +207,7 @@ fn write_shard(dir: &Path) {
 fn queries_see_pieces_with_hive_columns_summary_and_songs() {
     let dir = tempfile::tempdir().unwrap();
     let (metrics_dir, tokens) = (dir.path().join("metrics"), dir.path().join("tokens/remi"));
-    write_tables(&metrics_dir, &rows()).unwrap();
+    write_tables(&metrics_dir, &rows(), &OPTS).unwrap();
     write_shard(&tokens);
 
     let df = query(
@@ -261,7 +275,7 @@ fn queries_see_pieces_with_hive_columns_summary_and_songs() {
     let best = query(
         &metrics_dir,
         &tokens,
-        "SELECT sampler FROM summary WHERE rank = 1",
+        "SELECT DISTINCT sampler FROM summary WHERE rank = 1",
     )
     .unwrap();
     assert_eq!(
@@ -290,7 +304,7 @@ fn queries_see_pieces_with_hive_columns_summary_and_songs() {
 fn bad_sql_gives_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let metrics_dir = dir.path().join("metrics");
-    write_tables(&metrics_dir, &rows()).unwrap();
+    write_tables(&metrics_dir, &rows(), &OPTS).unwrap();
     let err = query(&metrics_dir, dir.path(), "SELEC task FROM pieces").unwrap_err();
     assert!(format!("{err:#}").starts_with("query failed:"), "{err:#}");
     let err = query(
@@ -312,7 +326,7 @@ fn bad_sql_gives_a_clear_error() {
 fn report_writes_a_labelled_svg() {
     let dir = tempfile::tempdir().unwrap();
     let metrics_dir = dir.path().join("metrics");
-    write_tables(&metrics_dir, &rows()).unwrap();
+    write_tables(&metrics_dir, &rows(), &OPTS).unwrap();
     let path = print_and_plot(&metrics_dir).unwrap();
     assert_eq!(path, metrics_dir.join("h4_gs.svg"));
     let svg = std::fs::read_to_string(&path).unwrap();
@@ -327,7 +341,7 @@ fn results_format_as_table_csv_and_json_and_write_parquet() {
     use cadenza::metrics::{OutputFormat, format_frame, write_result};
     let dir = tempfile::tempdir().unwrap();
     let metrics_dir = dir.path().join("metrics");
-    write_tables(&metrics_dir, &rows()).unwrap();
+    write_tables(&metrics_dir, &rows(), &OPTS).unwrap();
     let sql = "SELECT sampler, piece, h4 FROM pieces WHERE task = 'unconditional' AND error IS NULL ORDER BY sampler, piece";
     let mut df = query(&metrics_dir, dir.path(), sql).unwrap();
     let csv = format_frame(&mut df, "csv".parse::<OutputFormat>().unwrap()).unwrap();

@@ -68,7 +68,7 @@ impl Run {
     }
     fn query(&self, sql: &str) -> polars::prelude::DataFrame {
         let metrics = self.run_dir().join("metrics");
-        cadenza::metrics::query(&metrics, &self.path("tokens/remi"), sql).unwrap()
+        crate::metrics::query(&metrics, &self.path("tokens/remi"), sql).unwrap()
     }
     /// The final outputs: generated MIDI and tables and the summary as bytes, the per-piece
     /// metrics as CSV (their `file` column holds this run's absolute paths).
@@ -134,13 +134,33 @@ fn whole_pipeline_on_demo_data() {
             }
         }
     }
+    // The real continuations of the same prompts, beside the model's.
+    let real = generated.join("task=continuation/sampler=real");
+    let real_rows = cadenza::generate::read_samples(&real.join(SAMPLES_FILE)).unwrap();
+    let model_rows = cadenza::generate::read_samples(
+        &generated
+            .join("task=continuation/sampler=a")
+            .join(SAMPLES_FILE),
+    )
+    .unwrap();
+    let key = |r: &cadenza::generate::SampleRow| (r.prompt_source.clone(), r.start_bar);
+    assert_eq!(
+        real_rows.iter().map(key).collect::<Vec<_>>(),
+        model_rows.iter().map(key).collect::<Vec<_>>()
+    );
     let df =
         run.query("SELECT task, sampler, count(*) AS n FROM pieces GROUP BY 1, 2 ORDER BY 1, 2");
     assert_eq!(
         df.height(),
-        6,
-        "4 generated groups, the unigram baseline and the reference: {df}"
+        7,
+        "4 generated groups, the real continuations, the unigram baseline and the reference: {df}"
     );
+    // Every scored metric of every row has its intervals (oa needs two distinct values on
+    // both sides, rare with 2 pieces a row: it is checked in metrics::stats).
+    let df = run.query(
+        "SELECT task, sampler, metric FROM summary WHERE n > 0 AND (mean_lo IS NULL OR mean_hi IS NULL OR (sampler <> 'real' AND delta_lo IS NULL))",
+    );
+    assert_eq!(df.height(), 0, "{df}");
 
     // Manifests chain: each stage's inputs are its upstream's fingerprints.
     let (m_tok, m_train, m_gen, m_eval) = (
@@ -164,7 +184,8 @@ fn whole_pipeline_on_demo_data() {
         text(&o)
     );
 
-    // Changing one sampler reruns generate (that partition only) and evaluate.
+    // Changing one sampler reruns generate (its two partitions only; the other sampler, the
+    // baseline and the real continuations stay) and evaluate.
     let untouched = std::fs::read(generated.join("task=unconditional/sampler=a/000.mid")).unwrap();
     let untouched_time = std::fs::metadata(
         generated
@@ -183,7 +204,7 @@ fn whole_pipeline_on_demo_data() {
         "{out}"
     );
     assert!(
-        out.contains("2 partitions written") && out.contains("3 fresh"),
+        out.contains("2 partitions written") && out.contains("4 fresh"),
         "{out}"
     );
     assert!(

@@ -100,7 +100,7 @@ fn page_works_in_headless_chromium() {
     for (task, _, _, hidden) in &shown {
         assert_eq!(*hidden, task != "continuation", "{shown:?}");
     }
-    assert!(dom.contains("3 of 4 pieces shown"));
+    assert!(dom.contains("4 of 5 pieces shown"));
 
     // Task and sampler together (the sampler name has a space: URL-encoded in the hash).
     let (dom, _) = browse(
@@ -115,17 +115,16 @@ fn page_works_in_headless_chromium() {
         ("continuation", "t1.0 k8")
     );
     // The select boxes show the state read from the hash.
-    assert!(dom.contains("1 of 4 pieces shown"));
+    assert!(dom.contains("1 of 5 pieces shown"));
 
-    // Sorting by H4, descending: the fixture's H4 grows with the group index and the piece
-    // index, so the scored pieces come in the reverse of (group, piece) order; the one whose
-    // scoring failed has an H4 in the table (the fixture gives every row a value).
+    // Sorting by H4, descending: the scored pieces by falling H4, the one whose scoring failed
+    // (no H4) last.
     let (dom, _) = browse(
         &chrome,
         &format!("{url}#sort=h4&dir=desc"),
         &["--dump-dom".into()],
     );
-    let h4_of = |c: &(String, String, String, bool)| -> f64 {
+    let h4_of = |c: &(String, String, String, bool)| -> Option<f64> {
         let tag = dom
             .split("<article ")
             .find(|t| {
@@ -135,12 +134,22 @@ fn page_works_in_headless_chromium() {
             })
             .unwrap();
         let i = tag.find("data-h4=\"").unwrap() + 9;
-        tag[i..i + tag[i..].find('"').unwrap()].parse().unwrap()
+        tag[i..i + tag[i..].find('"').unwrap()].parse().ok()
     };
     let sorted = cards(&dom);
-    let h4: Vec<f64> = sorted.iter().map(h4_of).collect();
-    assert!(h4.windows(2).all(|w| w[0] >= w[1]), "descending: {h4:?}");
-    let unsorted: Vec<f64> = all.iter().map(h4_of).collect();
+    let h4: Vec<Option<f64>> = sorted.iter().map(h4_of).collect();
+    let scored: Vec<f64> = h4.iter().flatten().copied().collect();
+    assert_eq!(scored.len() + 1, h4.len(), "one unscored piece: {h4:?}");
+    assert_eq!(
+        h4.last(),
+        Some(&None),
+        "the unscored piece comes last: {h4:?}"
+    );
+    assert!(
+        scored.windows(2).all(|w| w[0] >= w[1]),
+        "descending: {h4:?}"
+    );
+    let unsorted: Vec<Option<f64>> = all.iter().map(h4_of).collect();
     assert_ne!(h4, unsorted, "the order changed");
 
     // A screenshot for a person to look at.

@@ -6,6 +6,8 @@ use polars::prelude::*;
 use std::path::{Path, PathBuf};
 
 use crate::support::write;
+use cadenza::features::{features, features_from_bar};
+use cadenza::metrics::{Group, Scope, ScoredPiece, SummaryOptions};
 use cadenza::midi::{self, Note, Song, Tempo};
 use cadenza::pipeline::manifest::Manifest;
 use cadenza::report::ReportStats;
@@ -16,10 +18,11 @@ pub struct Run {
 }
 
 /// The generated pieces: (task, sampler, stem, has WAV).
-pub const PIECES: [(&str, &str, &str, bool); 4] = [
+pub const PIECES: [(&str, &str, &str, bool); 5] = [
     ("continuation", "greedy", "000", true),
     ("continuation", "greedy", "001", false),
     ("continuation", "t1.0 k8", "000", false),
+    ("continuation", "real", "000", false),
     ("unconditional", "t1.0 k8", "000", false),
 ];
 /// Prompt bars of the continuation pieces (samples.parquet `start_bar`).
@@ -30,13 +33,14 @@ pub const REFERENCE: [(&str, &str); 2] = [
     ("src_002/3", "src_002/3.mid"),
 ];
 
-/// A few notes over `bars` bars; `seed` varies pitches so the pieces differ.
+/// A few notes over `bars` bars; `seed` varies the pitches (not only by transposition), so
+/// the pieces' metrics differ.
 pub fn song(bars: u32, seed: u8) -> Song {
     let notes = (0..bars * 4)
         .map(|i| Note {
             start: i * 480,
             end: i * 480 + 400,
-            pitch: 55 + seed + ((i * 5) % 17) as u8,
+            pitch: 55 + seed + ((i * (5 + seed as u32 % 7)) % 17) as u8,
             velocity: 60 + (i % 5) as u8 * 10,
         })
         .collect();
@@ -196,84 +200,51 @@ impl Run {
             &run.run_dir().join("generated"),
             "generate",
             "gen-1",
-            serde_json::json!({"pieces": 4}),
+            serde_json::json!({"pieces": 5}),
         );
 
-        // Metrics: one scored row per piece (one with an error), the reference rows, a summary.
+        // Metrics: every piece scored as evaluate does (one with an error), then the tables.
         let metrics = run.run_dir().join("metrics");
-        let mut groups: Vec<(String, String, Vec<String>)> = by_partition
-            .iter()
-            .map(|((t, s), rows)| {
-                (
-                    t.to_string(),
-                    s.to_string(),
-                    rows.iter().map(|r| r.0.to_string()).collect(),
-                )
-            })
-            .collect();
-        groups.push((
-            "reference".into(),
-            "real".into(),
-            REFERENCE.iter().map(|r| r.0.to_string()).collect(),
-        ));
-        for (g, (task, sampler, pieces)) in groups.iter().enumerate() {
-            let n = pieces.len();
-            let h = |base: f64| {
-                (0..n)
-                    .map(|i| base + 0.1 * g as f64 + 0.01 * i as f64)
-                    .collect::<Vec<_>>()
-            };
-            let errors: Vec<Option<&str>> = (0..n)
-                .map(|i| {
-                    (task == "continuation" && sampler == "greedy" && i == 1).then_some("bad file")
-                })
-                .collect();
-            let df = df!(
-                "piece" => pieces.clone(),
-                "file" => pieces.clone(),
-                "h1" => h(1.5),
-                "h4" => h(2.5),
-                "gs" => h(0.8),
-                "n_bars" => vec![4u32; n],
-                "n_notes" => vec![16u32; n],
-                "error" => errors,
-            )
-            .unwrap();
-            parquet(
-                &metrics.join(format!(
-                    "pieces/task={task}/sampler={sampler}/part-0.parquet"
-                )),
-                df,
-            );
+        let mut rows = Vec::new();
+        for (k, (task, sampler, stem, _)) in PIECES.iter().enumerate() {
+            let group = Group::new(*task, *sampler);
+            let song = song(4, 3 * k as u8);
+            let error = (*task == "continuation" && *sampler == "greedy" && *stem == "001")
+                .then(|| "bad file".to_string());
+            let start = (*task == "continuation").then_some(START_BAR);
+            for scope in [Scope::Piece, Scope::Continuation] {
+                if scope == Scope::Continuation && start.is_none() {
+                    continue;
+                }
+                let values = match scope {
+                    Scope::Piece => features(&song.notes),
+                    Scope::Continuation => features_from_bar(&song.notes, START_BAR),
+                };
+                rows.push(ScoredPiece {
+                    group: group.clone(),
+                    piece: stem.to_string(),
+                    file: format!("{stem}.mid"),
+                    scope,
+                    start_bar: start,
+                    metrics: error.clone().map_or(Ok(values), Err),
+                });
+            }
         }
-        let tasks: Vec<&str> = groups.iter().map(|g| g.0.as_str()).collect();
-        let samplers: Vec<&str> = groups.iter().map(|g| g.1.as_str()).collect();
-        let k = groups.len();
-        let v = |base: f64| {
-            (0..k)
-                .map(|i| Some(base + 0.123456789 * i as f64))
-                .collect::<Vec<_>>()
+        for (i, (id, _)) in REFERENCE.iter().enumerate() {
+            rows.push(ScoredPiece {
+                group: Group::reference(),
+                piece: id.to_string(),
+                file: id.to_string(),
+                scope: Scope::Piece,
+                start_bar: None,
+                metrics: Ok(features(&song(3 + i as u32, i as u8).notes)),
+            });
+        }
+        let opts = SummaryOptions {
+            seed: 1,
+            resamples: 200,
         };
-        let is_ref: Vec<bool> = tasks.iter().map(|t| *t == "reference").collect();
-        let delta = |base: f64| -> Vec<Option<f64>> {
-            (0..k)
-                .map(|i| (!is_ref[i]).then_some(base / (i + 1) as f64))
-                .collect()
-        };
-        let summary = df!(
-            "task" => tasks,
-            "sampler" => samplers,
-            "n" => groups.iter().map(|g| g.2.len() as u32).collect::<Vec<_>>(),
-            "n_errors" => (0..k).map(|i| (i == 0) as u32).collect::<Vec<_>>(),
-            "h1_mean" => v(1.5), "h1_std" => v(0.2),
-            "h4_mean" => v(2.5), "h4_std" => v(0.3),
-            "gs_mean" => v(0.8), "gs_std" => (0..k).map(|i| (i != 1).then_some(0.05)).collect::<Vec<_>>(),
-            "h1_delta" => delta(0.11), "h4_delta" => delta(0.22), "gs_delta" => delta(0.033),
-            "distance" => (0..k).map(|i| Some(if is_ref[i] { 0.0 } else { 1.0 / (i + 1) as f64 })).collect::<Vec<_>>(),
-            "rank" => (0..k).map(|i| (!is_ref[i]).then_some((k - 1 - i) as u32)).collect::<Vec<_>>(),
-        )
-        .unwrap();
-        parquet(&metrics.join("summary.parquet"), summary);
+        cadenza::metrics::store::write_tables(&metrics, &rows, &opts).unwrap();
         manifest(
             &metrics,
             "evaluate",

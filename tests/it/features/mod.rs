@@ -1,0 +1,3 @@
+pub mod brute;
+mod known;
+mod random;
