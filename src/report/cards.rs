@@ -16,6 +16,18 @@ pub struct Card<'a> {
     pub roll: Result<(String, RollInfo), String>,
     /// Position in file order (the page's default sort).
     pub order: usize,
+    /// A continuation's prompt and real continuation, to play beside the model's.
+    pub pair: Option<ContinuationPair>,
+}
+
+/// What a continuation card plays beside the model's bars: the prompt (the piece's own first
+/// bars) and the same song's real continuation, both cut at the bar where generation starts.
+#[derive(Debug, Clone)]
+pub struct ContinuationPair {
+    /// Seconds from the start to the first generated bar.
+    pub split_seconds: f64,
+    pub real_midi_href: String,
+    pub real_wav_href: Option<String>,
 }
 
 /// Why a generated piece has no audio, said plainly.
@@ -47,7 +59,10 @@ pub fn card_html(c: &Card, reference: bool) -> String {
         format!("{} · {} · {}", p.task, p.sampler, p.id)
     };
     let _ = write!(s, "<h3>{}</h3>", html(&title));
-    audio_html(&mut s, c.wav_href.as_deref(), reference);
+    match (&c.pair, c.wav_href.as_deref()) {
+        (Some(pair), Some(wav)) => pair_html(&mut s, pair, wav, p.start_bar.unwrap_or(0)),
+        _ => audio_html(&mut s, c.wav_href.as_deref(), reference),
+    }
     facts_html(&mut s, c);
     roll_html(&mut s, c, &title);
     let _ = write!(
@@ -94,6 +109,45 @@ fn audio_html(s: &mut String, wav_href: Option<&str>, reference: bool) {
     }
 }
 
+/// Prompt, model continuation and real continuation side by side: media fragments of the
+/// model's WAV (its first bars are the prompt) and of the real continuation's.
+fn pair_html(s: &mut String, pair: &ContinuationPair, wav: &str, start_bar: u32) {
+    let t = format!("{:.3}", pair.split_seconds);
+    let real = pair.real_wav_href.as_deref().map(|w| format!("{w}#t={t}"));
+    let players = [
+        (
+            format!("prompt (bars 1–{start_bar})"),
+            Some(format!("{wav}#t=0,{t}")),
+        ),
+        (
+            "model continuation".to_string(),
+            Some(format!("{wav}#t={t}")),
+        ),
+        ("real continuation".to_string(), real),
+    ];
+    s.push_str(r#"<div class="players">"#);
+    for (label, src) in players {
+        match src {
+            Some(src) => {
+                let _ = write!(
+                    s,
+                    r#"<figure><figcaption>{}</figcaption><audio controls preload="none" src="{}"></audio></figure>"#,
+                    html(&label),
+                    html(&src)
+                );
+            }
+            None => {
+                let _ = write!(
+                    s,
+                    r#"<figure><figcaption>{}</figcaption><p class="no-wav">no WAV</p></figure>"#,
+                    html(&label)
+                );
+            }
+        }
+    }
+    s.push_str("</div>");
+}
+
 /// The MIDI link and the piece's facts, on one line.
 fn facts_html(s: &mut String, c: &Card) {
     let p = c.piece;
@@ -112,6 +166,12 @@ fn facts_html(s: &mut String, c: &Card) {
     }
     if let Some(src) = &p.prompt_source {
         facts.push(format!("prompt from {}", html(src)));
+    }
+    if let Some(pair) = &c.pair {
+        facts.push(format!(
+            r#"<a class="midi" href="{}" download>real continuation MIDI</a>"#,
+            html(&pair.real_midi_href)
+        ));
     }
     let _ = write!(s, r#"<p class="facts">{}</p>"#, facts.join(" · "));
 }

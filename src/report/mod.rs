@@ -18,7 +18,7 @@ use anyhow::{Context, Result};
 use rayon::prelude::*;
 use std::path::Path;
 
-use cards::Card;
+use cards::{Card, ContinuationPair};
 use data::Piece;
 pub use data::{Sources, TrainRun};
 use escape::{file_component, url};
@@ -60,12 +60,13 @@ pub fn write_report(src: &Sources, out: &Path, max_reference: usize) -> Result<R
     let data = data::collect(src, max_reference)?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
 
-    let cards: Vec<Card> = data
+    let mut cards: Vec<Card> = data
         .pieces
         .par_iter()
         .enumerate()
         .map(|(i, p)| generated_card(p, i, src.generated_dir, out))
         .collect::<Result<_>>()?;
+    pair_continuations(&mut cards);
     let renderer = if data.reference.is_empty() {
         None
     } else {
@@ -136,7 +137,43 @@ fn generated_card<'a>(
         wav_href: p.wav.as_deref().map(href),
         roll: draw_roll(p, &p.midi, &roll_segs, out)?,
         order,
+        pair: None,
     })
+}
+
+/// Gives each model continuation its prompt and real continuation: the piece of
+/// `continuation/real` with the same prompt source and start bar.
+fn pair_continuations(cards: &mut [Card]) {
+    let key = |p: &Piece| (p.prompt_source.clone(), p.start_bar);
+    let real: Vec<(_, String, Option<String>)> = cards
+        .iter()
+        .filter(|c| {
+            c.piece.task == data::CONTINUATION_TASK && c.piece.sampler == data::REAL_SAMPLER
+        })
+        .map(|c| (key(c.piece), c.midi_href.clone(), c.wav_href.clone()))
+        .collect();
+    for c in cards.iter_mut() {
+        let p = c.piece;
+        let (Some(start_bar), true) = (p.start_bar, p.prompt_source.is_some()) else {
+            continue;
+        };
+        if p.task != data::CONTINUATION_TASK || p.sampler == data::REAL_SAMPLER {
+            continue;
+        }
+        let Some((_, midi, wav)) = real.iter().find(|r| r.0 == key(p)) else {
+            continue;
+        };
+        // Where the generated bars start, in the piece's own tempo map.
+        let Ok(song) = crate::midi::read_file(&p.midi) else {
+            continue;
+        };
+        let tick = start_bar * roll::BEATS_PER_BAR * crate::midi::TPB;
+        c.pair = Some(ContinuationPair {
+            split_seconds: crate::audio::tick_seconds(&song, tick),
+            real_midi_href: midi.clone(),
+            real_wav_href: wav.clone(),
+        });
+    }
 }
 
 fn reference_card<'a>(
@@ -192,6 +229,7 @@ fn reference_card<'a>(
         wav_href,
         roll,
         order,
+        pair: None,
     })
 }
 

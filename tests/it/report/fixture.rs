@@ -22,7 +22,7 @@ pub const PIECES: [(&str, &str, &str, bool); 5] = [
     ("continuation", "greedy", "000", true),
     ("continuation", "greedy", "001", false),
     ("continuation", "t1.0 k8", "000", false),
-    ("continuation", "real", "000", false),
+    ("continuation", "real", "000", true),
     ("unconditional", "t1.0 k8", "000", false),
 ];
 /// Prompt bars of the continuation pieces (samples.parquet `start_bar`).

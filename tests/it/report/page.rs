@@ -114,7 +114,9 @@ fn assert_links_resolve(report: &Path) {
             !l.contains("://") && !l.starts_with('/'),
             "link {l} is not relative"
         );
-        let path = report.join(percent_decode(&l));
+        // A media fragment (`#t=…`) names a time in the file, not another file.
+        let file = l.split('#').next().unwrap();
+        let path = report.join(percent_decode(file));
         assert!(
             path.is_file(),
             "link {l} -> {} does not exist",
@@ -128,7 +130,7 @@ fn page_is_complete_and_links_resolve() {
     let run = Run::new();
     let stats = run.write_report(12).unwrap();
     assert_eq!(stats.cards, PIECES.len());
-    assert_eq!(stats.with_wav, 1);
+    assert_eq!(stats.with_wav, 2);
     assert_eq!(stats.reference, REFERENCE.len());
     let html = std::fs::read_to_string(run.report_dir().join("index.html")).unwrap();
     assert!(html.starts_with("<!doctype html>"));
@@ -165,6 +167,39 @@ fn page_is_complete_and_links_resolve() {
             assert!(card.contains(&format!("continuation from bar {}", START_BAR + 1)));
         }
     }
+    // A continuation plays its prompt, its own bars and the real continuation side by side:
+    // the split at bar START_BAR, 120 BPM = 2 s a bar.
+    let card = |task: &str, sampler: &str, stem: &str| {
+        generated
+            .iter()
+            .find(|c| {
+                attr(c, "data-task").as_deref() == Some(task)
+                    && attr(c, "data-sampler").as_deref() == Some(sampler)
+                    && attr(c, "data-piece").as_deref() == Some(stem)
+            })
+            .copied()
+            .unwrap()
+    };
+    let t = format!("{:.3}", 2.0 * START_BAR as f64);
+    let srcs: Vec<String> = card("continuation", "greedy", "000")
+        .split("<audio ")
+        .skip(1)
+        .map(|a| attr(&format!(" {a}"), "src").unwrap())
+        .collect();
+    let own = "../generated/task=continuation/sampler=greedy/000.wav";
+    let real = "../generated/task=continuation/sampler=real/000.wav";
+    assert_eq!(
+        srcs,
+        [
+            format!("{own}#t=0,{t}"),
+            format!("{own}#t={t}"),
+            format!("{real}#t={t}")
+        ]
+    );
+    // Without its own WAV, a continuation still links the real continuation's MIDI.
+    let no_wav = card("continuation", "greedy", "001");
+    assert!(!no_wav.contains("<audio") && no_wav.contains("real continuation MIDI"));
+    assert!(no_wav.contains("sampler=real/000.mid"));
     // The piece whose scoring failed says so.
     assert!(html.contains("Not scored: bad file"));
     // The reference songs, copied into report/.
@@ -211,8 +246,8 @@ fn reference_songs_get_audio_excerpts_with_a_soundfont() {
     run.use_soundfont(&sf2);
     let stats = run.write_report(12).unwrap();
     assert_eq!(
-        stats.with_wav, 1,
-        "generated pieces: only the WAV that generate wrote"
+        stats.with_wav, 2,
+        "generated pieces: only the WAVs that generate wrote"
     );
     let html = std::fs::read_to_string(run.report_dir().join("index.html")).unwrap();
     let refs: Vec<&str> = cards(&html)
