@@ -1,6 +1,8 @@
 mod edges;
 mod files;
+mod runs;
 mod stage;
+mod stats;
 mod tables;
 
 /// `pipeline query` over one run's tables (no other runs).
