@@ -1,9 +1,9 @@
 //! cadenza: Pop1K7 MIDI -> REMI token shards -> Transformer-XL -> generated MIDI/WAV -> metrics
 //! tables.
 //!
-//! Data flows one way, down this list: `midi` -> `remi` -> `shards` -> `tokenize` -> `model` ->
-//! `train` -> `generate` -> `metrics` -> `report`; a module calls those before it, never one
-//! after it. Beside them: `pipeline` runs stages (graph, manifests, freshness, locks) without
+//! Data flows one way, down this list: `midi` -> `remi` -> `features` -> `shards` -> `tokenize`
+//! -> `model` -> `sampling` -> `train` -> `generate` -> `metrics` -> `report`; a module calls
+//! those before it, never one after it. Beside them: `pipeline` runs stages (graph, manifests, freshness, locks) without
 //! knowing any; `stages` is the thin glue between the two; `commands` is one function per CLI
 //! command; `bench` measures the stages beside their peers. `layout` says where every output
 //! lives, `fsio` writes outputs atomically, `config` reads the config file.
@@ -27,6 +27,7 @@ pub mod progress;
 pub mod remi;
 pub mod report;
 pub mod rng;
+pub mod sampling;
 pub mod shards;
 pub mod stages;
 pub mod tokenize;

@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::check::{check, is_plain_name};
+use crate::sampling::SamplerConfig;
 
 /// What is generated: free pieces from Bos, or continuations of 8-bar prompts; `Baseline` is
 /// unconditional pieces from the unigram sampler (switched on by `generate.baseline`).
@@ -38,37 +39,6 @@ impl Task {
 impl fmt::Display for Task {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// One `[[generate.sampler]]`: grammar mask -> temperature -> top-k -> top-p -> sample.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SamplerConfig {
-    /// Folder name of the partition (`sampler=<name>`).
-    pub name: String,
-    #[serde(default = "one")]
-    pub temperature: f64,
-    /// 0 = off.
-    #[serde(default)]
-    pub top_k: usize,
-    /// 1.0 = off.
-    #[serde(default = "one")]
-    pub top_p: f64,
-}
-
-fn one() -> f64 {
-    1.0
-}
-
-impl SamplerConfig {
-    pub fn new(name: &str, temperature: f64, top_k: usize, top_p: f64) -> SamplerConfig {
-        SamplerConfig {
-            name: name.into(),
-            temperature,
-            top_k,
-            top_p,
-        }
     }
 }
 

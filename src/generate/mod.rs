@@ -9,18 +9,17 @@
 //! [`generate`] writes a whole configured store from a checkpoint.
 
 mod config;
-pub mod decode;
-mod grammar;
 pub mod partition;
 pub mod prompts;
-pub mod sampler;
 pub mod samples;
 pub mod store;
 pub mod unigram;
 
-pub use config::{GenerateConfig, SamplerConfig, Task, default_samplers};
-pub use decode::{DecodeOptions, Decoded, Request, Specials, TokenGrammar, decode_batch};
-pub use grammar::remi_specials;
+pub use crate::sampling::{
+    DecodeOptions, Decoded, Request, SamplerConfig, Specials, TokenGrammar, decode, decode_batch,
+    remi_specials, sampler,
+};
+pub use config::{GenerateConfig, Task, default_samplers};
 pub use partition::{PartitionPlan, generate_pieces, partition_fingerprint, piece_seed, song_bars};
 pub use prompts::{Prompt, cut_bars, dir_prompts, test_prompts};
 pub use samples::{SampleRow, read_samples, write_samples};

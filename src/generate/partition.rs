@@ -3,8 +3,6 @@
 
 use anyhow::{Result, anyhow};
 
-use super::decode::{DecodeOptions, Request, decode_batch};
-use super::grammar::remi_specials;
 use super::prompts::Prompt;
 use super::samples::SampleRow;
 use super::{GenerateConfig, SamplerConfig, Task};
@@ -13,6 +11,7 @@ use crate::midi::Song;
 use crate::model::NextToken;
 use crate::remi::{Grammar, STEPS_PER_BAR, onset_step};
 use crate::rng::Rng;
+use crate::sampling::{DecodeOptions, Request, decode_batch, remi_specials};
 
 /// A decoded piece ready to be written.
 #[derive(Debug, Clone)]

@@ -4,8 +4,8 @@
 use anyhow::{Context, Result, anyhow, bail};
 use std::path::Path;
 
-use super::decode::Specials;
 use crate::rng::Rng;
+use crate::sampling::Specials;
 use crate::shards::{Split, read_shards};
 
 /// A prompt: Bos + the first bars of a song, and where it came from.

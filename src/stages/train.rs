@@ -7,14 +7,14 @@ use std::path::PathBuf;
 use super::{Ctx, config_hash};
 use crate::model::{Checkpoint, ModelConfig};
 use crate::pipeline::{Counts, Job, Stage, StageOutput, Upstream};
-use crate::train::{TrainConfig, TrainSpec, loader, train_on_configured_backend};
+use crate::train::{TrainSpec, loader, train_on_configured_backend};
 
 pub struct Train;
 
 #[derive(serde::Serialize)]
 struct Sections<'a> {
     model: &'a ModelConfig,
-    train: &'a TrainConfig,
+    train: serde_json::Value,
     seed: u64,
 }
 
@@ -33,9 +33,15 @@ impl Stage<Ctx> for Train {
     }
     fn config_hash(&self, ctx: &Ctx) -> String {
         let c = &ctx.cfg;
+        // The monitor only logs: changing it neither makes the checkpoints stale nor stops a
+        // resume.
+        let mut train = serde_json::to_value(&c.train).unwrap_or_default();
+        if let Some(t) = train.as_object_mut() {
+            t.remove("monitor");
+        }
         config_hash(&Sections {
             model: &c.model,
-            train: &c.train,
+            train,
             seed: c.run.seed,
         })
     }
@@ -76,6 +82,7 @@ impl Stage<Ctx> for Train {
             ("valid_loss".into(), json!(r.valid_loss)),
             ("unigram_entropy".into(), json!(r.unigram_entropy)),
             ("tokens_per_sec".into(), json!(r.tokens_per_sec)),
+            ("monitor_seconds".into(), json!(r.monitor_secs)),
         ]);
         Ok(StageOutput {
             counts,

@@ -13,6 +13,8 @@ pub mod tags {
     pub const TOKENS_PER_SEC: &str = "train/tokens_per_sec";
     pub const VALID_LOSS: &str = "valid/loss";
     pub const VALID_PPL: &str = "valid/perplexity";
+    /// `samples/<metric>` and `samples/<metric>_delta` for each monitored metric.
+    pub const SAMPLES: &str = "samples";
 }
 
 pub struct Logger {

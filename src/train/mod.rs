@@ -5,11 +5,13 @@ pub mod adamw;
 pub mod clip;
 pub mod loader;
 pub mod logger;
+pub mod monitor;
 pub mod resume;
 pub mod schedule;
 mod session;
 pub mod trainer;
 
+pub use monitor::MonitorConfig;
 pub use trainer::{TrainReport, TrainSpec, cross_entropy, train};
 
 use anyhow::Result;
@@ -68,6 +70,8 @@ pub struct TrainConfig {
     pub checkpoint_every: usize,
     /// Checkpoints kept on disk (the newest ones).
     pub keep_checkpoints: usize,
+    /// Sample pieces scored at every validation (TensorBoard `samples/...`).
+    pub monitor: MonitorConfig,
 }
 
 impl Default for TrainConfig {
@@ -92,6 +96,7 @@ impl Default for TrainConfig {
             log_every: 10,
             checkpoint_every: 250,
             keep_checkpoints: 2,
+            monitor: MonitorConfig::default(),
         }
     }
 }
@@ -173,7 +178,7 @@ impl TrainConfig {
             "train.keep_checkpoints",
             "must be > 0",
         )?;
-        Ok(())
+        self.monitor.validate()
     }
 
     pub fn schedule(&self) -> schedule::LrSchedule {
@@ -223,6 +228,20 @@ mod tests {
             })
             .contains("train.warmup_steps")
         );
+        assert!(
+            err(TrainConfig {
+                monitor: MonitorConfig {
+                    top_p: 0.0,
+                    ..Default::default()
+                },
+                ..Default::default()
+            })
+            .contains("train.monitor.top_p")
+        );
+        let unknown = toml::from_str::<TrainConfig>("[monitor]\nsampler = 1")
+            .unwrap_err()
+            .to_string();
+        assert!(unknown.contains("sampler"), "{unknown}");
         let unknown = toml::from_str::<TrainConfig>("learning_rate = 0.1")
             .unwrap_err()
             .to_string();

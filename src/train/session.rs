@@ -15,6 +15,7 @@ use super::adamw::{AdamWParams, FusedAdamW};
 use super::clip::{clip_grad_norm, grad_norm};
 use super::loader::{Batch, StreamLoader, valid_batches};
 use super::logger::{Logger, tags};
+use super::monitor::{MONITORED, Monitor};
 use super::resume::{self, Snapshot, TrainState};
 use super::trainer::{TrainSpec, cross_entropy, evaluate, tensors};
 use crate::model::checkpoint::Checkpoint;
@@ -42,6 +43,10 @@ pub(super) struct Session<'a, B: AutodiffBackend> {
     pub(super) state: TrainState,
     mems: Option<Memory<B>>,
     valid: Vec<Batch>,
+    monitor: Option<Monitor>,
+    /// Seconds spent decoding monitor pieces: not training time (the time budget and tok/s
+    /// leave it out, so the monitor cannot change how far training gets).
+    pub(super) monitor_secs: f64,
     logger: Logger,
     bar: ProgressBar,
     ckpts: PathBuf,
@@ -117,6 +122,13 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
             state,
             mems,
             valid,
+            monitor: Monitor::new(
+                &tc.monitor,
+                spec.seed,
+                spec.model.vocab_size,
+                spec.valid_songs,
+            ),
+            monitor_secs: 0.0,
             logger,
             bar,
             ckpts,
@@ -129,9 +141,14 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
         Ok((session, model))
     }
 
-    /// Training time over all sessions.
+    /// Training time over all sessions (monitoring left out).
     fn elapsed(&self) -> f64 {
-        self.elapsed_before + self.clock.elapsed().as_secs_f64()
+        self.elapsed_before + self.session_secs()
+    }
+
+    /// Training time of this session (monitoring left out).
+    pub(super) fn session_secs(&self) -> f64 {
+        self.clock.elapsed().as_secs_f64() - self.monitor_secs
     }
 
     /// Updates until the run is finished or this session's steps are done; returns the last
@@ -233,16 +250,40 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
         self.window_clock = Instant::now();
     }
 
-    /// The validation loss, recorded in the state and TensorBoard.
+    /// The validation loss, recorded in the state and TensorBoard, and the monitor's scalars.
     fn validate(&mut self, model: &TransformerXl<B>) -> Option<f64> {
-        let v = evaluate(&model.valid(), &self.valid, self.device);
+        let eval_model = model.valid();
+        let v = evaluate(&eval_model, &self.valid, self.device);
         self.state.last_valid_loss = v;
         if let Some(v) = v {
             self.logger.scalar(tags::VALID_LOSS, v, self.state.step);
             self.logger
                 .scalar(tags::VALID_PPL, v.exp(), self.state.step);
         }
+        self.monitor(&eval_model);
         v
+    }
+
+    /// Decodes and scores the monitor's pieces; a failure is a warning, never a stop.
+    fn monitor(&mut self, model: &TransformerXl<B::InnerBackend>) {
+        let Some(monitor) = &self.monitor else { return };
+        let started = Instant::now();
+        match monitor.sample(model) {
+            Ok(scores) => {
+                let step = self.state.step;
+                for (i, f) in MONITORED.iter().enumerate() {
+                    let tag = format!("{}/{}", tags::SAMPLES, f.name());
+                    if let Some(m) = scores.means[i] {
+                        self.logger.scalar(&tag, m, step);
+                    }
+                    if let Some(d) = scores.deltas[i] {
+                        self.logger.scalar(&format!("{tag}_delta"), d, step);
+                    }
+                }
+            }
+            Err(e) => self.bar.println(format!("warning: {e:#}")),
+        }
+        self.monitor_secs += started.elapsed().as_secs_f64();
     }
 
     /// A checkpoint of the current step, with `elapsed` as the training time so far.

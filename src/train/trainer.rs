@@ -49,8 +49,10 @@ pub struct TrainReport {
     /// Entropy (nats) of the train split's unigram distribution: the loss of a model that
     /// ignores context.
     pub unigram_entropy: f64,
-    /// Mean training throughput of this session.
+    /// Mean training throughput of this session (monitoring left out).
     pub tokens_per_sec: f64,
+    /// Seconds this session spent decoding and scoring monitor pieces.
+    pub monitor_secs: f64,
     pub checkpoint: PathBuf,
     pub wall_secs: f64,
 }
@@ -66,8 +68,17 @@ impl TrainReport {
         let valid = self.valid_loss.map_or("n/a".to_string(), |v| {
             format!("{v:.3} nats (ppl {:.2})", v.exp())
         });
+        let monitor = if self.monitor_secs > 0.0 {
+            format!(
+                "; monitor {:.1} s ({:.1}% of the stage)",
+                self.monitor_secs,
+                100.0 * self.monitor_secs / self.wall_secs.max(1e-9)
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "{} steps{resumed}, {} tokens, {:.0} tok/s; valid loss {valid} vs unigram entropy {:.3} nats; checkpoint {}",
+            "{} steps{resumed}, {} tokens, {:.0} tok/s; valid loss {valid} vs unigram entropy {:.3} nats{monitor}; checkpoint {}",
             self.step,
             self.tokens_seen,
             self.tokens_per_sec,
@@ -165,6 +176,7 @@ pub fn train<B: AutodiffBackend>(spec: &TrainSpec, device: &B::Device) -> Result
             valid_loss: state.last_valid_loss,
             unigram_entropy: entropy,
             tokens_per_sec: 0.0,
+            monitor_secs: 0.0,
             checkpoint: dst,
             wall_secs: started.elapsed().as_secs_f64(),
         });
@@ -180,7 +192,8 @@ pub fn train<B: AutodiffBackend>(spec: &TrainSpec, device: &B::Device) -> Result
         train_loss: s.last_train_loss,
         valid_loss: s.last_valid_loss,
         unigram_entropy: entropy,
-        tokens_per_sec: session.tokens as f64 / session.clock.elapsed().as_secs_f64().max(1e-9),
+        tokens_per_sec: session.tokens as f64 / session.session_secs().max(1e-9),
+        monitor_secs: session.monitor_secs,
         checkpoint,
         wall_secs: started.elapsed().as_secs_f64(),
     })

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The domain modules in data-flow order: each may use only the ones before it.
-const DOMAIN: [&str; 11] = [
-    "midi", "remi", "features", "shards", "tokenize", "audio", "model", "train", "generate",
-    "metrics", "report",
+const DOMAIN: [&str; 12] = [
+    "midi", "remi", "features", "shards", "tokenize", "audio", "model", "sampling", "train",
+    "generate", "metrics", "report",
 ];
 /// Helpers any module may use.
 const SHARED: [&str; 5] = ["check", "fsio", "hash", "progress", "rng"];

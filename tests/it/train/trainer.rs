@@ -316,3 +316,83 @@ fn fields(b: &[u8]) -> Vec<(u64, Field<'_>)> {
     }
     out
 }
+
+/// REMI songs of random notes.
+fn remi_songs(n: usize, salt: u64) -> Vec<Vec<u16>> {
+    let mut rng = cadenza::rng::Rng::new(salt);
+    (0..n)
+        .map(|_| {
+            let song = cadenza::midi::Song {
+                notes: crate::features::brute::random_notes(&mut rng),
+                ..Default::default()
+            };
+            cadenza::remi::encode(&song).unwrap().tokens
+        })
+        .collect()
+}
+
+#[test]
+fn the_sample_monitor_logs_musical_metrics_and_leaves_training_unchanged() {
+    let _g = crate::support::SEEDED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let (tr, va) = (remi_songs(6, 3), remi_songs(3, 4));
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |name: &str, pieces: usize| {
+        let out = tmp.path().join(name);
+        let mut s = spec(&tr, &va, &out, 8);
+        s.model = TransformerXlConfig::tiny(cadenza::remi::Vocab::SIZE)
+            .with_tgt_len(16)
+            .with_mem_len(16)
+            .with_dropout(0.1);
+        s.transposer = cadenza::remi::transpose;
+        s.train.monitor = cadenza::train::MonitorConfig {
+            pieces,
+            bars: 2,
+            max_tokens: 96,
+            ..Default::default()
+        };
+        let report = train::<CpuTrainBackend>(&s, &Default::default()).unwrap();
+        (report, out)
+    };
+    let (on, on_dir) = run("on", 3);
+    let (off, off_dir) = run("off", 0);
+    assert!(on.monitor_secs > 0.0 && off.monitor_secs == 0.0);
+    assert_eq!(on.valid_loss, off.valid_loss);
+    let (a, b) = (params(&on_dir), params(&off_dir));
+    assert!(
+        a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+        "the monitor changed the weights"
+    );
+
+    let scalars = read_scalars(&on_dir.join("tensorboard"));
+    for metric in ["h1", "h4", "gs"] {
+        for tag in [
+            format!("samples/{metric}"),
+            format!("samples/{metric}_delta"),
+        ] {
+            let steps: Vec<i64> = scalars.iter().filter(|s| s.0 == tag).map(|s| s.1).collect();
+            // GS needs two bars with notes; H1 and H4 are defined on any piece with a note.
+            if metric != "gs" {
+                assert_eq!(steps, vec![4, 8], "{tag}");
+            }
+            assert!(
+                scalars
+                    .iter()
+                    .filter(|s| s.0 == tag)
+                    .all(|s| s.2.is_finite() && s.2 >= 0.0)
+            );
+        }
+    }
+    let h1: Vec<f32> = scalars
+        .iter()
+        .filter(|s| s.0 == "samples/h1")
+        .map(|s| s.2)
+        .collect();
+    assert!(
+        h1.iter().all(|v| (0.0..=12f32.log2()).contains(v)),
+        "{h1:?}"
+    );
+    let off_scalars = read_scalars(&off_dir.join("tensorboard"));
+    assert!(off_scalars.iter().all(|s| !s.0.starts_with("samples/")));
+}

@@ -3,8 +3,39 @@
 
 use anyhow::{Result, bail};
 
-use super::SamplerConfig;
 use crate::rng::Rng;
+use serde::{Deserialize, Serialize};
+
+/// A sampler (`[[generate.sampler]]`, `[train.monitor]`): grammar mask -> temperature -> top-k -> top-p -> sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamplerConfig {
+    /// Folder name of the partition (`sampler=<name>`).
+    pub name: String,
+    #[serde(default = "one")]
+    pub temperature: f64,
+    /// 0 = off.
+    #[serde(default)]
+    pub top_k: usize,
+    /// 1.0 = off.
+    #[serde(default = "one")]
+    pub top_p: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl SamplerConfig {
+    pub fn new(name: &str, temperature: f64, top_k: usize, top_p: f64) -> SamplerConfig {
+        SamplerConfig {
+            name: name.into(),
+            temperature,
+            top_k,
+            top_p,
+        }
+    }
+}
 
 /// Candidate tokens with their renormalised probabilities, most likely first (ties: lower id first).
 pub fn distribution(

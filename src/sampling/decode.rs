@@ -15,8 +15,7 @@
 
 use anyhow::{Context, Result, bail};
 
-use super::SamplerConfig;
-use super::sampler;
+use super::sampler::{self, SamplerConfig};
 use crate::model::NextToken;
 use crate::rng::Rng;
 
