@@ -6,8 +6,10 @@ PIPELINE := $(CARGO) run --release --quiet --bin pipeline --
 
 .PHONY: pipeline test bench data build clean
 
+# Every stage, then the summary table (intervals, overlaps, ranks) and the report page's path.
 pipeline: data
 	$(PIPELINE) run all --config $(CONFIG)
+	$(PIPELINE) report --config $(CONFIG)
 
 # The suite, then the checks that could not run here (a skip fails under CI; see tests/it/support).
 test:

@@ -1,18 +1,19 @@
-"""Plain-Python H1/H4/GS (docs/design.md, "Metrics") over a folder of MIDI, read with mido.
+"""Plain-Python versions of every metric (docs/design.md, "Metrics") over a folder of MIDI, read
+with mido.
 
-The peer baseline of `pipeline bench evaluate` (src/metrics/bench.rs), and an independent
+The peer baseline of `pipeline bench evaluate` (src/bench/evaluate.rs), and an independent
 cross-check of its values. Written for cadenza; only mido is third-party (installed into the
 bench venv by scripts/bench/venv.sh, never committed). The reader mirrors crate::midi::read: ticks rescaled to 480 per beat
 with floor, drum channel (9) dropped, velocity-0 note-on is a note-off, overlapping notes of one
 pitch pair first-in first-out, notes open at the end close at the track's last tick, zero-length
 notes dropped. GS uses per-position counts (the same algorithm as the Rust code), so the timing
-compares implementations, not algorithms.
+compares implementations, not algorithms; the other metrics are written as the definitions read.
 
     python evaluate_peer.py DIR [--values OUT.jsonl]
 
 Prints one JSON line last: files, errors, seconds (read + metrics), read_seconds. With
---values, writes one JSON object per file: piece, h1, h4, gs (null where undefined), n_notes,
-error.
+--values, writes one JSON object per file: piece, every metric by its column name (null where
+undefined), or error.
 """
 
 import collections
@@ -69,8 +70,22 @@ def entropy(hist):
     return h
 
 
+def step_of(tick):
+    # round(tick * 4 / 480), halves up
+    return (tick + 60) // 120
+
+
+def mean(values):
+    return sum(values) / len(values) if values else float("nan")
+
+
+MAJOR = (0, 2, 4, 5, 7, 9, 11)
+MINOR = (0, 2, 3, 5, 7, 8, 10)
+
+
 def metrics(notes):
-    steps = [(start + 60) // 120 for (start, _, _, _) in notes]
+    """Every metric of docs/design.md, by its column name."""
+    steps = [step_of(start) for (start, _, _, _) in notes]
     n_bars = max(steps) // 16 + 1
     hists = [[0] * 12 for _ in range(n_bars)]
     onsets = [[0] * 16 for _ in range(n_bars)]
@@ -91,6 +106,7 @@ def metrics(notes):
 
     if n_bars < 2:
         gs = float("nan")
+        groove = float("nan")
     else:
         differing = 0
         for p in range(16):
@@ -98,7 +114,54 @@ def metrics(notes):
             differing += k * (n_bars - k)
         pairs = n_bars * (n_bars - 1) // 2
         gs = 1.0 - differing / (16 * pairs)
-    return h(1), h(4), gs, len(notes)
+        diffs = [sum(abs(onsets[i][p] - onsets[i + 1][p]) for p in range(16)) / 16 for i in range(n_bars - 1)]
+        groove = 1.0 - mean(diffs)
+
+    pitches = [n[2] for n in notes]
+    class_hist = [0] * 12
+    for p in pitches:
+        class_hist[p % 12] += 1
+    in_scale = 0
+    for root in range(12):
+        for scale in (MAJOR, MINOR):
+            in_scale = max(in_scale, sum(class_hist[(root + d) % 12] for d in scale))
+
+    # The distinct pitches sounding on each step: a note sounds on [s, max(s + 1, e)).
+    sounding = [set() for _ in range(16 * n_bars)]
+    for (start, end, pitch, _), s in zip(notes, steps):
+        e = max(s + 1, step_of(end))
+        for t in range(s, min(e, 16 * n_bars)):
+            sounding[t].add(pitch)
+    counts = [len(x) for x in sounding if x]
+    beats = 4 * n_bars
+    empty_beats = sum(1 for b in range(beats) if not any(sounding[4 * b + k] for k in range(4)))
+
+    distinct_onsets = sorted(set(steps))
+    iois = [(b - a) / 4 for a, b in zip(distinct_onsets, distinct_onsets[1:])]
+    ordered = sorted(zip(steps, pitches))
+    jumps = [abs(b[1] - a[1]) for a, b in zip(ordered, ordered[1:])]
+    empty_bars = sum(1 for hb in hists if sum(hb) == 0)
+
+    return {
+        "h1": h(1),
+        "h4": h(4),
+        "gs": gs,
+        "n_bars": n_bars,
+        "n_notes": len(notes),
+        "notes_per_bar": len(notes) / n_bars,
+        "pitch_range": max(pitches) - min(pitches),
+        "mean_velocity": mean([n[3] for n in notes]),
+        "mean_duration_beats": mean([(n[1] - n[0]) / TPB for n in notes]),
+        "empty_bar_share": empty_bars / n_bars,
+        "pc_entropy": entropy(class_hist),
+        "n_pitch_classes": sum(1 for c in class_hist if c > 0),
+        "scale_consistency": in_scale / len(pitches),
+        "groove_consistency": groove,
+        "polyphony": mean(counts),
+        "empty_beat_rate": empty_beats / beats,
+        "mean_ioi": mean(iois),
+        "mean_pitch_jump": mean(jumps),
+    }
 
 
 def midi_files(root):
@@ -135,8 +198,9 @@ def run(root, values_path):
             continue
         finally:
             read_s += time.perf_counter() - t
-        h1, h4, gs, n = metrics(notes)
-        rows.append({"piece": piece_name(root, path), "h1": finite(h1), "h4": finite(h4), "gs": finite(gs), "n_notes": n})
+        row = {"piece": piece_name(root, path)}
+        row.update({k: finite(v) for k, v in metrics(notes).items()})
+        rows.append(row)
     seconds = time.perf_counter() - t0
     if values_path:
         with open(values_path, "w") as f:

@@ -11,7 +11,9 @@ use std::time::Instant;
 use crate::features::Feature;
 use crate::metrics::inputs::folder_jobs;
 use crate::metrics::pieces::EXTERNAL_TASK;
-use crate::metrics::{Group, PieceJob, ScoredPiece, score_all};
+use crate::metrics::{
+    EvaluateConfig, Group, PieceJob, ScoredPiece, SummaryOptions, score_all, summarize,
+};
 
 /// One timed pass over a folder.
 #[derive(Debug, Clone)]
@@ -171,5 +173,43 @@ pub fn bench(dir: &Path) -> Result<String> {
         }
         Err(e) => report += &format!("\n  Python peer not measured: {e:#}"),
     }
+    match super::python_peer(&["muspy"], "muspy_metrics.py", &[&dir_s]) {
+        Ok(v) => {
+            let secs = v["seconds"].as_f64().unwrap_or(f64::NAN);
+            let peer = v["files"].as_f64().unwrap_or(f64::NAN) / secs;
+            report += &format!(
+                "\n  MusPy, its own {} comparable metrics (speed only: definitions differ): {secs:.2} s = {peer:.1} files/s (1 core, read {:.2} s); ratio {:.0}x ({} threads), {:.0}x (1 thread)",
+                v["metrics"].as_array().map_or(0, Vec::len),
+                v["read_seconds"].as_f64().unwrap_or(f64::NAN),
+                all.files_per_s() / peer,
+                all.threads,
+                one.files_per_s() / peer
+            );
+        }
+        Err(e) => report += &format!("\n  MusPy not measured: {e:#}"),
+    }
+    let opts = EvaluateConfig::default().summary_options(1);
+    let (secs, groups) = summary_seconds(&all.rows, &opts);
+    report += &format!(
+        "\n  summary of a full run's shape ({groups} rows, {} resamples, every metric): {secs:.3} s",
+        opts.resamples
+    );
     Ok(report)
+}
+
+/// Times the summary of a run's shape made from the scored files: the first 100 as the
+/// reference, then rows of 20 pieces (a generate run's samplers, baseline, real continuations).
+fn summary_seconds(rows: &[ScoredPiece], opts: &SummaryOptions) -> (f64, usize) {
+    let mut run = Vec::new();
+    for (i, r) in rows.iter().take(100 + 10 * 20).enumerate() {
+        let group = if i < 100 {
+            Group::reference()
+        } else {
+            Group::new("unconditional", format!("s{}", (i - 100) / 20))
+        };
+        run.push(ScoredPiece { group, ..r.clone() });
+    }
+    let t0 = Instant::now();
+    let summary = summarize(&run, opts);
+    (t0.elapsed().as_secs_f64(), summary.len())
 }

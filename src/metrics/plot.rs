@@ -182,7 +182,7 @@ fn span(values: impl Iterator<Item = (f64, f64)>) -> (f64, f64) {
 }
 
 /// Dark, distinct colours (readable as text on white).
-const PALETTE: [RGBColor; 8] = [
+pub const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),

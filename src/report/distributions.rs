@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::features::Feature;
+use crate::metrics::plot::PALETTE;
 use crate::metrics::stats::{kde, scott_bandwidth};
 use crate::metrics::summary::compared_features;
 use crate::metrics::{Group, ScoredPiece};
@@ -60,17 +61,6 @@ fn curve(v: &[f64], lo: f64, hi: f64) -> Vec<(f64, f64)> {
         None => Vec::new(),
     }
 }
-
-const PALETTE: [RGBColor; 8] = [
-    RGBColor(31, 119, 180),
-    RGBColor(214, 39, 40),
-    RGBColor(44, 160, 44),
-    RGBColor(148, 103, 189),
-    RGBColor(255, 127, 14),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(23, 190, 207),
-];
 
 fn render(f: Feature, groups: &BTreeMap<&Group, Vec<f64>>, svg: &mut String) -> Result<()> {
     let err = |e: &dyn std::fmt::Display| anyhow!("{e}");
