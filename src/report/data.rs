@@ -16,9 +16,6 @@ use crate::model::checkpoint::{CHECKPOINTS_DIR, Checkpoint};
 use crate::shards::{self, Split};
 
 pub use crate::metrics::pieces::{CONTINUATION_TASK, REAL_SAMPLER, REFERENCE_TASK};
-/// The prompt length of a continuation when samples.parquet has no `start_bar` (the first 8
-/// bars).
-const DEFAULT_PROMPT_BARS: u32 = 8;
 
 /// A piece's scores from metrics/pieces, in the scope its group is compared in (a
 /// continuation's generated bars).
@@ -339,9 +336,9 @@ pub fn generated_pieces(
                 let key = piece_key(&id);
                 let row = rows.get(&key).cloned().unwrap_or_default();
                 let wav = Some(midi.with_extension("wav")).filter(|w| w.is_file());
-                let start_bar = row
-                    .start_bar
-                    .or((task == CONTINUATION_TASK).then_some(DEFAULT_PROMPT_BARS));
+                // Without samples.parquet the prompt is unknown: nothing shaded, as evaluate
+                // scores such a continuation whole.
+                let start_bar = row.start_bar;
                 out.push(Piece {
                     scores: scores.get(&(task.clone(), sampler.clone(), key)).cloned(),
                     task: task.clone(),
