@@ -200,6 +200,8 @@ fn same_seed_same_midi_bytes_and_pieces_differ() {
 
 #[test]
 fn continuation_keeps_the_prompt_bars() {
+    // The path the default config takes: a full 8-bar prompt, the default token budget, every
+    // default sampler (a small budget would force a Bar at once and hide a prompt overrun).
     let model = tiny(16, 4);
     let cached = KvDecoder::new(&model).unwrap();
     let song = demo_song(10);
@@ -209,16 +211,12 @@ fn continuation_keeps_the_prompt_bars() {
         tokens: cut_bars(&enc.tokens, 8, remi_specials()),
         real: enc.tokens.clone(),
     };
-    let gcfg = plan_cfg(3);
-    let s = SamplerConfig::new("t1.2_k60", 1.2, 60, 1.0);
-    let plan = PartitionPlan {
-        task: Task::Continuation,
-        sampler: &s,
-        n: 4,
-        prompts: std::slice::from_ref(&prompt),
-        run_seed: 5,
+    let gcfg = GenerateConfig {
+        continuation_bars: 2,
+        batch_size: 4,
+        ..Default::default()
     };
-    let pieces = generate_pieces(&cached, &gcfg, &plan).unwrap();
+    assert!(prompt.tokens.len() < gcfg.max_tokens);
     // The prompt's quantised notes: the original song's notes of bars 0..8, onsets on the grid.
     let want: Vec<(u32, u8)> = song
         .notes
@@ -227,22 +225,34 @@ fn continuation_keeps_the_prompt_bars() {
         .map(|n| (onset_step(n.start), n.pitch))
         .collect();
     assert_eq!(want.len(), 8 * 12);
-    for p in &pieces {
-        assert_eq!(p.row.start_bar, 8);
-        assert_eq!(p.row.n_bars, 10);
-        assert_eq!(p.row.prompt_source.as_deref(), Some("demo"));
-        assert_eq!(&p.row.tokens[..prompt.tokens.len()], &prompt.tokens[..]);
-        assert_well_formed(&p.row.tokens, 10);
-        let back = cadenza::midi::read_bytes(&cadenza::midi::write_bytes(&p.song)).unwrap();
-        let mut got: Vec<(u32, u8)> = back
-            .notes
-            .iter()
-            .filter(|n| onset_step(n.start) < 8 * 16)
-            .map(|n| (onset_step(n.start), n.pitch))
-            .collect();
-        got.sort();
-        let mut w = want.clone();
-        w.sort();
-        assert_eq!(got, w, "first 8 bars equal the prompt");
+    for s in default_samplers() {
+        let plan = PartitionPlan {
+            task: Task::Continuation,
+            sampler: &s,
+            n: 4,
+            prompts: std::slice::from_ref(&prompt),
+            run_seed: 5,
+        };
+        let pieces = generate_pieces(&cached, &gcfg, &plan).unwrap();
+        for p in &pieces {
+            assert_eq!(p.row.start_bar, 8);
+            assert_eq!(p.row.n_bars, 10);
+            assert_eq!(p.row.prompt_source.as_deref(), Some("demo"));
+            assert_eq!(&p.row.tokens[..prompt.tokens.len()], &prompt.tokens[..]);
+            // Nothing generated lands in the prompt's bars: a Bar follows the prompt at once.
+            assert_eq!(p.row.tokens[prompt.tokens.len()], BAR, "{}", s.name);
+            assert_well_formed(&p.row.tokens, 10);
+            let back = cadenza::midi::read_bytes(&cadenza::midi::write_bytes(&p.song)).unwrap();
+            let mut got: Vec<(u32, u8)> = back
+                .notes
+                .iter()
+                .filter(|n| onset_step(n.start) < 8 * 16)
+                .map(|n| (onset_step(n.start), n.pitch))
+                .collect();
+            got.sort();
+            let mut w = want.clone();
+            w.sort();
+            assert_eq!(got, w, "{}: the first 8 bars equal the prompt", s.name);
+        }
     }
 }
