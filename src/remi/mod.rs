@@ -11,7 +11,7 @@ pub use chord::{Chord, Quality};
 pub use decode::decode;
 pub use encode::{Encoded, QuantNote, duration_bin, encode, quantise};
 pub use grammar::{Grammar, GrammarError, validate};
-pub use transpose::transpose;
+pub use transpose::{shift_tempo, transpose};
 pub use vocab::{BAR, BOS, EOS, PAD, Token, VOCAB_NAME, Vocab, tempo_bin, vocab_json};
 
 use crate::midi::TPB;

@@ -65,6 +65,7 @@ impl Stage<Ctx> for Train {
             train_songs: &train_songs,
             valid_songs: &valid_songs,
             transposer: crate::remi::transpose,
+            tempo_shifter: crate::remi::shift_tempo,
             out_dir: job.out.to_path_buf(),
             // The runner hands us the output folder itself: checkpoints there survive a crash.
             resume_dirs: vec![],

@@ -3,7 +3,8 @@
 //! Each of the B streams is an endless concatenation of songs. Songs are dealt to the streams
 //! from one shuffled order per epoch (stream 0 first, then 1, ...), each with a random
 //! transposition drawn from [-transpose, +transpose] semitones (a shift that leaves the pitch
-//! range falls back to the original key). Because every song starts with Bos and ends with Eos,
+//! range falls back to the original key) and a random tempo shift of [-tempo_shift,
+//! +tempo_shift] bins ([`Augment`]). Because every song starts with Bos and ends with Eos,
 //! the memory is *not* reset at song boundaries: as with the articles of WikiText-103 in the
 //! Transformer-XL paper, the model sees the previous song in its memory and learns that Bos
 //! starts afresh. The memory of stream b is always the past of stream b, so it stays exact.
@@ -52,6 +53,19 @@ pub fn split_songs(tokens_dir: &Path, vocab_size: usize) -> Result<(Vec<Vec<u16>
 
 /// Transposes a song's tokens by k semitones; `None` when a pitch leaves the range.
 pub type Transposer = fn(&[u16], i32) -> Option<Vec<u16>>;
+/// Moves a song's tempo tokens by k bins (clamped to the vocabulary).
+pub type TempoShifter = fn(&[u16], i32) -> Vec<u16>;
+
+/// The per-song augmentations, each drawn per song and epoch from the loader's generator:
+/// a transposition in [-transpose, +transpose] semitones, then a tempo shift in
+/// [-tempo_shift, +tempo_shift] bins. A range of 0 draws nothing.
+#[derive(Clone, Copy)]
+pub struct Augment {
+    pub transpose: i32,
+    pub transposer: Transposer,
+    pub tempo_shift: i32,
+    pub tempo_shifter: TempoShifter,
+}
 
 /// One segment per stream: `inputs[b * len + t]`, `targets` = inputs shifted by one.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,8 +97,7 @@ pub struct LoaderState {
 pub struct StreamLoader<'a> {
     songs: &'a [Vec<u16>],
     tgt_len: usize,
-    transpose: i32,
-    transposer: Transposer,
+    augment: Augment,
     pub state: LoaderState,
 }
 
@@ -93,8 +106,7 @@ impl<'a> StreamLoader<'a> {
         songs: &'a [Vec<u16>],
         batch: usize,
         tgt_len: usize,
-        transpose: i32,
-        transposer: Transposer,
+        augment: Augment,
         seed: u64,
     ) -> anyhow::Result<Self> {
         anyhow::ensure!(
@@ -111,8 +123,7 @@ impl<'a> StreamLoader<'a> {
         Ok(StreamLoader {
             songs,
             tgt_len,
-            transpose,
-            transposer,
+            augment,
             state,
         })
     }
@@ -160,16 +171,23 @@ impl<'a> StreamLoader<'a> {
         }
         let song = &self.songs[st.order[st.next] as usize];
         st.next += 1;
-        let k = if self.transpose > 0 {
-            st.rng
-                .range_i64(-(self.transpose as i64), self.transpose as i64)
-        } else {
-            0
+        let a = self.augment;
+        let mut draw = |range: i32| {
+            if range > 0 {
+                st.rng.range_i64(-(range as i64), range as i64) as i32
+            } else {
+                0
+            }
         };
-        if k == 0 {
-            return song.clone();
+        let (k, tempo) = (draw(a.transpose), draw(a.tempo_shift));
+        let song = match k {
+            0 => song.clone(),
+            k => (a.transposer)(song, k).unwrap_or_else(|| song.clone()),
+        };
+        match tempo {
+            0 => song,
+            t => (a.tempo_shifter)(&song, t),
         }
-        (self.transposer)(song, k as i32).unwrap_or_else(|| song.clone())
     }
 }
 
@@ -244,16 +262,25 @@ mod tests {
         let songs: Vec<Vec<u16>> = (0..5u16)
             .map(|i| (0..(3 + i * 2)).map(|t| t + 10 * i).collect())
             .collect();
-        let mut a = StreamLoader::new(&songs, 2, 4, 2, up, 9).unwrap();
+        let augment = Augment {
+            transpose: 2,
+            transposer: up,
+            tempo_shift: 1,
+            tempo_shifter: |t, k| t.iter().map(|&x| (x as i32 + 1000 * k) as u16).collect(),
+        };
+        let mut a = StreamLoader::new(&songs, 2, 4, augment, 9).unwrap();
         let first = a.next_batch();
         let saved = a.state.clone();
         let rest: Vec<Batch> = (0..6).map(|_| a.next_batch()).collect();
-        let mut b = StreamLoader::new(&songs, 2, 4, 2, up, 9)
+        let mut b = StreamLoader::new(&songs, 2, 4, augment, 9)
             .unwrap()
             .resume(saved)
             .unwrap();
         let again: Vec<Batch> = (0..6).map(|_| b.next_batch()).collect();
         assert_eq!(rest, again);
+        // Both augmentations were drawn: transposed (+100 ± k) and tempo-shifted (± 1000).
+        let seen: Vec<i32> = rest.iter().flat_map(|b| b.inputs.clone()).collect();
+        assert!(seen.iter().any(|&x| x >= 1000) && seen.iter().any(|&x| x < 1000));
         // Targets are the inputs shifted by one within a stream, across segments too.
         assert_eq!(&first.targets[0..3], &first.inputs[1..4]);
         assert_eq!(first.targets[3], rest[0].inputs[0]);

@@ -60,6 +60,9 @@ pub struct TrainConfig {
     pub clip_norm: f64,
     /// Random transposition per song and epoch, in [-transpose, +transpose] semitones.
     pub transpose: u32,
+    /// Random tempo shift per song and epoch, in [-tempo_shift, +tempo_shift] bins of 4 BPM
+    /// (clamped to 32..224); 0 = off.
+    pub tempo_shift: u32,
     /// Validate every this many steps (and at the end).
     pub eval_every: usize,
     /// Cap on validation tokens per evaluation.
@@ -91,6 +94,7 @@ impl Default for TrainConfig {
             eps: 1e-8,
             clip_norm: 1.0,
             transpose: 3,
+            tempo_shift: 0,
             eval_every: 250,
             valid_tokens: 32_768,
             log_every: 10,
@@ -164,6 +168,11 @@ impl TrainConfig {
             self.transpose <= 12,
             "train.transpose",
             "must be <= 12 semitones",
+        )?;
+        check(
+            self.tempo_shift <= 48,
+            "train.tempo_shift",
+            "must be <= 48 tempo bins (the whole 32..224 BPM range)",
         )?;
         check(self.eval_every > 0, "train.eval_every", "must be > 0")?;
         check(self.valid_tokens > 0, "train.valid_tokens", "must be > 0")?;
@@ -265,6 +274,7 @@ mod tests {
             train_songs: &songs,
             valid_songs: &songs,
             transposer: |t, _| Some(t.to_vec()),
+            tempo_shifter: |t, _| t.to_vec(),
             out_dir: std::env::temp_dir().join("cadenza-never-written"),
             resume_dirs: vec![],
             force: false,

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use super::adamw::{AdamWParams, FusedAdamW};
 use super::clip::{clip_grad_norm, grad_norm};
-use super::loader::{Batch, StreamLoader, valid_batches};
+use super::loader::{Augment, Batch, StreamLoader, valid_batches};
 use super::logger::{Logger, tags};
 use super::monitor::{MONITORED, Monitor};
 use super::resume::{self, Snapshot, TrainState};
@@ -82,8 +82,12 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
             spec.train_songs,
             tc.batch_size,
             spec.model.tgt_len,
-            tc.transpose as i32,
-            spec.transposer,
+            Augment {
+                transpose: tc.transpose as i32,
+                transposer: spec.transposer,
+                tempo_shift: tc.tempo_shift as i32,
+                tempo_shifter: spec.tempo_shifter,
+            },
             Rng::derive(spec.seed, &["train", "loader"]),
         )?;
         let mut state = TrainState {

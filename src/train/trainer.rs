@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::TrainConfig;
-use super::loader::{Batch, Transposer, unigram_entropy};
+use super::loader::{Batch, TempoShifter, Transposer, unigram_entropy};
 use super::resume::{self, TrainState};
 use super::session::Session;
 use crate::model::checkpoint::{CHECKPOINTS_DIR, Checkpoint};
@@ -27,6 +27,7 @@ pub struct TrainSpec<'a> {
     pub train_songs: &'a [Vec<u16>],
     pub valid_songs: &'a [Vec<u16>],
     pub transposer: Transposer,
+    pub tempo_shifter: TempoShifter,
     /// Output folder: `checkpoints/` and `tensorboard/` go here.
     pub out_dir: PathBuf,
     /// Other train folders to look in for a checkpoint to resume (e.g. the previous output).

@@ -66,3 +66,20 @@ fn refuses_shifts_that_leave_the_piano_range() {
     assert!(remi::transpose(&seq(25, 100), -4).is_some());
     assert!(remi::transpose(&seq(25, 100), -5).is_none());
 }
+
+#[test]
+fn tempo_shift_moves_tempos_by_whole_bins_and_clamps() {
+    let tempo = |bpm| id(Token::Tempo(bpm));
+    let up = remi::shift_tempo(&seq(40, 70), 3);
+    // Tempo(100) moves 3 bins of 4 BPM; nothing else changes.
+    let want: Vec<u16> = seq(40, 70)
+        .into_iter()
+        .map(|t| if t == tempo(100) { tempo(112) } else { t })
+        .collect();
+    assert_eq!(up, want);
+    assert_eq!(remi::shift_tempo(&up, -3), seq(40, 70));
+    assert_eq!(remi::shift_tempo(&seq(40, 70), 0), seq(40, 70));
+    // Clamped to the vocabulary's 32..224 BPM.
+    assert_eq!(remi::shift_tempo(&[tempo(220)], 5), vec![tempo(224)]);
+    assert_eq!(remi::shift_tempo(&[tempo(36)], -5), vec![tempo(32)]);
+}

@@ -76,6 +76,7 @@ fn spec<'a>(
         train_songs,
         valid_songs,
         transposer: shift,
+        tempo_shifter: |t, _| t.to_vec(),
         out_dir: out.to_path_buf(),
         resume_dirs: vec![],
         force: false,
