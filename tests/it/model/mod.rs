@@ -1,2 +1,3 @@
+mod burn_path;
 mod decoder;
 mod transformer_xl;
