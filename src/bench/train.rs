@@ -110,7 +110,7 @@ pub fn bench_on_configured_backend(
         warmup,
         steps,
     };
-    on_backend(&train.backend, &train.precision, work)
+    on_backend(&train.backend, &train.precision, &train.checkpointing, work)
 }
 
 /// The report of `pipeline bench train`: the configured model, batch, backend and precision,

@@ -19,7 +19,7 @@ use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 
 use crate::check::check;
-use crate::model::backend::{BackendWork, on_backend};
+use crate::model::backend::{BackendWork, CHECKPOINTING, on_backend};
 
 /// Trains on the backend and precision that `spec.train` names.
 pub fn train_on_configured_backend(spec: &TrainSpec) -> Result<TrainReport> {
@@ -30,7 +30,8 @@ pub fn train_on_configured_backend(spec: &TrainSpec) -> Result<TrainReport> {
             train::<B>(self.0, device)
         }
     }
-    on_backend(&spec.train.backend, &spec.train.precision, Work(spec))
+    let t = &spec.train;
+    on_backend(&t.backend, &t.precision, &t.checkpointing, Work(spec))
 }
 
 /// `[train]` section of the config.
@@ -42,6 +43,10 @@ pub struct TrainConfig {
     /// "f32", or on CUDA "bf16" / "f16" (the whole model, activations and optimizer state in
     /// that type; there are no f32 master weights). CPU always trains in f32.
     pub precision: String,
+    /// "none" or "balanced": Burn's gradient checkpointing (recompute some activations in the
+    /// backward pass instead of keeping them), for GPU memory. On the CPU, "balanced" runs the
+    /// unfused Burn compositions.
+    pub checkpointing: String,
     /// Number of parallel token streams.
     pub batch_size: usize,
     /// Peak learning rate (after warmup).
@@ -82,6 +87,7 @@ impl Default for TrainConfig {
         TrainConfig {
             backend: "cpu".into(),
             precision: "f32".into(),
+            checkpointing: "none".into(),
             batch_size: 8,
             lr: 1e-3,
             min_lr: 1e-5,
@@ -124,6 +130,14 @@ impl TrainConfig {
             self.backend == "cuda" || self.precision == "f32",
             "train.precision",
             "must be \"f32\" on train.backend = \"cpu\" (bf16/f16 are for CUDA)",
+        )?;
+        check(
+            CHECKPOINTING.contains(&self.checkpointing.as_str()),
+            "train.checkpointing",
+            format!(
+                "must be \"none\" or \"balanced\", got {:?}",
+                self.checkpointing
+            ),
         )?;
         check(self.batch_size > 0, "train.batch_size", "must be > 0")?;
         check(self.lr > 0.0, "train.lr", "must be > 0")?;

@@ -397,3 +397,43 @@ fn the_sample_monitor_logs_musical_metrics_and_leaves_training_unchanged() {
     let off_scalars = read_scalars(&off_dir.join("tensorboard"));
     assert!(off_scalars.iter().all(|s| !s.0.starts_with("samples/")));
 }
+
+#[test]
+fn gradient_checkpointing_trains_the_same_model() {
+    let _g = crate::support::SEEDED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let (tr, va) = (songs(6, 5), songs(2, 6));
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |checkpointing: &str| {
+        let out = tmp.path().join(checkpointing);
+        let mut s = spec(&tr, &va, &out, 8);
+        // Dropout off: Burn's compositions draw their masks from another generator.
+        s.model = s.model.with_dropout(0.0);
+        s.train.checkpointing = checkpointing.into();
+        let report = cadenza::train::train_on_configured_backend(&s).unwrap();
+        (report.valid_loss.unwrap(), params(&out))
+    };
+    let (none, balanced) = (run("none"), run("balanced"));
+    // Balanced checkpointing runs Burn's compositions on the CPU (see model::burn_path): the
+    // same model up to float rounding.
+    assert!(
+        (none.0 - balanced.0).abs() < 1e-5,
+        "{} vs {}",
+        none.0,
+        balanced.0
+    );
+    let diff = none
+        .1
+        .iter()
+        .zip(&balanced.1)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(diff < 1e-4, "weights differ by {diff}");
+    // ... but not bitwise: the key did pick the other autodiff type.
+    assert_ne!(none.1, balanced.1);
+    let mut bad = spec(&tr, &va, &tmp.path().join("bad"), 8);
+    bad.train.checkpointing = "full".into();
+    let err = bad.train.validate().unwrap_err().to_string();
+    assert!(err.contains("train.checkpointing"), "{err}");
+}
