@@ -17,7 +17,7 @@
 //! `super::fused`: on the CPU backend each is one kernel, elsewhere the plain Burn ops.
 
 use burn::config::Config;
-use burn::module::{Module, Param};
+use burn::module::{Module, Param, ParamId};
 use burn::nn::{
     Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
 };
@@ -189,6 +189,15 @@ pub struct XlLayer<B: Backend> {
 }
 
 impl<B: Backend> TransformerXl<B> {
+    /// The attention position biases (u and v of the paper): 2-D, but biases, so weight decay
+    /// leaves them alone.
+    pub fn position_bias_ids(&self) -> Vec<ParamId> {
+        self.layers
+            .iter()
+            .flat_map(|l| [l.r_w_bias.id, l.r_r_bias.id])
+            .collect()
+    }
+
     /// tokens `[B, T]` -> logits `[B, T, vocab]`. The new memory holds the last `mem_len`
     /// inputs of each layer over (old memory + this segment), without gradient.
     pub fn forward(

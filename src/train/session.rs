@@ -2,16 +2,17 @@
 //! validation and checkpoints, until the run is finished or the session's steps are done.
 
 use anyhow::{Context, Result, bail};
-use burn::module::AutodiffModule;
+use burn::module::{AutodiffModule, Module, ParamId};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::ElementConversion;
 use burn::tensor::backend::AutodiffBackend;
 use indicatif::ProgressBar;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::adamw::{AdamWParams, FusedAdamW};
+use super::adamw::{AdamWParams, FusedAdamW, WeightDecay};
 use super::clip::{clip_grad_norm, grad_norm};
 use super::loader::{Augment, Batch, StreamLoader, valid_batches};
 use super::logger::{Logger, tags};
@@ -76,7 +77,8 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
             beta_1: tc.beta1 as f32,
             beta_2: tc.beta2 as f32,
             epsilon: tc.eps as f32,
-            weight_decay: tc.weight_decay as f32,
+            // Decay is applied before each step by WeightDecay, to weight matrices only.
+            weight_decay: 0.0,
         });
         let mut loader = StreamLoader::new(
             spec.train_songs,
@@ -221,6 +223,15 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
             grad_norm::<B, _>(&model, &grads)
         };
         let lr = tc.schedule().at(step);
+        let model = if tc.weight_decay > 0.0 {
+            let skip: HashSet<ParamId> = model.position_bias_ids().into_iter().collect();
+            model.map(&mut WeightDecay {
+                factor: WeightDecay::factor(lr, tc.weight_decay),
+                skip: &skip,
+            })
+        } else {
+            model
+        };
         let model = self.optim.step(lr, model, grads);
         self.mems = Some(new_mems);
         self.state.step += 1;
