@@ -2,7 +2,8 @@
 # GPU smoke run of the whole pipeline with configs/gpu-smoke.toml: tokenize, train the course
 # model (12L/512, tgt/mem 512) for 200 steps in bf16 on burn-cuda, generate both tasks x 3
 # samplers x 20 pieces, evaluate and report. Prints each stage's time, the training tokens/s and
-# the peak GPU memory that nvidia-smi saw.
+# the peak GPU memory that nvidia-smi saw; then `pipeline bench train` without and with gradient
+# checkpointing (train.checkpointing = "balanced"), each with its peak memory.
 #
 #   scripts/gpu-smoke.sh build   # here (no GPU or CUDA toolkit needed): builds `pipeline` with
 #                                # --features cuda and packs it, stripped and gzipped, with the
@@ -46,6 +47,17 @@ run)
   echo "whole pipeline: $(( $(date +%s) - start )) s"
   echo "peak GPU memory used: $(sort -n "$log/gpu-mem.csv" | tail -1) MiB (device total, nvidia-smi every 200 ms; ${base} MiB before start)"
   "$bin" report --config "$config" | tee "$log/summary.txt"
+  # Training throughput and peak memory without and with gradient checkpointing (Burn's
+  # balanced strategy), the same model and batch.
+  sed 's/^\[train\]$/[train]\ncheckpointing = "balanced"/' "$config" > "$log/checkpointing.toml"
+  for variant in "$config" "$log/checkpointing.toml"; do
+    name=$(basename "$variant" .toml)
+    nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > "$log/mem-$name.csv" &
+    smi=$!
+    "$bin" bench train --config "$variant" 2>&1 | tee "$log/bench-$name.log"
+    kill $smi 2>/dev/null || true
+    echo "$name: peak GPU memory used $(sort -n "$log/mem-$name.csv" | tail -1) MiB"
+  done
   ;;
 *)
   echo "usage: scripts/gpu-smoke.sh build|run" >&2; exit 2 ;;
