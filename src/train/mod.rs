@@ -113,32 +113,7 @@ impl Default for TrainConfig {
 
 impl TrainConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
-        check(
-            ["cpu", "cuda"].contains(&self.backend.as_str()),
-            "train.backend",
-            format!("must be \"cpu\" or \"cuda\", got {:?}", self.backend),
-        )?;
-        check(
-            ["f32", "bf16", "f16"].contains(&self.precision.as_str()),
-            "train.precision",
-            format!(
-                "must be \"f32\", \"bf16\" or \"f16\", got {:?}",
-                self.precision
-            ),
-        )?;
-        check(
-            self.backend == "cuda" || self.precision == "f32",
-            "train.precision",
-            "must be \"f32\" on train.backend = \"cpu\" (bf16/f16 are for CUDA)",
-        )?;
-        check(
-            CHECKPOINTING.contains(&self.checkpointing.as_str()),
-            "train.checkpointing",
-            format!(
-                "must be \"none\" or \"balanced\", got {:?}",
-                self.checkpointing
-            ),
-        )?;
+        self.validate_backend()?;
         check(self.batch_size > 0, "train.batch_size", "must be > 0")?;
         check(self.lr > 0.0, "train.lr", "must be > 0")?;
         check(
@@ -202,6 +177,36 @@ impl TrainConfig {
             "must be > 0",
         )?;
         self.monitor.validate()
+    }
+
+    /// Backend, precision and checkpointing: the keys that pick the Burn backend.
+    fn validate_backend(&self) -> anyhow::Result<()> {
+        check(
+            ["cpu", "cuda"].contains(&self.backend.as_str()),
+            "train.backend",
+            format!("must be \"cpu\" or \"cuda\", got {:?}", self.backend),
+        )?;
+        check(
+            ["f32", "bf16", "f16"].contains(&self.precision.as_str()),
+            "train.precision",
+            format!(
+                "must be \"f32\", \"bf16\" or \"f16\", got {:?}",
+                self.precision
+            ),
+        )?;
+        check(
+            self.backend == "cuda" || self.precision == "f32",
+            "train.precision",
+            "must be \"f32\" on train.backend = \"cpu\" (bf16/f16 are for CUDA)",
+        )?;
+        check(
+            CHECKPOINTING.contains(&self.checkpointing.as_str()),
+            "train.checkpointing",
+            format!(
+                "must be \"none\" or \"balanced\", got {:?}",
+                self.checkpointing
+            ),
+        )
     }
 
     pub fn schedule(&self) -> schedule::LrSchedule {

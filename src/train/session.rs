@@ -80,18 +80,7 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
             // Decay is applied before each step by WeightDecay, to weight matrices only.
             weight_decay: 0.0,
         });
-        let mut loader = StreamLoader::new(
-            spec.train_songs,
-            tc.batch_size,
-            spec.model.tgt_len,
-            Augment {
-                transpose: tc.transpose as i32,
-                transposer: spec.transposer,
-                tempo_shift: tc.tempo_shift as i32,
-                tempo_shifter: spec.tempo_shifter,
-            },
-            Rng::derive(spec.seed, &["train", "loader"]),
-        )?;
+        let mut loader = train_loader(spec)?;
         let mut state = TrainState {
             step: 0,
             loader: loader.state.clone(),
@@ -314,6 +303,24 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
         };
         resume::save(&self.ckpts, snap, self.spec.train.keep_checkpoints)
     }
+}
+
+/// The training streams with the configured augmentations, seeded from the run seed.
+fn train_loader<'a>(spec: &'a TrainSpec<'a>) -> Result<StreamLoader<'a>> {
+    let tc = &spec.train;
+    let augment = Augment {
+        transpose: tc.transpose as i32,
+        transposer: spec.transposer,
+        tempo_shift: tc.tempo_shift as i32,
+        tempo_shifter: spec.tempo_shifter,
+    };
+    StreamLoader::new(
+        spec.train_songs,
+        tc.batch_size,
+        spec.model.tgt_len,
+        augment,
+        Rng::derive(spec.seed, &["train", "loader"]),
+    )
 }
 
 /// What a resumed session starts from: model, optimizer, XL memory, loader and state.
