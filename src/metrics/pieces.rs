@@ -113,6 +113,13 @@ pub struct ScoredPiece {
     pub metrics: std::result::Result<Features, String>,
 }
 
+impl ScoredPiece {
+    /// Whether this row is in the scope its group is judged in ([`Group::compared_in`]).
+    pub fn is_compared(&self) -> bool {
+        self.scope == self.group.compared_in().0
+    }
+}
+
 /// One MIDI file to score.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PieceJob {

@@ -99,7 +99,7 @@ struct Sample {
 /// Summarise rows of any groups, sorted by (task, sampler).
 pub fn summarize(rows: &[ScoredPiece], opts: &SummaryOptions) -> Vec<SummaryRow> {
     let mut groups: BTreeMap<&Group, Vec<&ScoredPiece>> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.scope == r.group.compared_in().0) {
+    for r in rows.iter().filter(|r| r.is_compared()) {
         groups.entry(&r.group).or_default().push(r);
     }
     let features = compared_features();

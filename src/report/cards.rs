@@ -16,6 +16,8 @@ pub struct Card<'a> {
     pub roll: Result<(String, RollInfo), String>,
     /// Position in file order (the page's default sort).
     pub order: usize,
+    /// Seconds from the start to the first generated bar (pieces with a known start bar).
+    pub split_seconds: Option<f64>,
     /// A continuation's prompt and real continuation, to play beside the model's.
     pub pair: Option<ContinuationPair>,
 }

@@ -251,7 +251,7 @@ type ScoreKey = (String, String, String);
 /// key).
 pub fn scores_by_piece(rows: &[ScoredPiece]) -> BTreeMap<ScoreKey, Scores> {
     rows.iter()
-        .filter(|r| r.scope == r.group.compared_in().0)
+        .filter(|r| r.is_compared())
         .map(|r| {
             let value = |f: Feature| {
                 r.metrics

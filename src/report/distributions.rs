@@ -18,7 +18,7 @@ const POINTS: usize = 200;
 /// The defined values of `f` per group, in the scope each group is compared in.
 fn values(rows: &[ScoredPiece], f: Feature) -> BTreeMap<&Group, Vec<f64>> {
     let mut out: BTreeMap<&Group, Vec<f64>> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.scope == r.group.compared_in().0) {
+    for r in rows.iter().filter(|r| r.is_compared()) {
         if let Ok(m) = &r.metrics
             && !m[f].is_nan()
         {

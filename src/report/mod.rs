@@ -131,12 +131,22 @@ fn generated_card<'a>(
         file_component(&p.sampler),
         format!("{}.svg", file_component(&p.id)),
     ];
+    let song = read_song(&p.midi);
+    // Where the generated bars start, in the piece's own tempo map.
+    let split_seconds = match (&song, p.start_bar) {
+        (Ok(song), Some(bar)) => Some(crate::audio::tick_seconds(
+            song,
+            bar * roll::BEATS_PER_BAR * crate::midi::TPB,
+        )),
+        _ => None,
+    };
     Ok(Card {
         piece: p,
         midi_href: href(&p.midi),
         wav_href: p.wav.as_deref().map(href),
-        roll: draw_roll(p, &p.midi, &roll_segs, out)?,
+        roll: draw_roll(p, song, &roll_segs, out)?,
         order,
+        split_seconds,
         pair: None,
     })
 }
@@ -154,7 +164,7 @@ fn pair_continuations(cards: &mut [Card]) {
         .collect();
     for c in cards.iter_mut() {
         let p = c.piece;
-        let (Some(start_bar), true) = (p.start_bar, p.prompt_source.is_some()) else {
+        let (Some(split_seconds), true) = (c.split_seconds, p.prompt_source.is_some()) else {
             continue;
         };
         if p.task != data::CONTINUATION_TASK || p.sampler == data::REAL_SAMPLER {
@@ -163,13 +173,8 @@ fn pair_continuations(cards: &mut [Card]) {
         let Some((_, midi, wav)) = real.iter().find(|r| r.0 == key(p)) else {
             continue;
         };
-        // Where the generated bars start, in the piece's own tempo map.
-        let Ok(song) = crate::midi::read_file(&p.midi) else {
-            continue;
-        };
-        let tick = start_bar * roll::BEATS_PER_BAR * crate::midi::TPB;
         c.pair = Some(ContinuationPair {
-            split_seconds: crate::audio::tick_seconds(&song, tick),
+            split_seconds,
             real_midi_href: midi.clone(),
             real_wav_href: wav.clone(),
         });
@@ -201,7 +206,7 @@ fn reference_card<'a>(
         last.push_str(".svg");
     }
     let roll = match copied {
-        Ok(()) => draw_roll(p, &copy, &roll_segs, out)?,
+        Ok(()) => draw_roll(p, read_song(&copy), &roll_segs, out)?,
         Err(e) => Err(format!("cannot copy {}: {e}", p.midi.display())),
     };
     let wav_href = match (renderer, roll.is_ok()) {
@@ -229,6 +234,7 @@ fn reference_card<'a>(
         wav_href,
         roll,
         order,
+        split_seconds: None,
         pair: None,
     })
 }
@@ -245,17 +251,22 @@ fn render_excerpt(r: &crate::audio::Renderer, midi: &Path, wav: &Path) -> Result
     crate::audio::write_wav(wav, &audio)
 }
 
-/// Reads the MIDI file and writes its piano roll at `segs` under `out`. An unreadable piece
-/// gets a message on its card (Ok(Err)), not a failed stage; a failed write is an error.
+/// A piece's MIDI, or why it cannot be read (said on its card).
+fn read_song(midi: &Path) -> std::result::Result<crate::midi::Song, String> {
+    crate::midi::read_file(midi).map_err(|e| format!("{}: {e}", midi.display()))
+}
+
+/// Writes the piano roll of `song` at `segs` under `out`. An unreadable piece gets a message
+/// on its card (Ok(Err)), not a failed stage; a failed write is an error.
 fn draw_roll(
     p: &Piece,
-    midi: &Path,
+    song: std::result::Result<crate::midi::Song, String>,
     segs: &[String],
     out: &Path,
 ) -> Result<std::result::Result<(String, roll::RollInfo), String>> {
-    let song = match crate::midi::read_file(midi) {
+    let song = match song {
         Ok(s) => s,
-        Err(e) => return Ok(Err(format!("{}: {e}", midi.display()))),
+        Err(why) => return Ok(Err(why)),
     };
     let (svg, info) = roll::render(&roll::Roll {
         notes: &song.notes,

@@ -59,6 +59,9 @@ pub(super) struct Session<'a, B: AutodiffBackend> {
     pub(super) tokens: usize,
     window: LogWindow,
     window_clock: Instant,
+    /// The position biases: 2-D parameters that weight decay leaves alone (their ids do not
+    /// change across steps or a resume).
+    no_decay: HashSet<ParamId>,
 }
 
 impl<'a, B: AutodiffBackend> Session<'a, B> {
@@ -100,6 +103,7 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
             }
             None => remove_outputs(&[&ckpts, &spec.out_dir.join("tensorboard")])?,
         }
+        let no_decay = model.position_bias_ids().into_iter().collect();
         let valid = valid_batches(
             spec.valid_songs,
             tc.batch_size,
@@ -132,6 +136,7 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
             tokens: 0,
             window: LogWindow::default(),
             window_clock: Instant::now(),
+            no_decay,
         };
         Ok((session, model))
     }
@@ -213,10 +218,9 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
         };
         let lr = tc.schedule().at(step);
         let model = if tc.weight_decay > 0.0 {
-            let skip: HashSet<ParamId> = model.position_bias_ids().into_iter().collect();
             model.map(&mut WeightDecay {
                 factor: WeightDecay::factor(lr, tc.weight_decay),
-                skip: &skip,
+                skip: &self.no_decay,
             })
         } else {
             model
