@@ -8,6 +8,7 @@
 //! compositions CUDA runs. (AdamW stays the fused one here, since the optimizer works on the
 //! inner backend; it is compared with Burn's AdamW in `train::adamw`.)
 
+use crate::support::max_abs_diff;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -43,14 +44,6 @@ fn tokens<B: Backend>(salt: u64) -> (Tensor<B, 2, Int>, Tensor<B, 2, Int>) {
         .collect();
     let t = Tensor::<B, 2, Int>::from_data(TensorData::new(v, [2, 13]), &Default::default());
     (t.clone().slice([0..2, 0..12]), t.slice([0..2, 1..13]))
-}
-
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 /// Every parameter's gradient, in module order.
@@ -95,7 +88,7 @@ fn the_burn_compositions_match_the_fused_cpu_path_end_to_end() {
     assert_eq!(wf, wc, "the same weights on both paths");
 
     let ((lf, gf), (lc, gc)) = (run(&fused), run(&composed));
-    let (dl, dg) = (max_diff(&lf, &lc), max_diff(&gf, &gc));
+    let (dl, dg) = (max_abs_diff(&lf, &lc), max_abs_diff(&gf, &gc));
     eprintln!(
         "logits max |diff| {dl:.2e}, gradients max |diff| {dg:.2e} over {} values",
         gf.len()
@@ -157,7 +150,7 @@ fn the_burn_compositions_match_the_fused_cpu_path_end_to_end() {
             .unwrap();
         crate::support::flatten(&m)
     };
-    let dw = max_diff(
+    let dw = max_abs_diff(
         &load(&tmp.path().join("fused")),
         &load(&tmp.path().join("composed")),
     );

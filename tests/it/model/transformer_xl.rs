@@ -1,5 +1,6 @@
 //! Transformer-XL: causality, memory exactness, incremental decoding, rel-shift, overfitting.
 
+use crate::support::max_abs_diff;
 use burn::module::AutodiffModule;
 use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
 use burn::tensor::{Int, Tensor, TensorData};
@@ -23,14 +24,6 @@ fn pseudo_tokens(b: usize, t: usize, salt: u64) -> Vec<Vec<i32>> {
 
 fn values(t: Tensor<B, 3>) -> (Vec<usize>, Vec<f32>) {
     (t.dims().to_vec(), t.into_data().to_vec::<f32>().unwrap())
-}
-
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 fn config(pre_norm: bool) -> TransformerXlConfig {
@@ -62,12 +55,12 @@ fn logits_do_not_depend_on_later_tokens_with_or_without_memory() {
                     };
                     for pos in 0..=t {
                         assert!(
-                            max_diff(&at(&base, pos), &at(&pert, pos)) < 1e-6,
+                            max_abs_diff(&at(&base, pos), &at(&pert, pos)) < 1e-6,
                             "pos {pos} saw a later token"
                         );
                     }
                     // The perturbation must be visible after t, or the check above proves nothing.
-                    assert!(max_diff(&at(&base, 11), &at(&pert, 11)) > 1e-4);
+                    assert!(max_abs_diff(&at(&base, 11), &at(&pert, 11)) > 1e-4);
                 }
             }
         }
@@ -90,9 +83,9 @@ fn segment_with_memory_equals_one_pass_over_the_concatenation() {
             let want = &full[(b * 16 + 8) * VOCAB..(b * 16 + 16) * VOCAB];
             let got = &seg2[b * 8 * VOCAB..(b + 1) * 8 * VOCAB];
             assert!(
-                max_diff(want, got) < 1e-4,
+                max_abs_diff(want, got) < 1e-4,
                 "pre_norm={pre_norm}: {}",
-                max_diff(want, got)
+                max_abs_diff(want, got)
             );
         }
     }
@@ -111,7 +104,7 @@ fn one_token_at_a_time_reproduces_the_full_forward() {
         for b in 0..2 {
             let want = &full[(b * 20 + t) * VOCAB..(b * 20 + t + 1) * VOCAB];
             assert!(
-                max_diff(want, &got[b * VOCAB..(b + 1) * VOCAB]) < 1e-4,
+                max_abs_diff(want, &got[b * VOCAB..(b + 1) * VOCAB]) < 1e-4,
                 "step {t}"
             );
         }

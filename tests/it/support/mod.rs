@@ -244,6 +244,15 @@ impl<B: Backend> ModuleVisitor<B> for Flatten {
     }
 }
 
+/// The largest |a_i − b_i| of two equally long slices.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
 /// Every weight of a model, in module order.
 pub fn flatten<B: Backend>(model: &TransformerXl<B>) -> Vec<f32> {
     let mut f = Flatten(Vec::new());

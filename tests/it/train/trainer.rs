@@ -423,12 +423,7 @@ fn gradient_checkpointing_trains_the_same_model() {
         none.0,
         balanced.0
     );
-    let diff = none
-        .1
-        .iter()
-        .zip(&balanced.1)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f32::max);
+    let diff = crate::support::max_abs_diff(&none.1, &balanced.1);
     assert!(diff < 1e-4, "weights differ by {diff}");
     // ... but not bitwise: the key did pick the other autodiff type.
     assert_ne!(none.1, balanced.1);
