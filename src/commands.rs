@@ -96,9 +96,13 @@ pub struct BadQuery(anyhow::Error);
 
 /// `pipeline query SQL`: the result printed, and written to `out` when given.
 pub fn query(config: &Path, sql: &str, format: OutputFormat, out: Option<&Path>) -> Result<()> {
-    use crate::metrics::query::{QueryTables, runs_with_metrics};
+    use crate::metrics::query::{QueryTables, names_runs_tables, runs_with_metrics};
     let layout = context(config)?.layout;
-    let runs = runs_with_metrics(layout.artifacts_dir())?;
+    let runs = if names_runs_tables(sql) {
+        runs_with_metrics(layout.artifacts_dir())?
+    } else {
+        Vec::new()
+    };
     // The tables as one commit left them: a commit under way is waited for.
     let _tables = crate::fsio::ReadGuard::new(&layout.metrics_dir())?;
     let _songs = crate::fsio::ReadGuard::new(layout.tokens_dir())?;

@@ -52,13 +52,16 @@ pub struct QueryTables<'a> {
 pub fn query(tables: &QueryTables, sql: &str) -> Result<DataFrame> {
     let mut ctx = SQLContext::new();
     let mut missing = Vec::new();
-    let scans: [(&str, Result<LazyFrame>); 5] = [
+    let mut scans: Vec<(&str, Result<LazyFrame>)> = vec![
         ("pieces", scan_pieces(tables.metrics)),
         ("summary", scan_summary(tables.metrics)),
         ("songs", scan_songs(tables.tokens)),
-        ("runs_pieces", scan_runs(tables, scan_pieces)),
-        ("runs_summary", scan_runs(tables, scan_summary)),
     ];
+    // Every run's tables are scanned only for a query that names them.
+    if names_runs_tables(sql) {
+        scans.push(("runs_pieces", scan_runs(tables, scan_pieces)));
+        scans.push(("runs_summary", scan_runs(tables, scan_summary)));
+    }
     for (name, scan) in scans {
         match scan {
             Ok(lf) => ctx.register(name, lf),
@@ -78,6 +81,11 @@ pub fn query(tables: &QueryTables, sql: &str) -> Result<DataFrame> {
         }
         anyhow!(msg)
     })
+}
+
+/// Whether `sql` names `runs_pieces` or `runs_summary`.
+pub fn names_runs_tables(sql: &str) -> bool {
+    mentions(sql, "runs_pieces") || mentions(sql, "runs_summary")
 }
 
 /// Whether `sql` names `table` as a word (case-insensitive).
