@@ -1,4 +1,5 @@
 mod browser;
 mod fixture;
+mod html;
 mod page;
 mod roll;

@@ -1,1 +1,3 @@
+mod decay;
+mod events;
 mod trainer;

@@ -9,6 +9,8 @@ use cadenza::train::clip::{clip_grad_norm, grad_norm};
 use cadenza::train::trainer::{TrainSpec, cross_entropy, train};
 use std::path::{Path, PathBuf};
 
+use super::events::read_scalars;
+
 /// Burn's CPU generator is global to the process: tests that seed it run one at a time.
 
 const VOCAB: usize = 30;
@@ -225,99 +227,6 @@ fn clipping_caps_the_global_gradient_norm() {
     assert!((grad_norm::<CpuTrainBackend, _>(&model, &g) - before).abs() < 1e-6 * before.max(1.0));
 }
 
-/// (tag, step, value) of every scalar in the TFRecord event files of `dir`.
-fn read_scalars(dir: &Path) -> Vec<(String, i64, f32)> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    assert!(!files.is_empty());
-    let mut out = Vec::new();
-    for f in files {
-        let bytes = std::fs::read(&f).unwrap();
-        let mut at = 0;
-        // TFRecord: u64 length, u32 masked crc of the length, data, u32 masked crc of the data.
-        while at < bytes.len() {
-            let len = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
-            let data = &bytes[at + 12..at + 12 + len];
-            at += 12 + len + 4;
-            // Event: 1 wall_time (f64), 2 step (varint), 5 summary; Summary: 1 value;
-            // Value: 1 tag (string), 2 simple_value (f32).
-            let mut step = 0i64;
-            let mut summary = None;
-            for (field, v) in fields(data) {
-                match (field, v) {
-                    (2, Field::Varint(s)) => step = s as i64,
-                    (5, Field::Bytes(b)) => summary = Some(b),
-                    _ => {}
-                }
-            }
-            for (field, v) in summary.map(fields).unwrap_or_default() {
-                if let (1, Field::Bytes(value)) = (field, v) {
-                    let (mut tag, mut x) = (String::new(), f32::NAN);
-                    for (k, w) in fields(value) {
-                        match (k, w) {
-                            (1, Field::Bytes(t)) => tag = String::from_utf8(t.to_vec()).unwrap(),
-                            (2, Field::Fixed32(b)) => x = f32::from_le_bytes(b),
-                            _ => {}
-                        }
-                    }
-                    out.push((tag, step, x));
-                }
-            }
-        }
-    }
-    out
-}
-
-enum Field<'a> {
-    Varint(u64),
-    Fixed64,
-    Fixed32([u8; 4]),
-    Bytes(&'a [u8]),
-}
-
-fn varint(b: &[u8], at: &mut usize) -> u64 {
-    let (mut v, mut shift) = (0u64, 0);
-    loop {
-        let byte = b[*at];
-        *at += 1;
-        v |= ((byte & 0x7f) as u64) << shift;
-        if byte < 0x80 {
-            return v;
-        }
-        shift += 7;
-    }
-}
-
-fn fields(b: &[u8]) -> Vec<(u64, Field<'_>)> {
-    let mut at = 0;
-    let mut out = Vec::new();
-    while at < b.len() {
-        let key = varint(b, &mut at);
-        let f = match key & 7 {
-            0 => Field::Varint(varint(b, &mut at)),
-            1 => {
-                at += 8;
-                Field::Fixed64
-            }
-            2 => {
-                let len = varint(b, &mut at) as usize;
-                at += len;
-                Field::Bytes(&b[at - len..at])
-            }
-            5 => {
-                at += 4;
-                Field::Fixed32(b[at - 4..at].try_into().unwrap())
-            }
-            w => panic!("unexpected wire type {w}"),
-        };
-        out.push((key >> 3, f));
-    }
-    out
-}
-
 /// REMI songs of random notes.
 fn remi_songs(n: usize, salt: u64) -> Vec<Vec<u16>> {
     let mut rng = cadenza::rng::Rng::new(salt);
@@ -431,73 +340,4 @@ fn gradient_checkpointing_trains_the_same_model() {
     bad.train.checkpointing = "full".into();
     let err = bad.train.validate().unwrap_err().to_string();
     assert!(err.contains("train.checkpointing"), "{err}");
-}
-
-/// Every parameter as (id, number of dimensions, values), in module order.
-struct Params(Vec<(burn::module::ParamId, usize, Vec<f32>)>);
-
-impl<B: burn::tensor::backend::Backend> burn::module::ModuleVisitor<B> for Params {
-    fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<Tensor<B, D>>) {
-        let v = p
-            .val()
-            .into_data()
-            .convert::<f32>()
-            .to_vec::<f32>()
-            .unwrap();
-        self.0.push((p.id, D, v));
-    }
-}
-
-/// Sets parameter k to the constant 0.5 + k / 100 (the position biases start at zero, where a
-/// decay would not show).
-struct Fill(usize);
-
-impl<B: burn::tensor::backend::AutodiffBackend> burn::module::ModuleMapper<B> for Fill {
-    fn map_float<const D: usize>(
-        &mut self,
-        p: burn::module::Param<Tensor<B, D>>,
-    ) -> burn::module::Param<Tensor<B, D>> {
-        let (id, t, mapper) = p.consume();
-        let v = 0.5 + self.0 as f32 / 100.0;
-        self.0 += 1;
-        let filled = t.zeros_like().add_scalar(v).detach().require_grad();
-        burn::module::Param::from_mapped_value(id, filled, mapper)
-    }
-}
-
-#[test]
-fn weight_decay_touches_weight_matrices_only() {
-    use burn::module::Module;
-    use cadenza::train::adamw::WeightDecay;
-    let model = crate::support::model::<CpuTrainBackend>(&TransformerXlConfig::tiny(VOCAB), 1);
-    let model = model.map(&mut Fill(0));
-    let skip: std::collections::HashSet<_> = model.position_bias_ids().into_iter().collect();
-    assert_eq!(skip.len(), 2 * model.layers.len());
-    let mut before = Params(Vec::new());
-    model.visit(&mut before);
-    let factor = WeightDecay::factor(1e-3, 0.1);
-    let decayed = model.map(&mut WeightDecay {
-        factor,
-        skip: &skip,
-    });
-    let mut after = Params(Vec::new());
-    decayed.visit(&mut after);
-    let (mut matrices, mut kept) = (0, 0);
-    for ((id, dims, b), (id2, _, a)) in before.0.iter().zip(&after.0) {
-        assert_eq!(id, id2);
-        if *dims >= 2 && !skip.contains(id) {
-            matrices += 1;
-            assert!(
-                a.iter().zip(b).all(|(x, y)| *x == y * factor),
-                "{id} not decayed"
-            );
-        } else {
-            kept += 1;
-            assert_eq!(a, b, "{id} ({dims}-D) decayed");
-        }
-    }
-    // Embedding, q/kv/r/o and the two feed-forward matrices per layer; biases, LayerNorms and
-    // the position biases kept.
-    assert_eq!(matrices, 1 + 6 * decayed.layers.len());
-    assert!(kept > skip.len());
 }
