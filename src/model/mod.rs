@@ -23,7 +23,7 @@ pub use checkpoint::Checkpoint;
 pub use config::ModelConfig;
 pub use decoder::{KvDecoder, MemoryDecoder, NaiveDecoder, NextToken};
 pub use transformer_xl::{
-    Memory, TransformerXl, TransformerXlConfig, XlLayer, rel_shift, sinusoids,
+    Lookback, Memory, TransformerXl, TransformerXlConfig, XlLayer, rel_shift, sinusoids,
 };
 
 /// Burn's maintained CPU backend (flex), f32.

@@ -24,6 +24,7 @@ use burn::nn::{
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
+use std::sync::Arc;
 
 use super::dropout::Dropout;
 use super::fused::{cat_time, layer_norm, matmul, permute, rel_softmax};
@@ -135,6 +136,13 @@ impl TransformerXlConfig {
     }
 }
 
+/// How far back each query may attend: `keys[b * T + i]` is the most keys before its own
+/// (memory included) that query i of row b sees; earlier ones are masked like the future.
+/// Training with the memory emptied at song starts passes each token's position in its song,
+/// so attention stays inside one song. Without it, each query sees the whole window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lookback(pub Arc<[u32]>);
+
 /// Per-layer memory: `layers[n]` is `[batch, mem, d_model]`, the inputs of layer n on the
 /// previous segments, detached from the graph.
 #[derive(Debug, Clone)]
@@ -205,15 +213,27 @@ impl<B: Backend> TransformerXl<B> {
         tokens: Tensor<B, 2, Int>,
         mems: Option<&Memory<B>>,
     ) -> (Tensor<B, 3>, Memory<B>) {
-        let (hidden, mems) = self.hidden(tokens, mems);
+        self.forward_within(tokens, mems, None)
+    }
+
+    /// [`forward`](Self::forward) with each query's attention limited to `lookback`.
+    pub fn forward_within(
+        &self,
+        tokens: Tensor<B, 2, Int>,
+        mems: Option<&Memory<B>>,
+        lookback: Option<&Lookback>,
+    ) -> (Tensor<B, 3>, Memory<B>) {
+        let (hidden, mems) = self.hidden(tokens, mems, lookback);
         (self.logits(hidden), mems)
     }
 
-    /// Like [`forward`](Self::forward) but returns the last hidden states `[B, T, d_model]`.
+    /// Like [`forward_within`](Self::forward_within) but returns the last hidden states
+    /// `[B, T, d_model]`.
     pub fn hidden(
         &self,
         tokens: Tensor<B, 2, Int>,
         mems: Option<&Memory<B>>,
+        lookback: Option<&Lookback>,
     ) -> (Tensor<B, 3>, Memory<B>) {
         let device = tokens.device();
         let [_, t] = tokens.dims();
@@ -235,7 +255,7 @@ impl<B: Backend> TransformerXl<B> {
             if self.mem_len > 0 {
                 new_mems.push(self.update_memory(mem, &h));
             }
-            h = layer.forward(h, mem, pos.clone());
+            h = layer.forward(h, mem, pos.clone(), lookback);
         }
         if let Some(norm) = &self.final_norm {
             h = layer_norm(norm, h);
@@ -274,8 +294,9 @@ impl<B: Backend> XlLayer<B> {
         h: Tensor<B, 3>,
         mem: Option<&Tensor<B, 3>>,
         pos: Tensor<B, 2>,
+        lookback: Option<&Lookback>,
     ) -> Tensor<B, 3> {
-        let attn = self.attention(h.clone(), mem, pos);
+        let attn = self.attention(h.clone(), mem, pos, lookback);
         let h = if self.pre_norm {
             h + attn
         } else {
@@ -301,6 +322,7 @@ impl<B: Backend> XlLayer<B> {
         h: Tensor<B, 3>,
         mem: Option<&Tensor<B, 3>>,
         pos: Tensor<B, 2>,
+        lookback: Option<&Lookback>,
     ) -> Tensor<B, 3> {
         let [b, t, _] = h.dims();
         let (nh, dh) = (self.n_head, self.d_head);
@@ -342,8 +364,9 @@ impl<B: Backend> XlLayer<B> {
         };
         let ac = matmul(biased(&self.r_w_bias), k_t); // content: (a) + (c)
         let bd = matmul(biased(&self.r_r_bias), r_t); // position: (b) + (d), unshifted
-        // Relative shift of bd, causal mask, softmax: see fused::rel_softmax_composed.
-        let prob = self.dropatt.forward(rel_softmax(ac, bd));
+        // Relative shift of bd, causal mask (and lookback), softmax: see
+        // fused::rel_softmax_composed.
+        let prob = self.dropatt.forward(rel_softmax(ac, bd, lookback));
         let out = permute(matmul(prob, v), SPLIT).reshape([b, t, nh * dh]);
         self.drop.forward(flat(&self.o_net, out))
     }

@@ -8,11 +8,16 @@
 //! the memory is *not* reset at song boundaries: as with the articles of WikiText-103 in the
 //! Transformer-XL paper, the model sees the previous song in its memory and learns that Bos
 //! starts afresh. The memory of stream b is always the past of stream b, so it stays exact.
+//! With `train.memory_across_songs = false`, [`SongPositions`] gives each token's position in
+//! its song, and the model's attention does not reach past the song's Bos (the memory is
+//! emptied where a song starts, as in the Pop Music Transformer's code, where songs never
+//! share a segment).
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+use crate::model::Lookback;
 use crate::rng::Rng;
 use crate::shards::Split;
 
@@ -228,6 +233,40 @@ pub fn valid_batches(
     out
 }
 
+/// Each stream's position in its current song (tokens since its Bos), carried from segment to
+/// segment: the [`Lookback`] that keeps attention inside one song.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SongPositions {
+    /// Per stream: the position of the last token of the previous segment.
+    last: Vec<u32>,
+}
+
+impl SongPositions {
+    /// Before the first segment no stream has a past, so the lookback is the whole window
+    /// until a Bos.
+    pub fn new(streams: usize) -> Self {
+        SongPositions {
+            last: vec![u32::MAX; streams],
+        }
+    }
+
+    /// The position of each input of `batch` in its song (0 at `bos`), as a lookback.
+    pub fn lookback(&mut self, batch: &Batch, bos: u16) -> Lookback {
+        let mut out = Vec::with_capacity(batch.tokens());
+        for (stream, last) in batch.inputs.chunks(batch.len).zip(&mut self.last) {
+            for &token in stream {
+                *last = if token == bos as i32 {
+                    0
+                } else {
+                    last.saturating_add(1)
+                };
+                out.push(*last);
+            }
+        }
+        Lookback(out.into())
+    }
+}
+
 /// Entropy (nats) of the unigram token distribution of `songs`.
 pub fn unigram_entropy(songs: &[Vec<u16>]) -> f64 {
     let mut counts = std::collections::HashMap::<u16, u64>::new();
@@ -296,5 +335,20 @@ mod tests {
         assert_eq!(v[2].targets, vec![9, 19]);
         let h = unigram_entropy(&[vec![1, 2, 1, 2]]);
         assert!((h - 2f64.ln()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn song_positions_restart_at_bos_and_carry_across_segments() {
+        let batch = |inputs: Vec<i32>| Batch {
+            batch: 2,
+            len: 3,
+            targets: inputs.clone(),
+            inputs,
+        };
+        let mut songs = SongPositions::new(2);
+        let first = songs.lookback(&batch(vec![5, 1, 7, 1, 8, 9]), 1);
+        assert_eq!(&first.0[..], &[u32::MAX, 0, 1, 0, 1, 2]);
+        let second = songs.lookback(&batch(vec![4, 4, 1, 6, 1, 6]), 1);
+        assert_eq!(&second.0[..], &[2, 3, 0, 3, 0, 1]);
     }
 }

@@ -68,6 +68,10 @@ pub struct TrainConfig {
     /// Random tempo shift per song and epoch, in [-tempo_shift, +tempo_shift] bins of 4 BPM
     /// (clamped to 32..224); 0 = off.
     pub tempo_shift: u32,
+    /// true: the memory carries the previous song into the next (as WikiText-103's articles in
+    /// the Transformer-XL paper); false: attention stops at each song's Bos, so training sees
+    /// every song start the way generation does, with nothing before it.
+    pub memory_across_songs: bool,
     /// Validate every this many steps (and at the end).
     pub eval_every: usize,
     /// Cap on validation tokens per evaluation.
@@ -101,6 +105,7 @@ impl Default for TrainConfig {
             clip_norm: 1.0,
             transpose: 3,
             tempo_shift: 0,
+            memory_across_songs: true,
             eval_every: 250,
             valid_tokens: 32_768,
             log_every: 10,

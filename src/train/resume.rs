@@ -10,7 +10,7 @@ use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-use super::loader::LoaderState;
+use super::loader::{LoaderState, SongPositions};
 use crate::fsio::AtomicDir;
 use crate::model::checkpoint::{self, Checkpoint, CheckpointRecorder, STATE_FILE};
 use crate::model::{Memory, TransformerXl, TransformerXlConfig};
@@ -33,6 +33,9 @@ pub struct TrainState {
     pub finished: bool,
     pub last_train_loss: Option<f64>,
     pub last_valid_loss: Option<f64>,
+    /// Where each stream is in its song, when the memory is emptied at song starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub song_positions: Option<SongPositions>,
 }
 
 pub fn read_state(ckpt: &Checkpoint) -> Result<TrainState> {

@@ -14,13 +14,14 @@ use std::time::Instant;
 
 use super::adamw::{AdamWParams, FusedAdamW, WeightDecay};
 use super::clip::{clip_grad_norm, grad_norm};
-use super::loader::{Augment, Batch, StreamLoader, valid_batches};
+use super::loader::{Augment, Batch, SongPositions, StreamLoader, valid_batches};
 use super::logger::{Logger, tags};
 use super::monitor::{MONITORED, Monitor};
 use super::resume::{self, Snapshot, TrainState};
 use super::trainer::{TrainSpec, cross_entropy, evaluate, tensors};
 use crate::model::checkpoint::Checkpoint;
 use crate::model::{Memory, TransformerXl, dropout};
+use crate::remi::BOS;
 use crate::rng::Rng;
 
 type Optim<B> = OptimizerAdaptor<FusedAdamW, TransformerXl<B>, B>;
@@ -93,6 +94,7 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
             finished: false,
             last_train_loss: None,
             last_valid_loss: None,
+            song_positions: (!tc.memory_across_songs).then(|| SongPositions::new(tc.batch_size)),
         };
         let mut mems = None;
         let mut resumed_from = None;
@@ -202,7 +204,12 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
         dropout::seed(dropout_seed);
         let batch = self.loader.next_batch();
         let (x, y) = tensors::<B>(&batch, self.device);
-        let (logits, new_mems) = model.forward(x, self.mems.as_ref());
+        let lookback = self
+            .state
+            .song_positions
+            .as_mut()
+            .map(|songs| songs.lookback(&batch, BOS));
+        let (logits, new_mems) = model.forward_within(x, self.mems.as_ref(), lookback.as_ref());
         let loss = cross_entropy(logits, y);
         let loss_value = loss.clone().into_scalar().elem::<f64>();
         if !loss_value.is_finite() {
@@ -261,7 +268,8 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
     /// The validation loss, recorded in the state and TensorBoard, and the monitor's scalars.
     fn validate(&mut self, model: &TransformerXl<B>) -> Option<f64> {
         let eval_model = model.valid();
-        let v = evaluate(&eval_model, &self.valid, self.device);
+        let within_songs = !self.spec.train.memory_across_songs;
+        let v = evaluate(&eval_model, &self.valid, within_songs, self.device);
         self.state.last_valid_loss = v;
         if let Some(v) = v {
             self.logger.scalar(tags::VALID_LOSS, v, self.state.step);

@@ -10,11 +10,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::TrainConfig;
-use super::loader::{Batch, TempoShifter, Transposer, unigram_entropy};
+use super::loader::{Batch, SongPositions, TempoShifter, Transposer, unigram_entropy};
 use super::resume::{self, TrainState};
 use super::session::Session;
 use crate::model::checkpoint::{CHECKPOINTS_DIR, Checkpoint};
 use crate::model::{Memory, TransformerXl, TransformerXlConfig};
+use crate::remi::BOS;
 
 /// What a training run needs.
 pub struct TrainSpec<'a> {
@@ -108,17 +109,25 @@ pub(super) fn tensors<B: Backend>(
     )
 }
 
-/// Mean validation loss (nats per token) with the memory carried across segments.
+/// Mean validation loss (nats per token) with the memory carried across segments; with
+/// `within_songs`, attention stops at each song's Bos (as in training without memory across
+/// songs).
 pub fn evaluate<B: Backend>(
     model: &TransformerXl<B>,
     batches: &[Batch],
+    within_songs: bool,
     device: &B::Device,
 ) -> Option<f64> {
     let (mut sum, mut n) = (0.0, 0usize);
     let mut mems: Option<Memory<B>> = None;
+    let mut songs = batches.first().map(|b| SongPositions::new(b.batch));
     for batch in batches {
         let (x, y) = tensors::<B>(batch, device);
-        let (logits, new) = model.forward(x, mems.as_ref());
+        let lookback = songs
+            .as_mut()
+            .filter(|_| within_songs)
+            .map(|s| s.lookback(batch, BOS));
+        let (logits, new) = model.forward_within(x, mems.as_ref(), lookback.as_ref());
         sum += cross_entropy(logits, y).into_scalar().elem::<f64>() * batch.tokens() as f64;
         n += batch.tokens();
         mems = Some(new);

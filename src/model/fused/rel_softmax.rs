@@ -8,38 +8,65 @@
 use burn::backend::flex::FlexTensor;
 use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Bool, Tensor};
+use burn::tensor::{Bool, Tensor, TensorData};
 use rayon::prelude::*;
+use std::sync::Arc;
 
 use super::{Kernel, Output, dims, f32_tensor, put, put_zeros, run};
-use crate::model::rel_shift;
+use crate::model::{Lookback, rel_shift};
 
 /// `ac`, `bd`: `[B, H, T, klen]` content and (unshifted) position scores, `bd[.., i, c]` for
 /// distance `klen-1-c`. Returns the probabilities of query i (absolute position `klen-T+i`) over
-/// keys `j <= klen-T+i`, zero beyond.
-pub fn rel_softmax<B: Backend>(ac: Tensor<B, 4>, bd: Tensor<B, 4>) -> Tensor<B, 4> {
-    run(RelSoftmax, [ac, bd], |[ac, bd]| {
-        rel_softmax_composed(ac, bd)
+/// keys `j <= klen-T+i` (and, with a lookback, `j >= klen-T+i-lookback`), zero elsewhere.
+pub fn rel_softmax<B: Backend>(
+    ac: Tensor<B, 4>,
+    bd: Tensor<B, 4>,
+    lookback: Option<&Lookback>,
+) -> Tensor<B, 4> {
+    let kernel = RelSoftmax(lookback.map(|l| l.0.clone()));
+    run(kernel, [ac, bd], |[ac, bd]| {
+        rel_softmax_composed(ac, bd, lookback)
     })
 }
 
 /// The same function from Burn ops, as the paper's code computes it.
-pub fn rel_softmax_composed<B: Backend>(ac: Tensor<B, 4>, bd: Tensor<B, 4>) -> Tensor<B, 4> {
+pub fn rel_softmax_composed<B: Backend>(
+    ac: Tensor<B, 4>,
+    bd: Tensor<B, 4>,
+    lookback: Option<&Lookback>,
+) -> Tensor<B, 4> {
     let [b, h, t, klen] = ac.dims();
-    let mask = Tensor::<B, 2, Bool>::tril_mask([t, klen], (klen - t) as i64, &ac.device());
-    let score = (ac + rel_shift(bd)).mask_fill(mask.unsqueeze::<4>().expand([b, h, t, klen]), -1e9);
-    softmax(score, 3)
+    let device = ac.device();
+    let mask = match lookback {
+        None => Tensor::<B, 2, Bool>::tril_mask([t, klen], (klen - t) as i64, &device)
+            .unsqueeze::<4>()
+            .expand([b, h, t, klen]),
+        Some(lookback) => {
+            let rows = Rows::new(t, klen, h, Some(lookback.0.clone()));
+            let masked: Vec<bool> = (0..b * t * klen)
+                .map(|n| {
+                    let (first, len, _) = rows.span((n / klen / t) * h * t + (n / klen) % t);
+                    !(first..len).contains(&(n % klen))
+                })
+                .collect();
+            Tensor::<B, 3, Bool>::from_bool(TensorData::new(masked, [b, t, klen]), &device)
+                .unsqueeze_dim::<4>(1)
+                .expand([b, h, t, klen])
+        }
+    };
+    softmax((ac + rel_shift(bd)).mask_fill(mask, -1e9), 3)
 }
 
+/// The kernel, with the lookback of each `[B, T]` query when there is one.
 #[derive(Debug)]
-struct RelSoftmax;
+struct RelSoftmax(Option<Arc<[u32]>>);
 
 impl Kernel<2> for RelSoftmax {
-    /// The probabilities.
-    type State = FlexTensor;
+    /// The probabilities and the lookback.
+    type State = (FlexTensor, Option<Arc<[u32]>>);
 
-    fn forward(&self, [ac, bd]: [&FlexTensor; 2]) -> (FlexTensor, FlexTensor) {
-        let rows = Rows::of(ac);
+    fn forward(&self, [ac, bd]: [&FlexTensor; 2]) -> (FlexTensor, Self::State) {
+        let rows = Rows::of(ac, self.0.clone());
         let (ac, bd) = (ac.to_contiguous(), bd.to_contiguous());
         let (a, b) = (ac.storage::<f32>(), bd.storage::<f32>());
         let k = rows.klen;
@@ -51,22 +78,24 @@ impl Kernel<2> for RelSoftmax {
             .for_each_init(
                 || vec![0f32; k],
                 |row_p, (r, p)| {
-                    let (len, shift) = rows.span(r);
+                    let (first, len, shift) = rows.span(r);
                     let row = r * k;
-                    let (a, b) = (&a[row..row + len], &b[row + shift..row + shift + len]);
-                    softmax_row(a, b, &mut row_p[..len]);
-                    put(&mut p[..len], &row_p[..len]);
+                    let a = &a[row + first..row + len];
+                    let b = &b[row + shift + first..row + shift + len];
+                    softmax_row(a, b, &mut row_p[first..len]);
+                    put_zeros(&mut p[..first]);
+                    put(&mut p[first..len], &row_p[first..len]);
                     put_zeros(&mut p[len..]);
                 },
             );
-        // SAFETY: every row is written in full, probabilities then zeros.
+        // SAFETY: every row is written in full: zeros, probabilities, zeros.
         let prob = unsafe { prob.written() };
         let prob = f32_tensor(prob, dims(&ac));
-        (prob.clone(), prob)
+        (prob.clone(), (prob, self.0.clone()))
     }
 
-    fn backward(prob: FlexTensor, grad: &FlexTensor) -> [FlexTensor; 2] {
-        let rows = Rows::of(&prob);
+    fn backward((prob, lookback): Self::State, grad: &FlexTensor) -> [FlexTensor; 2] {
+        let rows = Rows::of(&prob, lookback);
         let grad = grad.to_contiguous();
         let (p, g) = (prob.storage::<f32>(), grad.storage::<f32>());
         let k = rows.klen;
@@ -79,15 +108,17 @@ impl Kernel<2> for RelSoftmax {
             .for_each_init(
                 || vec![0f32; k],
                 |ds, (r, (da, db))| {
-                    let (len, shift) = rows.span(r);
+                    let (first, len, shift) = rows.span(r);
                     let row = r * k;
-                    softmax_grad_row(&p[row..row + len], &g[row..row + len], &mut ds[..len]);
+                    let (p, g) = (&p[row + first..row + len], &g[row + first..row + len]);
+                    softmax_grad_row(p, g, &mut ds[first..len]);
                     // The masked keys get no gradient; in bd the keys start at `shift`, and
                     // shift + len = klen.
-                    put(&mut da[..len], &ds[..len]);
+                    put_zeros(&mut da[..first]);
+                    put(&mut da[first..len], &ds[first..len]);
                     put_zeros(&mut da[len..]);
-                    put_zeros(&mut db[..shift]);
-                    put(&mut db[shift..], &ds[..len]);
+                    put_zeros(&mut db[..shift + first]);
+                    put(&mut db[shift + first..], &ds[first..len]);
                 },
             );
         // SAFETY: every row of both is written in full, gradients and zeros.
@@ -104,21 +135,36 @@ const ROWS_PER_TASK: usize = 64;
 struct Rows {
     t: usize,
     klen: usize,
+    heads: usize,
+    /// Per `[B, T]` query: the most keys before its own it sees.
+    lookback: Option<Arc<[u32]>>,
 }
 
 impl Rows {
-    fn of(x: &FlexTensor) -> Self {
-        let d = dims(x);
+    fn new(t: usize, klen: usize, heads: usize, lookback: Option<Arc<[u32]>>) -> Self {
         Rows {
-            t: d[2],
-            klen: d[3],
+            t,
+            klen,
+            heads,
+            lookback,
         }
     }
 
-    /// For row r: how many keys its query sees, and where key 0 is in its unshifted BD row.
-    fn span(&self, r: usize) -> (usize, usize) {
+    fn of(x: &FlexTensor, lookback: Option<Arc<[u32]>>) -> Self {
+        let d = dims(x);
+        Rows::new(d[2], d[3], d[1], lookback)
+    }
+
+    /// For row r: the first key and the end of the keys its query sees, and where key 0 is in
+    /// its unshifted BD row.
+    fn span(&self, r: usize) -> (usize, usize, usize) {
         let i = r % self.t;
-        (self.klen - self.t + i + 1, self.t - 1 - i)
+        let own = self.klen - self.t + i;
+        let first = self.lookback.as_ref().map_or(0, |l| {
+            let query = (r / (self.heads * self.t)) * self.t + i;
+            own.saturating_sub(l[query] as usize)
+        });
+        (first, own + 1, self.t - 1 - i)
     }
 }
 
@@ -206,12 +252,17 @@ mod tests {
     }
 
     /// The fused kernel against the Burn composition, forward and both gradients, with and
-    /// without memory (klen > T and klen = T).
+    /// without memory (klen > T and klen = T), with and without a lookback.
     #[test]
     fn fused_matches_composition() {
         type B = CpuTrainBackend;
         let device = Default::default();
-        for (t, klen) in [(5, 12), (7, 7)] {
+        for (t, klen, lookback) in [
+            (5, 12, None),
+            (7, 7, None),
+            (5, 12, Some(vec![0, 9, 2, 30, 1, 4, 0, 3, 8, 2])),
+        ] {
+            let lookback = lookback.map(|l: Vec<u32>| Lookback(l.into()));
             let shape = [2, 3, t, klen];
             let ac = Tensor::<B, 4>::random(shape, Distribution::Normal(0.0, 2.0), &device);
             let bd = Tensor::<B, 4>::random(shape, Distribution::Normal(0.0, 2.0), &device);
@@ -219,9 +270,9 @@ mod tests {
             let run = |fused: bool| {
                 let (a, b) = (ac.clone().require_grad(), bd.clone().require_grad());
                 let p = if fused {
-                    rel_softmax(a.clone(), b.clone())
+                    rel_softmax(a.clone(), b.clone(), lookback.as_ref())
                 } else {
-                    rel_softmax_composed(a.clone(), b.clone())
+                    rel_softmax_composed(a.clone(), b.clone(), lookback.as_ref())
                 };
                 let grads = (p.clone() * w.clone()).sum().backward();
                 let values = |x: Tensor<_, 4>| x.into_data().to_vec::<f32>().unwrap();
@@ -232,10 +283,12 @@ mod tests {
             for (x, y) in fused.iter().flatten().zip(reference.iter().flatten()) {
                 assert!((x - y).abs() < 1e-6, "{x} vs {y} (t {t}, klen {klen})");
             }
-            // Masked keys get exactly zero probability.
+            // Keys in the future or beyond the lookback get exactly zero probability.
             assert!(fused[0].iter().enumerate().all(|(n, p)| {
-                let (i, j) = ((n / klen) % t, n % klen);
-                j <= klen - t + i || *p == 0.0
+                let (b, i, j) = (n / (3 * t * klen), (n / klen) % t, n % klen);
+                let own = klen - t + i;
+                let reach = lookback.as_ref().map_or(own, |l| l.0[b * t + i] as usize);
+                (j <= own && j + reach >= own) || *p == 0.0
             }));
         }
     }

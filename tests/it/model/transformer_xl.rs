@@ -91,6 +91,61 @@ fn segment_with_memory_equals_one_pass_over_the_concatenation() {
     }
 }
 
+/// With each token's position in its song as the lookback, a song that starts inside a segment,
+/// after another song in the memory, is computed as if it were alone: for its first segment
+/// and, through the memory, for the next.
+#[test]
+fn a_song_start_with_lookback_ignores_the_previous_song() {
+    const BOS: i32 = 1;
+    let model = crate::support::model::<B>(&config(false), 10);
+    // Tokens 2.. only, so Bos marks the one song start.
+    let song_tokens = |b, t, salt| {
+        let rows = pseudo_tokens(b, t, salt);
+        rows.into_iter()
+            .map(|r| r.into_iter().map(|v| 2 + v % (VOCAB as i32 - 2)).collect())
+            .collect::<Vec<Vec<i32>>>()
+    };
+    let before = song_tokens(2, 8, 5);
+    let mut song = song_tokens(2, 11, 6);
+    for row in &mut song {
+        row[0] = BOS;
+    }
+    // Segment 2: three more tokens of the old song, then the new song's first 5; segment 3:
+    // the new song's last 6.
+    let seg2: Vec<Vec<i32>> = (0..2)
+        .map(|b| [&before[b][..3], &song[b][..5]].concat())
+        .collect();
+    let seg3: Vec<Vec<i32>> = song.iter().map(|r| r[5..].to_vec()).collect();
+    let batch = |rows: &[Vec<i32>]| cadenza::train::loader::Batch {
+        batch: 2,
+        len: rows[0].len(),
+        inputs: rows.concat(),
+        targets: rows.concat(),
+    };
+    let mut positions = cadenza::train::loader::SongPositions::new(2);
+    let (_, mem1) = model.forward(tokens(&before), None);
+    let look2 = positions.lookback(&batch(&before), BOS as u16);
+    assert!(look2.0.iter().all(|&p| p == u32::MAX));
+    let look2 = positions.lookback(&batch(&seg2), BOS as u16);
+    let look3 = positions.lookback(&batch(&seg3), BOS as u16);
+    let (_, alone) = values(model.forward(tokens(&song), None).0);
+    let (l2, mem2) = model.forward_within(tokens(&seg2), Some(&mem1), Some(&look2));
+    let (l3, _) = model.forward_within(tokens(&seg3), Some(&mem2), Some(&look3));
+    let (_, unmasked) = values(model.forward(tokens(&seg2), Some(&mem1)).0);
+    let ((_, l2), (_, l3)) = (values(l2), values(l3));
+    for b in 0..2 {
+        let want =
+            |from: usize, n: usize| &alone[(b * 11 + from) * VOCAB..(b * 11 + from + n) * VOCAB];
+        let seg2_song = &l2[(b * 8 + 3) * VOCAB..(b * 8 + 8) * VOCAB];
+        let seg3_song = &l3[b * 6 * VOCAB..(b + 1) * 6 * VOCAB];
+        assert!(max_abs_diff(want(0, 5), seg2_song) < 1e-4);
+        assert!(max_abs_diff(want(5, 6), seg3_song) < 1e-4);
+        // Without the lookback the old song is seen, or the check above proves nothing.
+        let seen = &unmasked[(b * 8 + 3) * VOCAB..(b * 8 + 8) * VOCAB];
+        assert!(max_abs_diff(want(0, 5), seen) > 1e-3);
+    }
+}
+
 #[test]
 fn one_token_at_a_time_reproduces_the_full_forward() {
     let model = crate::support::model::<B>(&config(false), 8);

@@ -1,3 +1,4 @@
 mod decay;
 mod events;
+mod songs;
 mod trainer;

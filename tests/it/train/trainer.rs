@@ -15,7 +15,7 @@ use super::events::read_scalars;
 
 const VOCAB: usize = 30;
 
-fn songs(n: usize, salt: u64) -> Vec<Vec<u16>> {
+pub(super) fn songs(n: usize, salt: u64) -> Vec<Vec<u16>> {
     let mut rng = cadenza::rng::Rng::new(salt);
     (0..n)
         .map(|_| {
@@ -61,7 +61,7 @@ fn train_config(max_steps: usize) -> TrainConfig {
     }
 }
 
-fn spec<'a>(
+pub(super) fn spec<'a>(
     train_songs: &'a [Vec<u16>],
     valid_songs: &'a [Vec<u16>],
     out: &Path,
@@ -87,7 +87,7 @@ fn spec<'a>(
     }
 }
 
-fn params(dir: &Path) -> Vec<f32> {
+pub(super) fn params(dir: &Path) -> Vec<f32> {
     let model = Checkpoint::resolve(dir)
         .unwrap()
         .load_model::<CpuBackend>(&Default::default())
