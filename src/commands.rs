@@ -177,8 +177,15 @@ pub fn generate(
 }
 
 /// `pipeline bench WHICH`: each benchmark beside its peer, on the configured corpus and model.
-pub fn bench(config: &Path, which: &str, steps: usize, warmup: usize) -> Result<()> {
+pub fn bench(
+    config: &Path,
+    which: &str,
+    steps: usize,
+    warmup: usize,
+    window: [usize; 2],
+) -> Result<()> {
     let ctx = context(config)?;
+    let train_dir = ctx.layout.train_dir();
     let inputs = crate::bench::BenchInputs {
         raw_dir: ctx.layout.raw_dir(),
         songs_per_shard: ctx.cfg.tokenize.songs_per_shard,
@@ -186,6 +193,10 @@ pub fn bench(config: &Path, which: &str, steps: usize, warmup: usize) -> Result<
         train: &ctx.cfg.train,
         train_steps: steps,
         warmup,
+        train_dir: &train_dir,
+        tokens_dir: ctx.layout.tokens_dir(),
+        window_songs: window[0],
+        window_tokens: window[1],
     };
     crate::bench::run(which, &inputs)
 }

@@ -76,7 +76,8 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Measure each stage's speed beside a peer baseline, in one run (tokenize | evaluate | train | generate | all).
+    /// Measure each stage's speed beside a peer baseline, in one run (tokenize | evaluate | train | generate | all);
+    /// `window` scores the trained model's decoder windows on the valid split.
     Bench {
         #[arg(default_value = "all")]
         which: String,
@@ -86,6 +87,12 @@ enum Command {
         steps: usize,
         #[arg(long, default_value_t = 3)]
         warmup: usize,
+        /// `window`: valid songs scored.
+        #[arg(long, default_value_t = 32)]
+        songs: usize,
+        /// `window`: tokens per song (songs shorter are left out).
+        #[arg(long, default_value_t = 2048)]
+        tokens: usize,
     },
     /// Write the small built-in synthetic corpus (used when Pop1K7 cannot be had).
     DemoData {
@@ -158,7 +165,9 @@ fn dispatch(cli: Cli) -> Result<()> {
             which,
             steps,
             warmup,
-        } => commands::bench(config, &which, steps, warmup),
+            songs,
+            tokens,
+        } => commands::bench(config, &which, steps, warmup, [songs, tokens]),
         Command::DemoData { out, songs, seed } => commands::demo_data(&out, songs, seed),
     }
 }

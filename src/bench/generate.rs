@@ -18,7 +18,7 @@ use std::time::Instant;
 use crate::generate::{DecodeOptions, Request, SamplerConfig, decode_batch, remi_specials};
 use crate::model::{
     CpuBackend, KvDecoder, MemoryDecoder, NaiveDecoder, NextToken, TransformerXl,
-    TransformerXlConfig,
+    TransformerXlConfig, Window,
 };
 use crate::remi::Grammar;
 use crate::rng::Rng;
@@ -53,8 +53,12 @@ fn time_naive(m: &NaiveDecoder<CpuBackend>, steps: usize, rng: &mut Rng) -> Resu
     Ok(total / samples as f64 * steps as f64)
 }
 
-pub fn bench_with(model: &TransformerXl<CpuBackend>, piece_len: usize) -> Result<String> {
-    let kv = KvDecoder::new(model)?;
+pub fn bench_with(
+    model: &TransformerXl<CpuBackend>,
+    tgt_len: usize,
+    piece_len: usize,
+) -> Result<String> {
+    let kv = KvDecoder::new(model, tgt_len, Window::default())?;
     let xl = MemoryDecoder::new(model)?;
     let naive = NaiveDecoder::new(model);
     let mut rng = Rng::new(0xBE7C);
@@ -100,7 +104,6 @@ pub fn bench_with(model: &TransformerXl<CpuBackend>, piece_len: usize) -> Result
         sampler: SamplerConfig::new("bench", 1.0, 40, 1.0),
         specials: remi_specials(),
         max_tokens: piece_len,
-        prefill_chunk: 64,
     };
     let reqs: Vec<Request> = (0..20)
         .map(|i| Request {
@@ -132,6 +135,7 @@ pub fn bench_generate(model: &TransformerXlConfig) -> Result<String> {
     );
     s.push_str(&bench_with(
         &model.init::<CpuBackend>(&Default::default()),
+        model.tgt_len,
         1000,
     )?);
     Ok(s)

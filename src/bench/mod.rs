@@ -12,6 +12,7 @@ pub mod evaluate;
 pub mod generate;
 pub mod tokenize;
 pub mod train;
+pub mod window;
 
 /// Runs a Python peer script from scripts/bench/ in the bench venv (created on first use with
 /// `packages`) and parses the JSON line it prints last.
@@ -54,16 +55,28 @@ pub struct BenchInputs<'a> {
     /// Timed steps of the training benchmark, after `warmup` untimed ones.
     pub train_steps: usize,
     pub warmup: usize,
+    /// The run's train folder and token shards (`window`, which measures the trained model).
+    pub train_dir: &'a Path,
+    pub tokens_dir: &'a Path,
+    /// Valid songs and tokens per song that `window` scores.
+    pub window_songs: usize,
+    pub window_tokens: usize,
 }
 
 /// The benchmarks, in the order `all` runs them.
 pub const BENCHMARKS: [&str; 4] = ["tokenize", "evaluate", "train", "generate"];
 
-/// Runs the named benchmark (`all` for every one) and prints each report.
+/// Runs the named benchmark (`all` for every speed benchmark; `window` measures a trained model
+/// and runs only when named) and prints each report.
 pub fn run(which: &str, b: &BenchInputs) -> Result<()> {
+    if which == "window" {
+        let report = window::report(b.train_dir, b.tokens_dir, b.window_songs, b.window_tokens)?;
+        println!("{report}");
+        return Ok(());
+    }
     if which != "all" && !BENCHMARKS.contains(&which) {
         bail!(
-            "unknown benchmark `{which}`; benchmarks are: {}, or all",
+            "unknown benchmark `{which}`; benchmarks are: {}, all, or window",
             BENCHMARKS.join(", ")
         );
     }

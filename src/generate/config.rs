@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::check::{check, is_plain_name};
+use crate::model::Window;
 use crate::sampling::SamplerConfig;
 
 /// What is generated: free pieces from Bos, or continuations of 8-bar prompts; `Baseline` is
@@ -76,9 +77,10 @@ pub struct GenerateConfig {
     /// grammar allows them), so a degenerate model cannot decode forever.
     #[serde(default = "default_max_tokens")]
     pub max_tokens: usize,
-    /// Prompt tokens fed in one forward before token-by-token decoding (0 = token by token).
-    #[serde(default = "default_prefill_chunk")]
-    pub prefill_chunk: usize,
+    /// Keys a decoding step attends to: "mem_len+1" (the XL memory and the new position) or
+    /// "mem_len+tgt_len" (the most a training query saw).
+    #[serde(default)]
+    pub window: Window,
     #[serde(default = "default_samplers", rename = "sampler")]
     pub samplers: Vec<SamplerConfig>,
     /// Also write task=baseline/sampler=unigram: unconditional pieces drawn from the train
@@ -109,9 +111,6 @@ fn default_continuation_bars() -> u32 {
 fn default_max_tokens() -> usize {
     8192
 }
-fn default_prefill_chunk() -> usize {
-    64
-}
 pub fn default_samplers() -> Vec<SamplerConfig> {
     vec![
         SamplerConfig::new("t0.8_k20", 0.8, 20, 1.0),
@@ -135,7 +134,7 @@ impl Default for GenerateConfig {
             checkpoint: None,
             batch_size: default_pieces(),
             max_tokens: default_max_tokens(),
-            prefill_chunk: default_prefill_chunk(),
+            window: Window::default(),
             samplers: default_samplers(),
         }
     }

@@ -52,7 +52,7 @@ pub fn generate(job: &GenerateJob, out: &Path, force: bool) -> Result<GenerateSu
     let model = ckpt
         .load_model::<CpuBackend>(&Default::default())
         .with_context(|| format!("loading checkpoint {}", ckpt.dir.display()))?;
-    let decoder = KvDecoder::new(&model)?;
+    let decoder = KvDecoder::new(&model, ckpt.model_config()?.tgt_len, g.window)?;
     let prompts = prompts_for(g, job.tokens_dir, job.seed)?;
     let unigram = if g.baseline {
         let songs = crate::shards::read_shards(job.tokens_dir)?;

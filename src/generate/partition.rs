@@ -82,7 +82,6 @@ pub fn generate_pieces<M: NextToken>(
         sampler: plan.sampler.clone(),
         specials: sp,
         max_tokens: gcfg.max_tokens,
-        prefill_chunk: gcfg.prefill_chunk,
     };
     let mut out = Vec::with_capacity(plan.n);
     for (b, chunk) in reqs.chunks(gcfg.batch_size).enumerate() {
@@ -186,6 +185,7 @@ pub fn partition_fingerprint(
         "n": plan.n,
         "bars": bars,
         "max_tokens": gcfg.max_tokens,
+        "window": gcfg.window.name(),
         "prompts": prompts,
         "audio": if audio_on { serde_json::to_value(audio).unwrap_or_default() } else { serde_json::Value::Null },
         "version": env!("CARGO_PKG_VERSION"),

@@ -21,7 +21,7 @@ mod transformer_xl;
 
 pub use checkpoint::Checkpoint;
 pub use config::ModelConfig;
-pub use decoder::{KvDecoder, MemoryDecoder, NaiveDecoder, NextToken};
+pub use decoder::{KvDecoder, MemoryDecoder, NaiveDecoder, NextToken, Window};
 pub use transformer_xl::{
     Lookback, Memory, TransformerXl, TransformerXlConfig, XlLayer, rel_shift, sinusoids,
 };

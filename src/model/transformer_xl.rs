@@ -235,6 +235,19 @@ impl<B: Backend> TransformerXl<B> {
         mems: Option<&Memory<B>>,
         lookback: Option<&Lookback>,
     ) -> (Tensor<B, 3>, Memory<B>) {
+        self.hidden_keeping(tokens, mems, lookback, self.mem_len)
+    }
+
+    /// [`hidden`](Self::hidden) keeping the last `keep` inputs of each layer as the new memory
+    /// (a decoder's window may hold more than the `mem_len` of training). What this segment
+    /// attends to does not depend on `keep`.
+    pub fn hidden_keeping(
+        &self,
+        tokens: Tensor<B, 2, Int>,
+        mems: Option<&Memory<B>>,
+        lookback: Option<&Lookback>,
+        keep: usize,
+    ) -> (Tensor<B, 3>, Memory<B>) {
         let device = tokens.device();
         let [_, t] = tokens.dims();
         let klen = mems.map_or(0, |m| m.len()) + t;
@@ -252,8 +265,8 @@ impl<B: Backend> TransformerXl<B> {
         let mut new_mems = Vec::with_capacity(self.layers.len());
         for (n, layer) in self.layers.iter().enumerate() {
             let mem = mems.and_then(|m| m.layers.get(n));
-            if self.mem_len > 0 {
-                new_mems.push(self.update_memory(mem, &h));
+            if keep > 0 {
+                new_mems.push(update_memory(mem, &h, keep));
             }
             h = layer.forward(h, mem, pos.clone(), lookback);
         }
@@ -271,16 +284,6 @@ impl<B: Backend> TransformerXl<B> {
         let logits = matmul(hidden.reshape([b * t, d]), w.transpose())
             + self.out_bias.val().unsqueeze::<2>();
         logits.reshape([b, t, vocab])
-    }
-
-    fn update_memory(&self, mem: Option<&Tensor<B, 3>>, h: &Tensor<B, 3>) -> Tensor<B, 3> {
-        let cat = match mem {
-            Some(m) => cat_time(m.clone(), h.clone()),
-            None => h.clone(),
-        };
-        let len = cat.dims()[1];
-        let keep = self.mem_len.min(len);
-        cat.narrow(1, len - keep, keep).detach()
     }
 
     pub fn vocab_size(&self) -> usize {
@@ -370,6 +373,21 @@ impl<B: Backend> XlLayer<B> {
         let out = permute(matmul(prob, v), SPLIT).reshape([b, t, nh * dh]);
         self.drop.forward(flat(&self.o_net, out))
     }
+}
+
+/// The last `keep` positions of (memory + this segment's layer input), without gradient.
+fn update_memory<B: Backend>(
+    mem: Option<&Tensor<B, 3>>,
+    h: &Tensor<B, 3>,
+    keep: usize,
+) -> Tensor<B, 3> {
+    let cat = match mem {
+        Some(m) => cat_time(m.clone(), h.clone()),
+        None => h.clone(),
+    };
+    let len = cat.dims()[1];
+    let keep = keep.min(len);
+    cat.narrow(1, len - keep, keep).detach()
 }
 
 /// `x[.., i, c]` holds the score of query i against distance `klen-1-c`. Returns `y[.., i, j]` =

@@ -4,8 +4,9 @@
 //! `pos` as a `[B, 1]` forward through the model's cached state (for Transformer-XL, its memory),
 //! and gets logits for position `pos + 1`. A row still inside its prompt ignores them (the next
 //! prompt token is forced), so prompts of different lengths need no padding; a row past its
-//! prompt samples; a finished row (Eos) feeds Pad and is ignored. The shared prompt prefix
-//! (the shortest prompt) may be fed in chunks of `prefill_chunk` tokens first.
+//! prompt samples; a finished row (Eos) feeds Pad and is ignored. Before the first step each
+//! row's prompt but its last token goes in through [`NextToken::prefill`] (the cached decoder
+//! runs it as training's segments), so each row starts the loop at its own position.
 //!
 //! Transformer-XL's memory is its context: with `mem_len` cached states per layer, a step sees
 //! the last `mem_len` positions directly (and, through the layers' own memories, up to about
@@ -62,12 +63,13 @@ pub struct DecodeOptions {
     pub sampler: SamplerConfig,
     pub specials: Specials,
     pub max_tokens: usize,
-    pub prefill_chunk: usize,
 }
 
 struct Row<G> {
     tokens: Vec<u16>,
     prompt_len: usize,
+    /// Tokens fed to the model so far.
+    fed: usize,
     start_bar: u32,
     target: u32,
     grammar: G,
@@ -136,6 +138,7 @@ fn start_rows<G: TokenGrammar>(
         rows.push(Row {
             tokens: r.prompt.clone(),
             prompt_len: r.prompt.len(),
+            fed: 0,
             start_bar,
             target: r.target_bars,
             grammar: g,
@@ -144,32 +147,6 @@ fn start_rows<G: TokenGrammar>(
         });
     }
     Ok(rows)
-}
-
-/// Feeds the shared prompt prefix in chunks of `chunk` tokens: every row has at least
-/// `min_len` prompt tokens, all but the last of which go in here, so the step loop always
-/// starts by feeding a real token. Returns the position reached.
-fn prefill<M: NextToken, G>(
-    model: &M,
-    rows: &[Row<G>],
-    chunk: usize,
-    state: &mut M::State,
-) -> Result<usize> {
-    let batch = rows.len();
-    let min_len = rows.iter().map(|r| r.prompt_len).min().unwrap_or(1);
-    let mut pos = 0usize;
-    if chunk > 0 {
-        while pos + 1 < min_len {
-            let t = (min_len - 1 - pos).min(chunk);
-            let mut input = Vec::with_capacity(batch * t);
-            for r in rows {
-                input.extend_from_slice(&r.tokens[pos..pos + t]);
-            }
-            model.feed(&input, batch, state)?;
-            pos += t;
-        }
-    }
-    Ok(pos)
 }
 
 /// Decode all requests as one batch. Each row's randomness comes only from its own seed, so a
@@ -193,13 +170,17 @@ where
     let vocab = model.vocab_size();
     let mut rows = start_rows(new_grammar, reqs, sp)?;
     let mut state = model.init_state(batch);
-    let mut pos = prefill(model, &rows, opts.prefill_chunk, &mut state)?;
+    let prompts: Vec<&[u16]> = rows.iter().map(|r| &r.tokens[..r.prompt_len - 1]).collect();
+    let fed = model.prefill(&prompts, &mut state)?;
+    for (r, fed) in rows.iter_mut().zip(fed) {
+        r.fed = fed;
+    }
 
     let mut mask = vec![false; vocab];
     let mut input = vec![sp.pad; batch];
     while rows.iter().any(|r| !r.done) {
         for (b, r) in rows.iter().enumerate() {
-            input[b] = if r.done { sp.pad } else { r.tokens[pos] };
+            input[b] = if r.done { sp.pad } else { r.tokens[r.fed] };
         }
         let logits = model.feed(&input, batch, &mut state)?;
         if logits.len() != batch * vocab {
@@ -209,7 +190,8 @@ where
             );
         }
         for (b, r) in rows.iter_mut().enumerate() {
-            if r.done || pos + 1 < r.tokens.len() {
+            r.fed += 1;
+            if r.done || r.fed < r.tokens.len() {
                 continue; // finished, or still inside its prompt
             }
             if r.tokens.len() > 2 * opts.max_tokens + 256 {
@@ -229,7 +211,6 @@ where
             r.tokens.push(id);
             r.done = id == sp.eos;
         }
-        pos += 1;
     }
     Ok(rows
         .into_iter()

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::check::check;
 use crate::features::{Feature, features};
 use crate::midi::Note;
-use crate::model::{KvDecoder, TransformerXl};
+use crate::model::{KvDecoder, TransformerXl, TransformerXlConfig, Window};
 use crate::remi::{Grammar, STEPS_PER_BAR, Vocab, onset_step};
 use crate::rng::Rng;
 use crate::sampling::{DecodeOptions, Request, SamplerConfig, decode_batch, remi_specials};
@@ -91,6 +91,8 @@ pub struct Monitor {
     cfg: MonitorConfig,
     seeds: Vec<u64>,
     reference: [Option<f64>; 3],
+    /// The model's training segment length (the decoder's prompts go in such segments).
+    tgt_len: usize,
 }
 
 impl Monitor {
@@ -99,10 +101,10 @@ impl Monitor {
     pub fn new(
         cfg: &MonitorConfig,
         seed: u64,
-        vocab_size: usize,
+        model: &TransformerXlConfig,
         valid_songs: &[Vec<u16>],
     ) -> Option<Monitor> {
-        if cfg.pieces == 0 || vocab_size != Vocab::SIZE {
+        if cfg.pieces == 0 || model.vocab_size != Vocab::SIZE {
             return None;
         }
         let seeds = (0..cfg.pieces)
@@ -117,6 +119,7 @@ impl Monitor {
             cfg: cfg.clone(),
             seeds,
             reference: means(&valid),
+            tgt_len: model.tgt_len,
         })
     }
 
@@ -128,7 +131,6 @@ impl Monitor {
             sampler: SamplerConfig::new("monitor", c.temperature, c.top_k, c.top_p),
             specials: sp,
             max_tokens: c.max_tokens,
-            prefill_chunk: 1,
         };
         let reqs: Vec<Request> = self
             .seeds
@@ -139,7 +141,7 @@ impl Monitor {
                 seed,
             })
             .collect();
-        let decoder = KvDecoder::new(model)?;
+        let decoder = KvDecoder::new(model, self.tgt_len, Window::default())?;
         let decoded = decode_batch(&decoder, Grammar::new, &reqs, &opts)
             .context("monitor: decoding the sample pieces")?;
         let pieces = decoded

@@ -123,12 +123,7 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
             state,
             mems,
             valid,
-            monitor: Monitor::new(
-                &tc.monitor,
-                spec.seed,
-                spec.model.vocab_size,
-                spec.valid_songs,
-            ),
+            monitor: Monitor::new(&tc.monitor, spec.seed, &spec.model, spec.valid_songs),
             monitor_secs: 0.0,
             logger,
             bar,

@@ -4,9 +4,15 @@
 //! `mem_len` remembered positions at every step (the memory holds layer inputs), which makes a
 //! step cost `O(batch × mem_len × d²)`. The keys and values of a remembered position never change
 //! (same weights, same input), so this decoder caches them per layer and computes only the new
-//! position: a step costs `O(batch × d²)` plus the attention itself. It attends over exactly the
-//! same window as the XL memory (the last `mem_len` positions plus the current one), so it gives
-//! the model's logits (the decoder tests check this, also past `mem_len`).
+//! position: a step costs `O(batch × d²)` plus the attention itself. With [`Window::Memory`] it
+//! attends over exactly the same window as the XL memory (the last `mem_len` positions plus the
+//! current one), so it gives the model's logits (the decoder tests check this, also past
+//! `mem_len`); [`Window::Segment`] keeps `mem_len + tgt_len` keys, the most a training query saw.
+//!
+//! A prompt is not fed one position at a time: [`NextToken::prefill`] runs each row's prompt
+//! through the model in training's segments of `tgt_len` (aligned to the prompt's end, so the
+//! last is whole) with the XL memory, and fills the ring from the layer inputs the last segment
+//! leaves (keys and values are a function of those).
 //!
 //! The projections and feed-forward layers run as Burn ops on the layers' own weights; the
 //! attention over the cache runs in [`ring`](super::ring) on plain slices. The rows of a batch are
@@ -21,9 +27,9 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData, TensorPrimitive};
 use rayon::prelude::*;
 
-use super::NextToken;
 use super::ring::{Dims, PosKeys, RingCache, Step, attend};
-use crate::model::{TransformerXl, XlLayer, sinusoids};
+use super::{NextToken, Window, to_tensor};
+use crate::model::{Memory, TransformerXl, XlLayer, sinusoids};
 
 /// One layer's weights as the decoder uses them.
 struct Layer<B: Backend> {
@@ -44,6 +50,11 @@ struct Layer<B: Backend> {
 
 /// A Transformer-XL decoder with a per-layer key/value cache.
 pub struct KvDecoder<B: Backend> {
+    /// The model itself, for prompts (whole segments at a time).
+    model: TransformerXl<B>,
+    tgt_len: usize,
+    /// Keys a step attends to: the ring size.
+    slots: usize,
     embed: Tensor<B, 2>,
     out_bias: Tensor<B, 1>,
     layers: Vec<Layer<B>>,
@@ -58,13 +69,16 @@ pub struct KvDecoder<B: Backend> {
 /// Rows below which splitting a batch into another parallel group stops paying.
 const MIN_GROUP_ROWS: usize = 8;
 
-/// The decoding state: one [`RingCache`] per layer for each group of rows.
+/// The decoding state: the groups of rows that step in parallel.
 pub struct KvState {
-    groups: Vec<Vec<RingCache>>,
-    /// Rows per group.
-    rows: Vec<usize>,
-    /// Positions fed so far.
-    seen: usize,
+    groups: Vec<Group>,
+}
+
+/// One [`RingCache`] per layer for a group of rows, and each row's position.
+struct Group {
+    layers: Vec<RingCache>,
+    /// Per row: positions fed so far.
+    seen: Vec<usize>,
 }
 
 /// A linear layer's weights, read once (`Param::val` initialises a lazy parameter in place;
@@ -148,13 +162,9 @@ impl<B: Backend> Layer<B> {
         h: Tensor<B, 2>,
         dims: Dims,
         cache: &mut RingCache,
-        seen: usize,
+        seen: &[usize],
     ) -> Result<Tensor<B, 2>> {
-        let x = if self.pre_norm {
-            self.norm_attn.forward(h.clone())
-        } else {
-            h.clone()
-        };
+        let x = self.attention_input(h.clone());
         let kv = floats(self.kv_net.forward(x.clone()).into_data())?; // [B, 2 H Dh]
         let q = floats(self.q_net.forward(x).into_data())?; // [B, H Dh]
         let step = Step {
@@ -188,6 +198,34 @@ impl<B: Backend> Layer<B> {
             self.norm_ff.forward(h + ff)
         })
     }
+
+    /// What the projections read: the layer input, layer-normed first in a pre-norm model.
+    fn attention_input(&self, h: Tensor<B, 2>) -> Tensor<B, 2> {
+        if self.pre_norm {
+            self.norm_attn.forward(h)
+        } else {
+            h
+        }
+    }
+
+    /// Writes the keys and values of `row`'s positions `end - P .. end` into the cache, from
+    /// this layer's inputs `mem` `[P, d]` at those positions.
+    fn fill(
+        &self,
+        mem: Tensor<B, 2>,
+        dims: Dims,
+        cache: &mut RingCache,
+        row: usize,
+        end: usize,
+    ) -> Result<()> {
+        let kv = floats(self.kv_net.forward(self.attention_input(mem)).into_data())?;
+        let width = 2 * dims.heads * dims.d_head;
+        let first = end - kv.len() / width;
+        for (p, kv) in kv.chunks_exact(width).enumerate() {
+            cache.write(dims, row, first + p, kv);
+        }
+        Ok(())
+    }
 }
 
 /// Reads every parameter in module order: a model whose weights are still lazy (a fresh,
@@ -201,14 +239,18 @@ impl<B: Backend> ModuleVisitor<B> for ReadAll {
 }
 
 impl<B: Backend> KvDecoder<B> {
-    pub fn new(model: &TransformerXl<B>) -> Result<Self> {
-        if model.mem_len == 0 {
-            bail!("cached decoding needs a model with mem_len > 0 (the memory is the context)");
+    /// A decoder over `window`'s keys of a model trained on segments of `tgt_len`.
+    pub fn new(model: &TransformerXl<B>, tgt_len: usize, window: Window) -> Result<Self> {
+        if model.mem_len == 0 || tgt_len == 0 {
+            bail!(
+                "cached decoding needs a model with mem_len > 0 and tgt_len > 0 (the memory is the context)"
+            );
         }
         model.visit(&mut ReadAll);
+        let slots = window.keys(model.mem_len, tgt_len);
         let embed = model.embed.weight.val();
         let device = embed.device();
-        let sin = sinusoids::<B>(model.mem_len + 1, model.d_model, &device);
+        let sin = sinusoids::<B>(slots, model.d_model, &device);
         let layers = model
             .layers
             .iter()
@@ -219,6 +261,9 @@ impl<B: Backend> KvDecoder<B> {
             .first()
             .map_or((0, 0), |l| (l.n_head, l.d_head));
         Ok(KvDecoder {
+            model: model.clone(),
+            tgt_len,
+            slots,
             embed,
             out_bias: model.out_bias.val(),
             layers,
@@ -232,15 +277,18 @@ impl<B: Backend> KvDecoder<B> {
     }
 
     /// One position for every row of one group: `tokens` `[B]` -> final hidden states `[B, d]`;
-    /// `cache` holds the group's layers and `seen` the positions fed before this one.
-    fn step(&self, tokens: &[u16], cache: &mut [RingCache], seen: usize) -> Result<Tensor<B, 2>> {
+    /// then each row's position moves on by one.
+    fn step(&self, tokens: &[u16], group: &mut Group) -> Result<Tensor<B, 2>> {
         let b = tokens.len();
         let dims = self.dims(b);
         let ids: Vec<i64> = tokens.iter().map(|&t| t as i64).collect();
         let ids = Tensor::<B, 1, Int>::from_data(TensorData::new(ids, [b]), &self.device);
         let mut h = self.embed.clone().select(0, ids) * (self.d_model as f64).sqrt(); // [B, d]
-        for (l, cache) in self.layers.iter().zip(cache) {
-            h = l.step(h, dims, cache, seen)?;
+        for (l, cache) in self.layers.iter().zip(&mut group.layers) {
+            h = l.step(h, dims, cache, &group.seen)?;
+        }
+        for seen in &mut group.seen {
+            *seen += 1;
         }
         Ok(match &self.final_norm {
             Some(norm) => norm.forward(h),
@@ -258,8 +306,41 @@ impl<B: Backend> KvDecoder<B> {
             rows,
             heads: self.n_head,
             d_head: self.d_head,
-            slots: self.mem_len + 1,
+            slots: self.slots,
         }
+    }
+
+    /// Feeds `row` of `group` its prompt as training does: segments of `tgt_len` aligned to
+    /// the prompt's end, with the XL memory; the last segment keeps the inputs of the ring's
+    /// `slots - 1` positions, whose keys and values then fill the cache.
+    fn prefill_row(&self, prompt: &[u16], group: &mut Group, row: usize) -> Result<()> {
+        let len = prompt.len();
+        let mut mem: Option<Memory<B>> = None;
+        let mut start = 0;
+        while start < len {
+            let end = if start == 0 && len % self.tgt_len != 0 {
+                len % self.tgt_len
+            } else {
+                start + self.tgt_len
+            };
+            let x = to_tensor::<B>(&prompt[start..end], 1, &self.device);
+            let keep = if end == len {
+                self.slots - 1
+            } else {
+                self.mem_len
+            };
+            mem = Some(self.model.hidden_keeping(x, mem.as_ref(), None, keep).1);
+            start = end;
+        }
+        let dims = self.dims(group.seen.len());
+        if let Some(mem) = mem {
+            for ((l, cache), m) in self.layers.iter().zip(&mut group.layers).zip(mem.layers) {
+                let [_, p, d] = m.dims();
+                l.fill(m.reshape([p, d]), dims, cache, row, len)?;
+            }
+        }
+        group.seen[row] = len;
+        Ok(())
     }
 }
 
@@ -276,27 +357,25 @@ impl<B: Backend> NextToken for KvDecoder<B> {
         let groups = rayon::current_num_threads()
             .min(batch.div_ceil(MIN_GROUP_ROWS))
             .max(1);
-        let rows: Vec<usize> = (0..groups)
-            .map(|g| batch / groups + usize::from(g < batch % groups))
-            .collect();
-        KvState {
-            groups: rows
-                .iter()
-                .map(|&r| {
-                    self.layers
+        let groups = (0..groups)
+            .map(|g| {
+                let rows = batch / groups + usize::from(g < batch % groups);
+                Group {
+                    layers: self
+                        .layers
                         .iter()
-                        .map(|_| RingCache::new(self.dims(r)))
-                        .collect()
-                })
-                .collect(),
-            rows,
-            seen: 0,
-        }
+                        .map(|_| RingCache::new(self.dims(rows)))
+                        .collect(),
+                    seen: vec![0; rows],
+                }
+            })
+            .collect();
+        KvState { groups }
     }
 
     /// Several tokens per row are fed one position at a time (the cache makes that cheap).
     fn feed(&self, tokens: &[u16], batch: usize, state: &mut Self::State) -> Result<Vec<f32>> {
-        let held: usize = state.rows.iter().sum();
+        let held: usize = state.groups.iter().map(|g| g.seen.len()).sum();
         if held != batch {
             bail!("the decoding state holds {held} rows but {batch} were fed");
         }
@@ -304,21 +383,17 @@ impl<B: Backend> NextToken for KvDecoder<B> {
         if t == 0 {
             bail!("feed needs at least one token per row");
         }
-        let mut starts = vec![0];
-        starts.extend(state.rows.iter().scan(0, |acc, r| {
-            *acc += r;
-            Some(*acc)
-        }));
+        let starts = group_starts(state);
         let mut logits = Vec::new();
         for i in 0..t {
             let col: Vec<u16> = (0..batch).map(|b| tokens[b * t + i]).collect();
-            let (seen, last) = (state.seen, i + 1 == t);
+            let last = i + 1 == t;
             let parts = state
                 .groups
                 .par_iter_mut()
                 .zip(starts.par_windows(2))
-                .map(|(cache, w)| {
-                    let h = self.step(&col[w[0]..w[1]], cache, seen)?;
+                .map(|(group, w)| {
+                    let h = self.step(&col[w[0]..w[1]], group)?;
                     // Only the last position's logits are returned (and computed).
                     if last {
                         floats(self.logits(h).into_data())
@@ -327,11 +402,46 @@ impl<B: Backend> NextToken for KvDecoder<B> {
                     }
                 })
                 .collect::<Result<Vec<_>>>()?;
-            state.seen += 1;
             if last {
                 logits = parts.concat();
             }
         }
         Ok(logits)
     }
+
+    /// Every row's whole prompt, in training's segments (see [`KvDecoder::prefill_row`]).
+    fn prefill(&self, prompts: &[&[u16]], state: &mut Self::State) -> Result<Vec<usize>> {
+        let starts = group_starts(state);
+        if starts.last() != Some(&prompts.len()) {
+            bail!(
+                "the decoding state holds {} rows but {} prompts were given",
+                starts.last().unwrap_or(&0),
+                prompts.len()
+            );
+        }
+        if state.groups.iter().flat_map(|g| &g.seen).any(|&s| s > 0) {
+            bail!("prefill needs a fresh decoding state");
+        }
+        state
+            .groups
+            .par_iter_mut()
+            .zip(starts.par_windows(2))
+            .try_for_each(|(group, w)| {
+                for (row, prompt) in prompts[w[0]..w[1]].iter().enumerate() {
+                    self.prefill_row(prompt, group, row)?;
+                }
+                Ok::<_, anyhow::Error>(())
+            })?;
+        Ok(prompts.iter().map(|p| p.len()).collect())
+    }
+}
+
+/// The first row of each group, and the row count at the end.
+fn group_starts(state: &KvState) -> Vec<usize> {
+    let mut starts = vec![0];
+    starts.extend(state.groups.iter().scan(0, |acc, g| {
+        *acc += g.seen.len();
+        Some(*acc)
+    }));
+    starts
 }

@@ -1,9 +1,9 @@
 //! Next-token decoding, one position at a time: the [`NextToken`] interface the sampling loop
 //! drives, and three Transformer-XL decoders behind it.
 //!
-//! - [`KvDecoder`] (generation): keeps each layer's keys and values of the last `mem_len`
-//!   positions in a ring buffer and computes only the new position: a step costs the same at
-//!   any length.
+//! - [`KvDecoder`] (generation): keeps each layer's keys and values of the last positions of
+//!   its [`Window`] in a ring buffer and computes only the new position: a step costs the same
+//!   at any length. A prompt goes in as training's segments of `tgt_len` with memory.
 //! - [`MemoryDecoder`]: the model's own forward with the XL memory, one segment per call (it
 //!   recomputes the remembered positions' keys and values every step); the reference the cached
 //!   decoder must equal.
@@ -17,6 +17,7 @@ pub use cached::KvDecoder;
 use anyhow::{Result, bail};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
 
 use super::{Memory, TransformerXl};
 
@@ -29,6 +30,46 @@ pub trait NextToken {
     /// Append `tokens` (row-major `[batch, t]`, t >= 1) to every row's context and return the
     /// logits at the last new position, row-major `[batch, vocab]`.
     fn feed(&self, tokens: &[u16], batch: usize, state: &mut Self::State) -> Result<Vec<f32>>;
+
+    /// Feeds the start of each row's prompt into a fresh state before decoding; returns how
+    /// many tokens of each row went in. This default feeds the length all rows share (the
+    /// shortest prompt) in one call.
+    fn prefill(&self, prompts: &[&[u16]], state: &mut Self::State) -> Result<Vec<usize>> {
+        let n = prompts.iter().map(|p| p.len()).min().unwrap_or(0);
+        if n > 0 {
+            let flat: Vec<u16> = prompts.iter().flat_map(|p| &p[..n]).copied().collect();
+            self.feed(&flat, prompts.len(), state)?;
+        }
+        Ok(vec![n; prompts.len()])
+    }
+}
+
+/// How many keys a decoding step attends to, its own included.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Window {
+    /// The XL memory and the new position, as the model's forward one token at a time.
+    #[default]
+    #[serde(rename = "mem_len+1")]
+    Memory,
+    /// The most keys a training query saw (the last position of a segment).
+    #[serde(rename = "mem_len+tgt_len")]
+    Segment,
+}
+
+impl Window {
+    pub fn keys(self, mem_len: usize, tgt_len: usize) -> usize {
+        match self {
+            Window::Memory => mem_len + 1,
+            Window::Segment => mem_len + tgt_len,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Window::Memory => "mem_len+1",
+            Window::Segment => "mem_len+tgt_len",
+        }
+    }
 }
 
 fn to_tensor<B: Backend>(tokens: &[u16], batch: usize, device: &B::Device) -> Tensor<B, 2, Int> {

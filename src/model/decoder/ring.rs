@@ -9,7 +9,9 @@
 //! Per row b and head h, with the current position's query q (Dh = d_head):
 //!   score[s] = ((q + u) · k[s] + (q + v) · r[dist(s)]) / sqrt(Dh),
 //!   out = Σ_s softmax(score)[s] · v[s],
-//! over the slots s that hold the last `slots` positions (the XL memory plus the current one).
+//! over the slots s that hold the last `slots` positions (the decoder's window, the current one
+//! included). Each row keeps its own position, so rows whose prompts differ in length decode
+//! side by side.
 
 /// Shapes of one group of rows.
 #[derive(Debug, Clone, Copy)]
@@ -17,7 +19,7 @@ pub struct Dims {
     pub rows: usize,
     pub heads: usize,
     pub d_head: usize,
-    /// Ring size: `mem_len + 1`.
+    /// Ring size: the keys of the decoder's window.
     pub slots: usize,
 }
 
@@ -42,6 +44,18 @@ impl RingCache {
         RingCache {
             k: vec![0.0; n],
             v: vec![0.0; n],
+        }
+    }
+
+    /// Stores the keys and values `kv` (`[2 H Dh]`: keys, then values) of `row`'s position
+    /// `pos` in its slot.
+    pub fn write(&mut self, d: Dims, row: usize, pos: usize, kv: &[f32]) {
+        let (dh, w) = (d.d_head, d.width());
+        let (k, v) = kv.split_at(w);
+        for h in 0..d.heads {
+            let at = ((row * d.heads + h) * d.slots + pos % d.slots) * dh;
+            self.k[at..at + dh].copy_from_slice(&k[h * dh..(h + 1) * dh]);
+            self.v[at..at + dh].copy_from_slice(&v[h * dh..(h + 1) * dh]);
         }
     }
 }
@@ -72,6 +86,7 @@ impl PosKeys {
     }
 
     /// The first row (of the doubled rows) for slot 0 after `seen` earlier positions.
+    /// (`slots` here is the ring size.)
     /// Before the ring wraps slot s holds position s, at distance `seen - s`: row K-1-seen+s.
     /// After it wraps (current slot c), slot s is at distance (c - s) mod K: row
     /// (s + K-1-c) mod K, that is, row K-1-c+s of the doubled rows.
@@ -96,8 +111,8 @@ pub struct Step<'a> {
     pub u: &'a [f32],
     pub vb: &'a [f32],
     pub pos: &'a PosKeys,
-    /// Positions fed before this one.
-    pub seen: usize,
+    /// Per row: positions fed before this one.
+    pub seen: &'a [usize],
 }
 
 /// Writes this position's keys and values into the cache and returns the attention output,
@@ -129,23 +144,19 @@ fn attend_body(d: Dims, cache: &mut RingCache, x: &Step) -> Vec<f32> {
         seen,
     } = *x;
     let (dh, w, slots) = (d.d_head, d.width(), d.slots);
-    let slot = seen % slots;
-    let klen = (seen + 1).min(slots);
-    let start = pos.start(seen);
     let scale = 1.0 / (dh as f32).sqrt();
     let mut out = vec![0.0; d.rows * w];
     let (mut qu, mut qv) = (vec![0.0; dh], vec![0.0; dh]);
-    let mut score = vec![0.0; klen];
+    let mut scores = vec![0.0; slots];
     for (b, out_row) in out.chunks_exact_mut(w).enumerate() {
-        let (k_new, v_new) = kv[b * 2 * w..(b + 1) * 2 * w].split_at(w);
+        cache.write(d, b, seen[b], &kv[b * 2 * w..(b + 1) * 2 * w]);
+        let klen = (seen[b] + 1).min(slots);
+        let start = pos.start(seen[b]);
+        let score = &mut scores[..klen];
         let q_row = &q[b * w..(b + 1) * w];
         for h in 0..d.heads {
             let head = h * dh..(h + 1) * dh;
             let base = (b * d.heads + h) * slots * dh;
-            let at = base + slot * dh;
-            cache.k[at..at + dh].copy_from_slice(&k_new[head.clone()]);
-            cache.v[at..at + dh].copy_from_slice(&v_new[head.clone()]);
-
             let (qh, uh, vh) = (&q_row[head.clone()], &u[head.clone()], &vb[head.clone()]);
             for i in 0..dh {
                 qu[i] = (qh[i] + uh[i]) * scale;
@@ -160,7 +171,7 @@ fn attend_body(d: Dims, cache: &mut RingCache, x: &Step) -> Vec<f32> {
             {
                 *s = dot(&qu, k) + dot(&qv, r);
             }
-            softmax(&mut score);
+            softmax(score);
             let o = &mut out_row[head];
             let values = &cache.v[base..base + klen * dh];
             for (&p, v) in score.iter().zip(values.chunks_exact(dh)) {

@@ -8,7 +8,7 @@ use cadenza::generate::{
 };
 use cadenza::midi::{Note, Song, Tempo};
 use cadenza::model::{
-    CpuBackend, KvDecoder, MemoryDecoder, NaiveDecoder, TransformerXl, TransformerXlConfig,
+    CpuBackend, KvDecoder, MemoryDecoder, NaiveDecoder, TransformerXl, TransformerXlConfig, Window,
 };
 use cadenza::remi::{self, BAR, EOS, Grammar, Vocab, onset_step};
 
@@ -18,12 +18,11 @@ fn tiny(mem_len: usize, seed: u64) -> TransformerXl<CpuBackend> {
     crate::support::model::<CpuBackend>(&cfg, seed)
 }
 
-fn opts(sampler: SamplerConfig, max_tokens: usize, prefill_chunk: usize) -> DecodeOptions {
+fn opts(sampler: SamplerConfig, max_tokens: usize) -> DecodeOptions {
     DecodeOptions {
         sampler,
         specials: remi_specials(),
         max_tokens,
-        prefill_chunk,
     }
 }
 
@@ -46,7 +45,7 @@ fn assert_well_formed(tokens: &[u16], bars: u32) {
 #[test]
 fn hundreds_of_random_model_pieces_are_grammatical_with_exact_bars() {
     let model = tiny(16, 1);
-    let cached = KvDecoder::new(&model).unwrap();
+    let cached = KvDecoder::new(&model, 16, Window::Memory).unwrap();
     let mut samplers = default_samplers();
     samplers.push(SamplerConfig::new("t1.5_p0.95", 1.5, 0, 0.95));
     let mut total = 0;
@@ -59,7 +58,7 @@ fn hundreds_of_random_model_pieces_are_grammatical_with_exact_bars() {
             })
             .collect();
         // A small budget keeps it fast and exercises the bar-closing path.
-        let out = decode_batch(&cached, Grammar::new, &reqs, &opts(s, 160, 64)).unwrap();
+        let out = decode_batch(&cached, Grammar::new, &reqs, &opts(s, 160)).unwrap();
         for (d, r) in out.iter().zip(&reqs) {
             assert_well_formed(&d.tokens, r.target_bars);
             assert_eq!(d.start_bar, 0);
@@ -73,7 +72,7 @@ fn hundreds_of_random_model_pieces_are_grammatical_with_exact_bars() {
 fn cached_decoding_equals_naive_recompute() {
     // mem_len 256 > every sequence here, so the memory holds the whole context.
     let model = tiny(256, 2);
-    let cached = KvDecoder::new(&model).unwrap();
+    let cached = KvDecoder::new(&model, 16, Window::Memory).unwrap();
     let xl = MemoryDecoder::new(&model).unwrap();
     let naive = NaiveDecoder::new(&model);
     let prompt = cut_bars(
@@ -92,26 +91,24 @@ fn cached_decoding_equals_naive_recompute() {
             seed: 77 + i,
         })
         .collect();
-    for chunk in [0, 16] {
-        let o = opts(SamplerConfig::new("t", 1.0, 0, 1.0), 120, chunk);
-        let a = decode_batch(&cached, Grammar::new, &reqs, &o).unwrap();
-        let b = decode_batch(&naive, Grammar::new, &reqs, &o).unwrap();
-        assert_eq!(
-            a,
-            decode_batch(&xl, Grammar::new, &reqs, &o).unwrap(),
-            "XL-memory decoding"
-        );
-        assert!(
-            a.iter().any(|d| d.tokens.len() > 100),
-            "long enough to exercise the memory"
-        );
-        for (x, y) in a.iter().zip(&b) {
-            assert!(x.tokens.len() <= 257, "within mem_len + 1");
-            assert_eq!(x.tokens, y.tokens, "prefill_chunk {chunk}");
-        }
-        // And with no prefill the same as with it.
-        let o0 = opts(SamplerConfig::new("t", 1.0, 0, 1.0), 120, 0);
-        assert_eq!(a, decode_batch(&cached, Grammar::new, &reqs, &o0).unwrap());
+    // The cached decoder takes the prompts in segments of 16 (tiny's tgt_len), the others in
+    // one forward: with the whole context in memory, all three are one pass.
+    let o = opts(SamplerConfig::new("t", 1.0, 0, 1.0), 120);
+    let a = decode_batch(&cached, Grammar::new, &reqs, &o).unwrap();
+    let b = decode_batch(&naive, Grammar::new, &reqs, &o).unwrap();
+    assert_eq!(
+        a,
+        decode_batch(&xl, Grammar::new, &reqs, &o).unwrap(),
+        "XL-memory decoding"
+    );
+    assert!(
+        a.iter().any(|d| d.tokens.len() > 100),
+        "long enough to exercise the memory"
+    );
+    assert!(prompt.len() > 2 * 16, "the prompt spans several segments");
+    for (x, y) in a.iter().zip(&b) {
+        assert!(x.tokens.len() <= 257, "within mem_len + 1");
+        assert_eq!(x.tokens, y.tokens);
     }
 }
 
@@ -159,7 +156,7 @@ fn plan_cfg(bars: u32) -> GenerateConfig {
 #[test]
 fn same_seed_same_midi_bytes_and_pieces_differ() {
     let model = tiny(16, 3);
-    let cached = KvDecoder::new(&model).unwrap();
+    let cached = KvDecoder::new(&model, 16, Window::Memory).unwrap();
     let gcfg = plan_cfg(3);
     let s = SamplerConfig::new("t1.0_k40", 1.0, 40, 1.0);
     let plan = PartitionPlan {
@@ -203,7 +200,7 @@ fn continuation_keeps_the_prompt_bars() {
     // The path the default config takes: a full 8-bar prompt, the default token budget, every
     // default sampler (a small budget would force a Bar at once and hide a prompt overrun).
     let model = tiny(16, 4);
-    let cached = KvDecoder::new(&model).unwrap();
+    let cached = KvDecoder::new(&model, 16, Window::Memory).unwrap();
     let song = demo_song(10);
     let enc = remi::encode(&song).unwrap();
     let prompt = Prompt {

@@ -8,7 +8,7 @@ use cadenza::generate::store::{
 };
 use cadenza::generate::unigram::Unigram;
 use cadenza::generate::{GenerateConfig, SamplerConfig, Task, read_samples};
-use cadenza::model::{CpuBackend, KvDecoder, NextToken, TransformerXlConfig};
+use cadenza::model::{CpuBackend, KvDecoder, NextToken, TransformerXlConfig, Window};
 use cadenza::remi::Vocab;
 use std::path::Path;
 
@@ -42,7 +42,7 @@ fn store<M: NextToken>(
 #[test]
 fn store_layout_skip_regenerate_and_remove() {
     let model = crate::support::model::<CpuBackend>(&TransformerXlConfig::tiny(Vocab::SIZE), 3);
-    let cached = KvDecoder::new(&model).unwrap();
+    let cached = KvDecoder::new(&model, 16, Window::Memory).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let mut gcfg = GenerateConfig {

@@ -2,7 +2,9 @@
 //! (same sliding window as the XL memory), for pre-norm and post-norm models.
 
 use cadenza::generate::{DecodeOptions, Request, SamplerConfig, decode_batch, remi_specials};
-use cadenza::model::{CpuBackend, KvDecoder, MemoryDecoder, NextToken, TransformerXlConfig};
+use cadenza::model::{
+    CpuBackend, KvDecoder, MemoryDecoder, NextToken, TransformerXlConfig, Window,
+};
 use cadenza::remi::{self, Grammar, Vocab};
 use cadenza::rng::Rng;
 
@@ -14,7 +16,7 @@ fn kv_cache_matches_xl_memory_logits_past_mem_len() {
         cfg.init_std = 0.2; // larger weights: differences would show
         let model = crate::support::model::<CpuBackend>(&cfg, 4);
         let xl = MemoryDecoder::new(&model).unwrap();
-        let kv = KvDecoder::new(&model).unwrap();
+        let kv = KvDecoder::new(&model, 16, Window::Memory).unwrap();
         let (mut sx, mut sk) = (xl.init_state(3), kv.init_state(3));
         let mut rng = Rng::new(5);
         let steps = 3 * cfg.mem_len + 5;
@@ -42,12 +44,11 @@ fn kv_cache_matches_xl_memory_logits_past_mem_len() {
 fn kv_cache_decodes_the_same_tokens() {
     let model = crate::support::model::<CpuBackend>(&TransformerXlConfig::tiny(Vocab::SIZE), 5);
     let xl = MemoryDecoder::new(&model).unwrap();
-    let kv = KvDecoder::new(&model).unwrap();
+    let kv = KvDecoder::new(&model, 16, Window::Memory).unwrap();
     let opts = DecodeOptions {
         sampler: SamplerConfig::new("t", 1.0, 0, 1.0),
         specials: remi_specials(),
         max_tokens: 150,
-        prefill_chunk: 0,
     };
     let reqs: Vec<Request> = (0..6)
         .map(|i| Request {
@@ -75,12 +76,11 @@ fn a_piece_is_the_same_in_any_batch() {
         &TransformerXlConfig::small(Vocab::SIZE).with_mem_len(32),
         6,
     );
-    let kv = KvDecoder::new(&model).unwrap();
+    let kv = KvDecoder::new(&model, 16, Window::Memory).unwrap();
     let opts = DecodeOptions {
         sampler: SamplerConfig::new("t", 1.0, 40, 1.0),
         specials: remi_specials(),
         max_tokens: 400,
-        prefill_chunk: 0,
     };
     let reqs: Vec<Request> = (0..20)
         .map(|i| Request {
@@ -100,5 +100,89 @@ fn a_piece_is_the_same_in_any_batch() {
     for i in [0, 13, 19] {
         let alone = decode_batch(&kv, Grammar::new, &reqs[i..=i], &opts).unwrap();
         assert_eq!(all[i], alone[0], "piece {i}");
+    }
+}
+
+/// The logits' largest absolute difference, relative to their scale (at least 1).
+fn rel_diff(a: &[f32], b: &[f32]) -> f32 {
+    let scale = a.iter().fold(1f32, |m, x| m.max(x.abs()));
+    a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs())) / scale
+}
+
+/// Both windows, prompts of several lengths in one batch: the cached decoder's prefill (training's
+/// segments of tgt_len, aligned to the prompt's end) and the steps after it give the logits of
+/// the model run the same way by hand: the segments with the XL memory, then one position at a
+/// time with a memory of window − 1 positions.
+#[test]
+fn prefill_in_segments_and_both_windows_match_the_model() {
+    let mut cfg = TransformerXlConfig::tiny(Vocab::SIZE).with_mem_len(12);
+    cfg.init_std = 0.2;
+    let tgt_len = 8;
+    let model = crate::support::model::<CpuBackend>(&cfg, 11);
+    let mut rng = Rng::new(9);
+    let lens = [0usize, 5, 8, 21, 30];
+    let prompts: Vec<Vec<u16>> = lens
+        .iter()
+        .map(|&n| {
+            (0..n)
+                .map(|_| rng.below(Vocab::SIZE as u64) as u16)
+                .collect()
+        })
+        .collect();
+    let steps: Vec<Vec<u16>> = (0..25)
+        .map(|_| {
+            (0..lens.len())
+                .map(|_| rng.below(Vocab::SIZE as u64) as u16)
+                .collect()
+        })
+        .collect();
+    for window in [Window::Memory, Window::Segment] {
+        let keys = window.keys(cfg.mem_len, tgt_len);
+        let kv = KvDecoder::new(&model, tgt_len, window).unwrap();
+        let mut state = kv.init_state(lens.len());
+        let refs: Vec<&[u16]> = prompts.iter().map(|p| p.as_slice()).collect();
+        assert_eq!(kv.prefill(&refs, &mut state).unwrap(), lens.to_vec());
+        let got: Vec<Vec<f32>> = steps
+            .iter()
+            .map(|col| kv.feed(col, lens.len(), &mut state).unwrap())
+            .collect();
+        // By hand, row by row.
+        let mut long = model.clone();
+        long.mem_len = keys - 1;
+        let vocab = Vocab::SIZE;
+        for (b, prompt) in prompts.iter().enumerate() {
+            let tensor = |t: &[u16]| {
+                let ids: Vec<i64> = t.iter().map(|&x| x as i64).collect();
+                burn::tensor::Tensor::<CpuBackend, 2, burn::tensor::Int>::from_data(
+                    burn::tensor::TensorData::new(ids, [1, t.len()]),
+                    &Default::default(),
+                )
+            };
+            let mut mem = None;
+            let mut start = 0;
+            while start < prompt.len() {
+                let first = prompt.len() % tgt_len;
+                let end = if start == 0 && first != 0 {
+                    first
+                } else {
+                    start + tgt_len
+                };
+                let m = if end == prompt.len() { &long } else { &model };
+                mem = Some(m.forward(tensor(&prompt[start..end]), mem.as_ref()).1);
+                start = end;
+            }
+            let step_by_step = MemoryDecoder::new(&long).unwrap();
+            for (i, col) in steps.iter().enumerate() {
+                let want = step_by_step.feed(&col[b..=b], 1, &mut mem).unwrap();
+                let got = &got[i][b * vocab..(b + 1) * vocab];
+                let diff = rel_diff(&want, got);
+                assert!(
+                    diff < 1e-5,
+                    "{} row {b} (prompt {}) step {i}: {diff}",
+                    window.name(),
+                    prompt.len()
+                );
+            }
+        }
     }
 }

@@ -176,6 +176,19 @@ fn whole_pipeline_on_demo_data() {
     assert_eq!(m_eval.inputs["generate"], m_gen.fingerprint);
     assert_eq!(m_eval.inputs["tokenize"], m_tok.fingerprint);
 
+    // The decoder-window measurement reads the trained checkpoint and the valid songs.
+    let o = run.cli(&["bench", "window", "--songs", "4", "--tokens", "64"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let report = text(&o);
+    let losses: Vec<f64> = report
+        .lines()
+        .filter(|l| l.contains("training evaluation") || l.contains("cached decoder"))
+        .filter_map(|l| l.split(": ").nth(1)?.split(' ').next()?.parse().ok())
+        .collect();
+    assert_eq!(losses.len(), 3, "{report}");
+    assert!(losses.iter().all(|l| l.is_finite() && *l > 0.0), "{report}");
+    assert!(report.contains("mem_len+1 = 17 keys") && report.contains("mem_len+tgt_len = 32 keys"));
+
     // A rerun does nothing.
     let o = run.cli(&["run", "all"]);
     assert!(
