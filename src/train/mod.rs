@@ -69,8 +69,8 @@ pub struct TrainConfig {
     /// (clamped to 32..224); 0 = off.
     pub tempo_shift: u32,
     /// true: the memory carries the previous song into the next (as WikiText-103's articles in
-    /// the Transformer-XL paper); false: attention stops at each song's Bos, so training sees
-    /// every song start the way generation does, with nothing before it.
+    /// the Transformer-XL paper); false (the default): attention stops at each song's Bos, so
+    /// training sees every song start the way generation does, with nothing before it.
     pub memory_across_songs: bool,
     /// Validate every this many steps (and at the end).
     pub eval_every: usize,
@@ -105,7 +105,7 @@ impl Default for TrainConfig {
             clip_norm: 1.0,
             transpose: 3,
             tempo_shift: 0,
-            memory_across_songs: true,
+            memory_across_songs: false,
             eval_every: 250,
             valid_tokens: 32_768,
             log_every: 10,
