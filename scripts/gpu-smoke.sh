@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # GPU smoke run of the whole pipeline with configs/gpu-smoke.toml: tokenize, train the course
-# model (12L/512, tgt/mem 512) for 200 steps in bf16 on burn-cuda, generate both tasks x 3
+# model (12L/512, tgt/mem 512) for 200 steps in bf16-mixed on burn-cuda, generate both tasks x 3
 # samplers x 20 pieces, evaluate and report. Prints each stage's time, the training tokens/s and
 # the peak GPU memory that nvidia-smi saw; then `pipeline bench train` without and with gradient
-# checkpointing (train.checkpointing = "balanced"), each with its peak memory.
+# checkpointing (train.checkpointing = "balanced"), each with its peak memory, its wall time and
+# its model FLOP utilisation against PEAK_TFLOPS (989, an H200's dense bf16); the first of them
+# runs twice, so the second shows what Burn's autotune cache (kept between runs) saves of the
+# kernel compilation of the first steps.
 #
 #   scripts/gpu-smoke.sh build   # here (no GPU or CUDA toolkit needed): builds `pipeline` with
 #                                # --features cuda and packs it, stripped and gzipped, with the
@@ -12,7 +15,7 @@
 #   scripts/gpu-smoke.sh run     # on the GPU machine (carry bin-cuda): unpacks and runs it;
 #                                # the log, summary and memory trace go to $OUT when set
 #
-# Env for run: CONFIG (configs/gpu-smoke.toml).
+# Env for run: CONFIG (configs/gpu-smoke.toml), PEAK_TFLOPS (989).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,13 +53,18 @@ run)
   # Training throughput and peak memory without and with gradient checkpointing (Burn's
   # balanced strategy), the same model and batch.
   sed 's/^\[train\]$/[train]\ncheckpointing = "balanced"/' "$config" > "$log/checkpointing.toml"
-  for variant in "$config" "$log/checkpointing.toml"; do
-    name=$(basename "$variant" .toml)
+  peak="${PEAK_TFLOPS:-989}"
+  n=0
+  for variant in "$config" "$config" "$log/checkpointing.toml"; do
+    n=$((n + 1))
+    name="$n-$(basename "$variant" .toml)"
     nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > "$log/mem-$name.csv" &
     smi=$!
+    t0=$(date +%s)
     "$bin" bench train --config "$variant" 2>&1 | tee "$log/bench-$name.log"
     kill $smi 2>/dev/null || true
-    echo "$name: peak GPU memory used $(sort -n "$log/mem-$name.csv" | tail -1) MiB"
+    tflops=$(grep -o '[0-9.]* model TFLOP/s' "$log/bench-$name.log" | cut -d' ' -f1)
+    echo "$name: $(( $(date +%s) - t0 )) s wall, peak GPU memory used $(sort -n "$log/mem-$name.csv" | tail -1) MiB, MFU $(awk -v a="$tflops" -v p="$peak" 'BEGIN { printf "%.1f%%", 100 * a / p }') of $peak TFLOP/s"
   done
   ;;
 *)

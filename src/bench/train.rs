@@ -9,7 +9,7 @@ use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
 use std::time::Instant;
 
 use crate::model::backend::{BackendWork, on_backend};
-use crate::model::{Memory, TransformerXlConfig, dropout};
+use crate::model::{Compute, Memory, Pass, TransformerXlConfig, dropout};
 use crate::rng::Rng;
 use crate::train::adamw::{AdamWParams, FusedAdamW};
 use crate::train::clip::clip_grad_norm;
@@ -29,6 +29,7 @@ pub struct BenchResult {
 /// AdamW) on uniform random tokens and times the last `steps`.
 pub fn throughput<B: AutodiffBackend>(
     cfg: &TransformerXlConfig,
+    compute: Compute,
     batch_size: usize,
     warmup: usize,
     steps: usize,
@@ -60,7 +61,11 @@ pub fn throughput<B: AutodiffBackend>(
             Tensor::<B, 2, Int>::from_data(TensorData::new(data, [batch_size, t + 1]), device);
         let x = all.clone().narrow(1, 0, t);
         let y = all.narrow(1, 1, t);
-        let (logits, new) = model.forward(x, mems.as_ref());
+        let pass = Pass {
+            compute,
+            ..Pass::default()
+        };
+        let (logits, new) = model.forward_with(x, mems.as_ref(), pass);
         let loss = cross_entropy(logits, y);
         last_loss = loss.clone().into_scalar().elem::<f64>();
         let mut grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -88,6 +93,7 @@ pub fn bench_on_configured_backend(
 ) -> Result<BenchResult> {
     struct Work<'a> {
         model: &'a TransformerXlConfig,
+        compute: Compute,
         batch: usize,
         warmup: usize,
         steps: usize,
@@ -97,6 +103,7 @@ pub fn bench_on_configured_backend(
         fn run<B: AutodiffBackend>(self, device: &B::Device) -> Result<BenchResult> {
             Ok(throughput::<B>(
                 self.model,
+                self.compute,
                 self.batch,
                 self.warmup,
                 self.steps,
@@ -106,11 +113,25 @@ pub fn bench_on_configured_backend(
     }
     let work = Work {
         model,
+        compute: train.compute(),
         batch: train.batch_size,
         warmup,
         steps,
     };
-    on_backend(&train.backend, &train.precision, &train.checkpointing, work)
+    on_backend(&train.backend, &train.checkpointing, work)
+}
+
+/// Model FLOPs per trained token (backward = 2 × forward; a multiply-add = 2 FLOPs): the
+/// projections (keys and values over memory + segment), feed-forward and output layer, and the
+/// attention's content scores, position scores and mix over a query's mean window. The basis
+/// of the model FLOP utilisation a GPU run reports against its chip's peak.
+pub fn train_flops_per_token(m: &TransformerXlConfig) -> f64 {
+    let (d, hd) = (m.d_model as f64, (m.n_head * m.d_head) as f64);
+    let (t, mem) = (m.tgt_len as f64, m.mem_len as f64);
+    let keys = mem + (t + 1.0) / 2.0;
+    let proj = d * hd * (1.0 + 2.0 * (mem + t) / t) + hd * d + 2.0 * d * m.d_inner as f64;
+    let attn = 3.0 * keys * hd;
+    3.0 * 2.0 * (m.n_layer as f64 * (proj + attn) + d * m.vocab_size as f64)
 }
 
 /// The report of `pipeline bench train`: the configured model, batch, backend and precision,
@@ -124,7 +145,7 @@ pub fn report(
     let r = bench_on_configured_backend(train, m, warmup, steps)?;
     let mut report = format!(
         "train benchmark ({} layers, d_model {}, tgt/mem {}/{}, batch {}, dropout {}, {} {}, {} timed steps)\n  \
-         cadenza (Burn): {:.0} tokens/s, {:.1} ms/step",
+         cadenza (Burn): {:.0} tokens/s, {:.1} ms/step, {:.3} model TFLOP/s ({:.3} GFLOP per token)",
         m.n_layer,
         m.d_model,
         m.tgt_len,
@@ -136,6 +157,8 @@ pub fn report(
         r.steps,
         r.tokens_per_sec,
         r.ms_per_step,
+        r.tokens_per_sec * train_flops_per_token(m) / 1e12,
+        train_flops_per_token(m) / 1e9,
     );
     if train.backend != "cpu" {
         return Ok(report);

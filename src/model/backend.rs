@@ -1,8 +1,9 @@
-//! The Burn backend named by the `backend` / `precision` / `checkpointing` keys of `[train]`,
-//! picked at run time: Burn's flex backend in f32 on the CPU, or CUDA in f32 / bf16 / f16 in a
-//! binary built with `--features cuda`; each with Burn's autodiff either keeping every
-//! activation (`none`) or recomputing some in the backward pass to save memory (`balanced`,
-//! Burn's gradient checkpointing).
+//! The Burn backend named by the `backend` / `checkpointing` keys of `[train]`, picked at run
+//! time: Burn's flex backend on the CPU, or CUDA in a binary built with `--features cuda`; each
+//! with Burn's autodiff either keeping every activation (`none`) or recomputing some in the
+//! backward pass to save memory (`balanced`, Burn's gradient checkpointing). The backend's
+//! default float type is f32 (the master weights); mixed precision casts inside the model
+//! (`Pass::compute`).
 
 use anyhow::{Result, bail};
 use burn::backend::Autodiff;
@@ -24,22 +25,16 @@ pub const CUDA_COMPILED: bool = cfg!(feature = "cuda");
 /// The `train.checkpointing` values.
 pub const CHECKPOINTING: [&str; 2] = ["none", "balanced"];
 
-/// Runs `work` on the named backend, precision and checkpointing strategy.
+/// Runs `work` on the named backend and checkpointing strategy.
 pub fn on_backend<W: BackendWork>(
     backend: &str,
-    precision: &str,
     checkpointing: &str,
     work: W,
 ) -> Result<W::Output> {
-    match (backend, precision) {
-        ("cpu", "f32") => {
-            with_checkpointing::<CpuBackend, W>(work, &Default::default(), checkpointing)
-        }
-        ("cpu", p) => {
-            bail!("`train.precision` = {p:?} needs `train.backend` = \"cuda\"; on CPU use \"f32\"")
-        }
-        ("cuda", p) => on_cuda(work, p, checkpointing),
-        (b, _) => bail!("`train.backend` must be \"cpu\" or \"cuda\", got {b:?}"),
+    match backend {
+        "cpu" => with_checkpointing::<CpuBackend, W>(work, &Default::default(), checkpointing),
+        "cuda" => on_cuda(work, checkpointing),
+        b => bail!("`train.backend` must be \"cpu\" or \"cuda\", got {b:?}"),
     }
 }
 
@@ -65,21 +60,13 @@ fn with_checkpointing<B: Backend, W: BackendWork>(
 }
 
 #[cfg(feature = "cuda")]
-fn on_cuda<W: BackendWork>(work: W, precision: &str, checkpointing: &str) -> Result<W::Output> {
-    use burn::tensor::{bf16, f16};
-
-    use super::CudaBackend;
+fn on_cuda<W: BackendWork>(work: W, checkpointing: &str) -> Result<W::Output> {
     let device = burn::backend::cuda::CudaDevice::default();
-    match precision {
-        "f32" => with_checkpointing::<CudaBackend<f32>, W>(work, &device, checkpointing),
-        "bf16" => with_checkpointing::<CudaBackend<bf16>, W>(work, &device, checkpointing),
-        "f16" => with_checkpointing::<CudaBackend<f16>, W>(work, &device, checkpointing),
-        p => bail!("`train.precision` must be \"f32\", \"bf16\" or \"f16\", got {p:?}"),
-    }
+    with_checkpointing::<super::CudaBackend, W>(work, &device, checkpointing)
 }
 
 #[cfg(not(feature = "cuda"))]
-fn on_cuda<W: BackendWork>(_work: W, _precision: &str, _checkpointing: &str) -> Result<W::Output> {
+fn on_cuda<W: BackendWork>(_work: W, _checkpointing: &str) -> Result<W::Output> {
     bail!(
         "`train.backend` = \"cuda\" but this binary was built without CUDA support; rebuild with \
          `cargo build --release --features cuda` (or set train.backend = \"cpu\")"

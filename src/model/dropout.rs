@@ -53,7 +53,10 @@ impl Dropout {
         let shape = x.shape();
         let mask =
             HOST_RNG.with(|r| host_mask(shape.num_elements(), self.prob, &mut r.borrow_mut()));
-        x * Tensor::from_data(TensorData::new(mask, shape), &device)
+        let mask = Tensor::from_data(TensorData::new(mask, shape), &device);
+        // Mixed precision: the mask in the activations' type.
+        let dt = x.dtype().into();
+        x * super::to_dtype(mask, dt)
     }
 }
 

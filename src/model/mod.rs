@@ -6,7 +6,7 @@
 //! - [`checkpoint`]: a checkpoint folder (weights + model config): save, load, resolve,
 //!   fingerprint.
 //! - [`decoder`]: next-token decoding, one position at a time, with a key/value cache.
-//! - [`backend`]: the Burn backend a `backend` / `precision` pair names.
+//! - [`backend`]: the Burn backend the `backend` / `checkpointing` keys name.
 //! - [`fused`], [`dropout`]: CPU kernels for the steps where Burn's op chains are slow.
 
 #[macro_use]
@@ -23,13 +23,15 @@ pub use checkpoint::Checkpoint;
 pub use config::ModelConfig;
 pub use decoder::{KvDecoder, MemoryDecoder, NaiveDecoder, NextToken, Window};
 pub use transformer_xl::{
-    Lookback, Memory, TransformerXl, TransformerXlConfig, XlLayer, rel_shift, sinusoids,
+    Compute, Lookback, Memory, Pass, TransformerXl, TransformerXlConfig, XlLayer, rel_shift,
+    sinusoids, to_dtype,
 };
 
 /// Burn's maintained CPU backend (flex), f32.
 pub type CpuBackend = burn::backend::Flex;
 /// The CPU backend with autodiff, for training.
 pub type CpuTrainBackend = burn::backend::Autodiff<CpuBackend>;
-/// The CUDA backend (only with `--features cuda`), f32 / bf16 / f16.
+/// The CUDA backend (only with `--features cuda`); f32 by default, mixed precision casts inside
+/// the model.
 #[cfg(feature = "cuda")]
-pub type CudaBackend<F = f32> = burn::backend::Cuda<F, i32>;
+pub type CudaBackend = burn::backend::Cuda<f32, i32>;

@@ -15,6 +15,12 @@
 //!
 //! The matmuls, head permutes, concatenation, layer norms and the shift-mask-softmax go through
 //! `super::fused`: on the CPU backend each is one kernel, elsewhere the plain Burn ops.
+//!
+//! Mixed precision ([`Compute`]): the parameters stay f32 (the master weights); the forward casts
+//! the embedding, the sinusoids and each weight to the compute type where it is used, so the
+//! matmuls, activations and memory are bf16 or f16 and their gradients flow back to f32 through
+//! the casts. Layer-norm statistics and the attention softmax run in f32 (`fused` casts in and
+//! out), and the logits come out f32 for the loss. In f32 no cast is made at all.
 
 use burn::config::Config;
 use burn::module::{Module, Param, ParamId};
@@ -23,7 +29,7 @@ use burn::nn::{
 };
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{DType, FloatDType, Int, Tensor, TensorData};
 use std::sync::Arc;
 
 use super::dropout::Dropout;
@@ -136,12 +142,49 @@ impl TransformerXlConfig {
     }
 }
 
+/// The float type of the forward and backward passes; parameters and optimizer state stay f32.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Compute {
+    #[default]
+    F32,
+    Bf16,
+    F16,
+}
+
+impl Compute {
+    pub fn dtype(self) -> FloatDType {
+        match self {
+            Compute::F32 => FloatDType::F32,
+            Compute::Bf16 => FloatDType::BF16,
+            Compute::F16 => FloatDType::F16,
+        }
+    }
+}
+
+/// `x` in float type `dt` (no op, and no autodiff node, when it already is).
+pub fn to_dtype<B: Backend, const D: usize>(x: Tensor<B, D>, dt: FloatDType) -> Tensor<B, D> {
+    if x.dtype() == DType::from(dt) {
+        x
+    } else {
+        x.cast(dt)
+    }
+}
+
 /// How far back each query may attend: `keys[b * T + i]` is the most keys before its own
 /// (memory included) that query i of row b sees; earlier ones are masked like the future.
 /// Training with the memory emptied at song starts passes each token's position in its song,
 /// so attention stays inside one song. Without it, each query sees the whole window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lookback(pub Arc<[u32]>);
+
+/// How a forward pass runs, besides its tokens and memory.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pass<'a> {
+    /// Each query's lookback; None: the whole window.
+    pub lookback: Option<&'a Lookback>,
+    /// The float type of the pass (mixed precision); f32 by default.
+    pub compute: Compute,
+}
 
 /// Per-layer memory: `layers[n]` is `[batch, mem, d_model]`, the inputs of layer n on the
 /// previous segments, detached from the graph.
@@ -213,29 +256,29 @@ impl<B: Backend> TransformerXl<B> {
         tokens: Tensor<B, 2, Int>,
         mems: Option<&Memory<B>>,
     ) -> (Tensor<B, 3>, Memory<B>) {
-        self.forward_within(tokens, mems, None)
+        self.forward_with(tokens, mems, Pass::default())
     }
 
-    /// [`forward`](Self::forward) with each query's attention limited to `lookback`.
-    pub fn forward_within(
+    /// [`forward`](Self::forward) with a lookback or another compute type.
+    pub fn forward_with(
         &self,
         tokens: Tensor<B, 2, Int>,
         mems: Option<&Memory<B>>,
-        lookback: Option<&Lookback>,
+        pass: Pass,
     ) -> (Tensor<B, 3>, Memory<B>) {
-        let (hidden, mems) = self.hidden(tokens, mems, lookback);
+        let (hidden, mems) = self.hidden(tokens, mems, pass);
         (self.logits(hidden), mems)
     }
 
-    /// Like [`forward_within`](Self::forward_within) but returns the last hidden states
-    /// `[B, T, d_model]`.
+    /// Like [`forward_with`](Self::forward_with) but returns the last hidden states
+    /// `[B, T, d_model]` (in the pass's compute type).
     pub fn hidden(
         &self,
         tokens: Tensor<B, 2, Int>,
         mems: Option<&Memory<B>>,
-        lookback: Option<&Lookback>,
+        pass: Pass,
     ) -> (Tensor<B, 3>, Memory<B>) {
-        self.hidden_keeping(tokens, mems, lookback, self.mem_len)
+        self.hidden_keeping(tokens, mems, pass, self.mem_len)
     }
 
     /// [`hidden`](Self::hidden) keeping the last `keep` inputs of each layer as the new memory
@@ -245,30 +288,31 @@ impl<B: Backend> TransformerXl<B> {
         &self,
         tokens: Tensor<B, 2, Int>,
         mems: Option<&Memory<B>>,
-        lookback: Option<&Lookback>,
+        pass: Pass,
         keep: usize,
     ) -> (Tensor<B, 3>, Memory<B>) {
         let device = tokens.device();
         let [_, t] = tokens.dims();
         let klen = mems.map_or(0, |m| m.len()) + t;
+        let dt = pass.compute.dtype();
 
         // Scaled embedding (Vaswani et al.); sinusoids of the distances klen-1 .. 0.
-        let x = self
-            .embed
-            .forward(tokens)
-            .mul_scalar((self.d_model as f64).sqrt());
+        let x = to_dtype(self.embed.forward(tokens), dt).mul_scalar((self.d_model as f64).sqrt());
         let pos = self
             .drop
-            .forward(sinusoids::<B>(klen, self.d_model, &device));
+            .forward(to_dtype(sinusoids::<B>(klen, self.d_model, &device), dt));
 
         let mut h = self.drop.forward(x);
         let mut new_mems = Vec::with_capacity(self.layers.len());
         for (n, layer) in self.layers.iter().enumerate() {
-            let mem = mems.and_then(|m| m.layers.get(n));
+            // A memory read back from a checkpoint is f32.
+            let mem = mems
+                .and_then(|m| m.layers.get(n))
+                .map(|m| to_dtype(m.clone(), dt));
             if keep > 0 {
-                new_mems.push(update_memory(mem, &h, keep));
+                new_mems.push(update_memory(mem.as_ref(), &h, keep));
             }
-            h = layer.forward(h, mem, pos.clone(), lookback);
+            h = layer.forward(h, mem.as_ref(), pos.clone(), pass.lookback);
         }
         if let Some(norm) = &self.final_norm {
             h = layer_norm(norm, h);
@@ -276,14 +320,15 @@ impl<B: Backend> TransformerXl<B> {
         (self.drop.forward(h), Memory { layers: new_mems })
     }
 
-    /// Tied output projection: logits = h Eᵀ + b.
+    /// Tied output projection: logits = h Eᵀ + b, in f32.
     pub fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
         let [b, t, d] = hidden.dims();
-        let w = self.embed.weight.val(); // [vocab, d]
+        let dt = h_dtype(&hidden);
+        let w = to_dtype(self.embed.weight.val(), dt); // [vocab, d]
         let vocab = w.dims()[0];
         let logits = matmul(hidden.reshape([b * t, d]), w.transpose())
-            + self.out_bias.val().unsqueeze::<2>();
-        logits.reshape([b, t, vocab])
+            + to_dtype(self.out_bias.val(), dt).unsqueeze::<2>();
+        to_dtype(logits.reshape([b, t, vocab]), FloatDType::F32)
     }
 
     pub fn vocab_size(&self) -> usize {
@@ -342,7 +387,8 @@ impl<B: Backend> XlLayer<B> {
         };
 
         // Keys and values from the two halves of kv_net's weight, so each comes out contiguous.
-        let w_kv = self.kv_net.weight.val(); // [d_model, 2 H Dh]
+        let dt = h_dtype(&cat);
+        let w_kv = to_dtype(self.kv_net.weight.val(), dt); // [d_model, 2 H Dh]
         let [_, _, d] = cat.dims();
         let cat = cat.reshape([b * klen, d]);
         let k = matmul(cat.clone(), w_kv.clone().narrow(1, 0, nh * dh));
@@ -362,7 +408,8 @@ impl<B: Backend> XlLayer<B> {
         // and the 1/sqrt(d_head) scale goes on the queries rather than the larger scores.
         let scale = 1.0 / (dh as f64).sqrt();
         let biased = |bias: &Param<Tensor<B, 2>>| {
-            let q = (q.clone() + bias.val().reshape([1, nh * dh])).mul_scalar(scale);
+            let bias = to_dtype(bias.val(), dt).reshape([1, nh * dh]);
+            let q = (q.clone() + bias).mul_scalar(scale);
             heads(q, b, t, SPLIT)
         };
         let ac = matmul(biased(&self.r_w_bias), k_t); // content: (a) + (c)
@@ -430,11 +477,17 @@ fn flat<B: Backend>(linear: &Linear<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
     y.reshape([b, t, out])
 }
 
-/// `x W + b` for `x` `[rows, in]`.
+/// `x W + b` for `x` `[rows, in]`, in `x`'s float type.
 fn linear_2d<B: Backend>(linear: &Linear<B>, x: Tensor<B, 2>) -> Tensor<B, 2> {
-    let y = matmul(x, linear.weight.val());
+    let dt = h_dtype(&x);
+    let y = matmul(x, to_dtype(linear.weight.val(), dt));
     match &linear.bias {
-        Some(bias) => y + bias.val().unsqueeze::<2>(),
+        Some(bias) => y + to_dtype(bias.val(), dt).unsqueeze::<2>(),
         None => y,
     }
+}
+
+/// The float type of the activations `x`.
+fn h_dtype<B: Backend, const D: usize>(x: &Tensor<B, D>) -> FloatDType {
+    x.dtype().into()
 }

@@ -71,6 +71,7 @@ impl Stage<Ctx> for Train {
             resume_dirs: vec![],
             force: job.force,
             session_steps: None,
+            inject_overflow: None,
             progress: true,
         };
         let r = train_on_configured_backend(&spec)?;

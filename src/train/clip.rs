@@ -24,14 +24,23 @@ pub fn clip_grad_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
 ) -> f64 {
     let norm = grad_norm::<B, M>(module, grads);
     if norm > max_norm && norm.is_finite() {
-        let mut v = Scale::<B> {
-            grads,
-            factor: max_norm / (norm + 1e-6),
-            _b: std::marker::PhantomData,
-        };
-        module.visit(&mut v);
+        scale_grads::<B, M>(module, grads, max_norm / (norm + 1e-6));
     }
     norm
+}
+
+/// Multiplies every gradient by `factor` (in the gradients' own type, f32).
+pub fn scale_grads<B: AutodiffBackend, M: AutodiffModule<B>>(
+    module: &M,
+    grads: &mut GradientsParams,
+    factor: f64,
+) {
+    let mut v = Scale::<B> {
+        grads,
+        factor,
+        _b: std::marker::PhantomData,
+    };
+    module.visit(&mut v);
 }
 
 struct SquaredSum<'a, B: AutodiffBackend> {

@@ -11,6 +11,9 @@ pub mod tags {
     pub const LR: &str = "train/lr";
     pub const GRAD_NORM: &str = "train/grad_norm";
     pub const TOKENS_PER_SEC: &str = "train/tokens_per_sec";
+    /// f16-mixed only: the loss scale, and the steps skipped so far (overflows).
+    pub const LOSS_SCALE: &str = "train/loss_scale";
+    pub const SKIPPED_STEPS: &str = "train/skipped_steps";
     pub const VALID_LOSS: &str = "valid/loss";
     pub const VALID_PPL: &str = "valid/perplexity";
     /// `samples/<metric>` and `samples/<metric>_delta` for each monitored metric.

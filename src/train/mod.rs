@@ -5,6 +5,7 @@ pub mod adamw;
 pub mod clip;
 pub mod loader;
 pub mod logger;
+pub mod loss_scale;
 pub mod monitor;
 pub mod resume;
 pub mod schedule;
@@ -19,6 +20,7 @@ use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 
 use crate::check::check;
+use crate::model::Compute;
 use crate::model::backend::{BackendWork, CHECKPOINTING, on_backend};
 
 /// Trains on the backend and precision that `spec.train` names.
@@ -31,8 +33,11 @@ pub fn train_on_configured_backend(spec: &TrainSpec) -> Result<TrainReport> {
         }
     }
     let t = &spec.train;
-    on_backend(&t.backend, &t.precision, &t.checkpointing, Work(spec))
+    on_backend(&t.backend, &t.checkpointing, Work(spec))
 }
+
+/// The `train.precision` values.
+pub const PRECISIONS: [&str; 3] = ["f32", "bf16-mixed", "f16-mixed"];
 
 /// `[train]` section of the config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,9 +45,14 @@ pub fn train_on_configured_backend(spec: &TrainSpec) -> Result<TrainReport> {
 pub struct TrainConfig {
     /// "cpu" (Burn's flex backend) or "cuda" (needs a binary built with `--features cuda`).
     pub backend: String,
-    /// "f32", or on CUDA "bf16" / "f16" (the whole model, activations and optimizer state in
-    /// that type; there are no f32 master weights). CPU always trains in f32.
+    /// "f32", "bf16-mixed" or "f16-mixed": the float type of the forward and backward passes.
+    /// Mixed keeps f32 master weights and AdamW state, and LayerNorm statistics, softmax, loss
+    /// and gradient norm in f32; f16 adds dynamic loss scaling.
     pub precision: String,
+    /// f16-mixed: the initial loss scale.
+    pub loss_scale: f64,
+    /// f16-mixed: good steps in a row after which the loss scale doubles.
+    pub loss_scale_window: u32,
     /// "none" or "balanced": Burn's gradient checkpointing (recompute some activations in the
     /// backward pass instead of keeping them), for GPU memory. On the CPU, "balanced" runs the
     /// unfused Burn compositions.
@@ -91,6 +101,8 @@ impl Default for TrainConfig {
         TrainConfig {
             backend: "cpu".into(),
             precision: "f32".into(),
+            loss_scale: 65536.0,
+            loss_scale_window: 2000,
             checkpointing: "none".into(),
             batch_size: 8,
             lr: 1e-3,
@@ -192,17 +204,19 @@ impl TrainConfig {
             format!("must be \"cpu\" or \"cuda\", got {:?}", self.backend),
         )?;
         check(
-            ["f32", "bf16", "f16"].contains(&self.precision.as_str()),
+            PRECISIONS.contains(&self.precision.as_str()),
             "train.precision",
             format!(
-                "must be \"f32\", \"bf16\" or \"f16\", got {:?}",
+                "must be \"f32\", \"bf16-mixed\" or \"f16-mixed\", got {:?} (pure bf16/f16 \
+                 training, without f32 master weights, is gone: use the mixed form)",
                 self.precision
             ),
         )?;
+        check(self.loss_scale >= 1.0, "train.loss_scale", "must be >= 1")?;
         check(
-            self.backend == "cuda" || self.precision == "f32",
-            "train.precision",
-            "must be \"f32\" on train.backend = \"cpu\" (bf16/f16 are for CUDA)",
+            self.loss_scale_window > 0,
+            "train.loss_scale_window",
+            "must be > 0",
         )?;
         check(
             CHECKPOINTING.contains(&self.checkpointing.as_str()),
@@ -212,6 +226,20 @@ impl TrainConfig {
                 self.checkpointing
             ),
         )
+    }
+
+    /// The compute type `precision` names (f32 for anything unvalidated).
+    pub fn compute(&self) -> Compute {
+        match self.precision.as_str() {
+            "bf16-mixed" => Compute::Bf16,
+            "f16-mixed" => Compute::F16,
+            _ => Compute::F32,
+        }
+    }
+
+    /// Whether the loss is scaled (f16's narrow exponent range needs it).
+    pub fn scales_loss(&self) -> bool {
+        self.compute() == Compute::F16
     }
 
     pub fn schedule(&self) -> schedule::LrSchedule {
@@ -252,6 +280,14 @@ mod tests {
                 ..Default::default()
             })
             .contains("train.precision")
+        );
+        assert!(
+            err(TrainConfig {
+                precision: "f16-mixed".into(),
+                loss_scale: 0.5,
+                ..Default::default()
+            })
+            .contains("train.loss_scale")
         );
         assert!(
             err(TrainConfig {
@@ -303,6 +339,7 @@ mod tests {
             resume_dirs: vec![],
             force: false,
             session_steps: None,
+            inject_overflow: None,
             progress: false,
         };
         let msg = train_on_configured_backend(&spec).unwrap_err().to_string();

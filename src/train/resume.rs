@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 use super::loader::{LoaderState, SongPositions};
+use super::loss_scale::LossScale;
 use crate::fsio::AtomicDir;
 use crate::model::checkpoint::{self, Checkpoint, CheckpointRecorder, STATE_FILE};
 use crate::model::{Memory, TransformerXl, TransformerXlConfig};
@@ -36,6 +37,9 @@ pub struct TrainState {
     /// Where each stream is in its song, when the memory is emptied at song starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub song_positions: Option<SongPositions>,
+    /// The loss scaler of f16 mixed precision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_scale: Option<LossScale>,
 }
 
 pub fn read_state(ckpt: &Checkpoint) -> Result<TrainState> {

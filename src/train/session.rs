@@ -13,14 +13,15 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::adamw::{AdamWParams, FusedAdamW, WeightDecay};
-use super::clip::{clip_grad_norm, grad_norm};
+use super::clip::{grad_norm, scale_grads};
 use super::loader::{Augment, Batch, SongPositions, StreamLoader, valid_batches};
 use super::logger::{Logger, tags};
+use super::loss_scale::LossScale;
 use super::monitor::{MONITORED, Monitor};
 use super::resume::{self, Snapshot, TrainState};
 use super::trainer::{TrainSpec, cross_entropy, evaluate, tensors};
 use crate::model::checkpoint::Checkpoint;
-use crate::model::{Memory, TransformerXl, dropout};
+use crate::model::{Memory, Pass, TransformerXl, dropout};
 use crate::remi::BOS;
 use crate::rng::Rng;
 
@@ -95,6 +96,7 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
             last_train_loss: None,
             last_valid_loss: None,
             song_positions: (!tc.memory_across_songs).then(|| SongPositions::new(tc.batch_size)),
+            loss_scale: tc.scales_loss().then(|| LossScale::new(tc.loss_scale)),
         };
         let mut mems = None;
         let mut resumed_from = None;
@@ -188,7 +190,8 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
         }
     }
 
-    /// One update: forward with the memory, loss, backward, clipping, AdamW; then the log line.
+    /// One update: forward with the memory, loss, backward (loss-scaled in f16), clipping,
+    /// AdamW; then the log line. Under f16 an update whose gradients overflowed is skipped.
     fn update(&mut self, model: TransformerXl<B>) -> Result<TransformerXl<B>> {
         let tc = &self.spec.train;
         let step = self.state.step;
@@ -204,39 +207,53 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
             .song_positions
             .as_mut()
             .map(|songs| songs.lookback(&batch, BOS));
-        let (logits, new_mems) = model.forward_within(x, self.mems.as_ref(), lookback.as_ref());
+        let pass = Pass {
+            lookback: lookback.as_ref(),
+            compute: tc.compute(),
+        };
+        let (logits, new_mems) = model.forward_with(x, self.mems.as_ref(), pass);
         let loss = cross_entropy(logits, y);
         let loss_value = loss.clone().into_scalar().elem::<f64>();
-        if !loss_value.is_finite() {
-            bail!(
-                "training loss is {loss_value} at step {step}; lower `train.lr` or raise `train.warmup_steps`"
-            );
-        }
-        let mut grads = GradientsParams::from_grads(loss.backward(), &model);
-        let norm = if tc.clip_norm > 0.0 {
-            clip_grad_norm::<B, _>(&model, &mut grads, tc.clip_norm)
-        } else {
-            grad_norm::<B, _>(&model, &grads)
+        let scale = self.state.loss_scale.as_ref().map(|s| s.scale);
+        let (grads, norm) = self.gradients(&model, loss, scale, step);
+        let finite = loss_value.is_finite() && norm.is_finite();
+        let apply = match self.state.loss_scale.as_mut() {
+            Some(scaler) => scaler.update(finite, tc.loss_scale_window),
+            None if !finite => bail!(
+                "training loss {loss_value}, gradient norm {norm} at step {step}; lower `train.lr` or raise `train.warmup_steps`"
+            ),
+            None => true,
         };
         let lr = tc.schedule().at(step);
-        let model = if tc.weight_decay > 0.0 {
-            model.map(&mut WeightDecay {
-                factor: WeightDecay::factor(lr, tc.weight_decay),
-                skip: &self.no_decay,
-            })
+        let model = if apply {
+            let mut grads = grads;
+            if tc.clip_norm > 0.0 && norm > tc.clip_norm {
+                scale_grads::<B, _>(&model, &mut grads, tc.clip_norm / (norm + 1e-6));
+            }
+            let model = if tc.weight_decay > 0.0 {
+                model.map(&mut WeightDecay {
+                    factor: WeightDecay::factor(lr, tc.weight_decay),
+                    skip: &self.no_decay,
+                })
+            } else {
+                model
+            };
+            self.optim.step(lr, model, grads)
         } else {
             model
         };
-        let model = self.optim.step(lr, model, grads);
-        self.mems = Some(new_mems);
+        // A forward that overflowed leaves no usable memory.
+        self.mems = loss_value.is_finite().then_some(new_mems);
         self.state.step += 1;
         self.state.tokens_seen += batch.tokens() as u64;
-        self.state.last_train_loss = Some(loss_value);
         self.tokens += batch.tokens();
         let w = &mut self.window;
-        w.loss += loss_value;
-        w.norm += norm;
-        w.steps += 1;
+        if apply {
+            self.state.last_train_loss = Some(loss_value);
+            w.loss += loss_value;
+            w.norm += norm;
+            w.steps += 1;
+        }
         w.tokens += batch.tokens();
         if self.state.step % tc.log_every == 0 {
             self.log(lr);
@@ -244,16 +261,48 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
         Ok(model)
     }
 
+    /// The gradients of `loss` (backpropagated times `scale`, then divided by it in f32) and
+    /// their global norm before clipping.
+    fn gradients(
+        &self,
+        model: &TransformerXl<B>,
+        loss: burn::tensor::Tensor<B, 1>,
+        scale: Option<f64>,
+        step: usize,
+    ) -> (GradientsParams, f64) {
+        let loss = match scale {
+            Some(s) => loss.mul_scalar(s),
+            None => loss,
+        };
+        let mut grads = GradientsParams::from_grads(loss.backward(), model);
+        if let Some(s) = scale {
+            scale_grads::<B, _>(model, &mut grads, 1.0 / s);
+        }
+        if self.spec.inject_overflow == Some(step) {
+            scale_grads::<B, _>(model, &mut grads, f64::INFINITY);
+        }
+        let norm = grad_norm::<B, _>(model, &grads);
+        (grads, norm)
+    }
+
     /// Writes the window's means to TensorBoard and the progress bar, and starts a new window.
     fn log(&mut self, lr: f64) {
         let (w, step) = (&self.window, self.state.step);
         let tps = w.tokens as f64 / self.window_clock.elapsed().as_secs_f64().max(1e-9);
-        let loss = w.loss / w.steps as f64;
-        self.logger.scalar(tags::TRAIN_LOSS, loss, step);
+        // Means over the applied updates (an f16 overflow's loss and norm are not numbers).
+        let loss = w.loss / w.steps.max(1) as f64;
+        if w.steps > 0 {
+            self.logger.scalar(tags::TRAIN_LOSS, loss, step);
+            self.logger
+                .scalar(tags::GRAD_NORM, w.norm / w.steps as f64, step);
+        }
         self.logger.scalar(tags::LR, lr, step);
-        self.logger
-            .scalar(tags::GRAD_NORM, w.norm / w.steps as f64, step);
         self.logger.scalar(tags::TOKENS_PER_SEC, tps, step);
+        if let Some(s) = &self.state.loss_scale {
+            self.logger.scalar(tags::LOSS_SCALE, s.scale, step);
+            self.logger
+                .scalar(tags::SKIPPED_STEPS, s.skipped as f64, step);
+        }
         self.bar
             .set_message(format!("loss {loss:.3}  {tps:.0} tok/s"));
         self.window = LogWindow::default();

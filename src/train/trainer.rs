@@ -11,10 +11,11 @@ use std::time::Instant;
 
 use super::TrainConfig;
 use super::loader::{Batch, SongPositions, TempoShifter, Transposer, unigram_entropy};
+use super::loss_scale::LossScale;
 use super::resume::{self, TrainState};
 use super::session::Session;
 use crate::model::checkpoint::{CHECKPOINTS_DIR, Checkpoint};
-use crate::model::{Memory, TransformerXl, TransformerXlConfig};
+use crate::model::{Memory, Pass, TransformerXl, TransformerXlConfig};
 use crate::remi::BOS;
 
 /// What a training run needs.
@@ -37,6 +38,9 @@ pub struct TrainSpec<'a> {
     pub force: bool,
     /// Stop after this many updates in this session (tests of resume); None = run to the end.
     pub session_steps: Option<usize>,
+    /// Tests of the loss scaler: the gradients of this update (0-based) are made infinite, as
+    /// an f16 overflow makes them.
+    pub inject_overflow: Option<usize>,
     pub progress: bool,
 }
 
@@ -55,6 +59,8 @@ pub struct TrainReport {
     pub tokens_per_sec: f64,
     /// Seconds this session spent decoding and scoring monitor pieces.
     pub monitor_secs: f64,
+    /// f16 mixed precision: the loss scale and the steps skipped (over all sessions).
+    pub loss_scale: Option<LossScale>,
     pub checkpoint: PathBuf,
     pub wall_secs: f64,
 }
@@ -70,6 +76,12 @@ impl TrainReport {
         let valid = self.valid_loss.map_or("n/a".to_string(), |v| {
             format!("{v:.3} nats (ppl {:.2})", v.exp())
         });
+        let scale = self.loss_scale.as_ref().map_or(String::new(), |s| {
+            format!(
+                "; loss scale {}, {} steps skipped (f16 overflow)",
+                s.scale, s.skipped
+            )
+        });
         let monitor = if self.monitor_secs > 0.0 {
             format!(
                 "; monitor {:.1} s ({:.1}% of the stage)",
@@ -80,7 +92,7 @@ impl TrainReport {
             String::new()
         };
         format!(
-            "{} steps{resumed}, {} tokens, {:.0} tok/s; valid loss {valid} vs unigram entropy {:.3} nats{monitor}; checkpoint {}",
+            "{} steps{resumed}, {} tokens, {:.0} tok/s; valid loss {valid} vs unigram entropy {:.3} nats{scale}{monitor}; checkpoint {}",
             self.step,
             self.tokens_seen,
             self.tokens_per_sec,
@@ -111,7 +123,7 @@ pub(super) fn tensors<B: Backend>(
 
 /// Mean validation loss (nats per token) with the memory carried across segments; with
 /// `within_songs`, attention stops at each song's Bos (as in training without memory across
-/// songs).
+/// songs). Always in f32, whatever the training's precision.
 pub fn evaluate<B: Backend>(
     model: &TransformerXl<B>,
     batches: &[Batch],
@@ -127,7 +139,11 @@ pub fn evaluate<B: Backend>(
             .as_mut()
             .filter(|_| within_songs)
             .map(|s| s.lookback(batch, BOS));
-        let (logits, new) = model.forward_within(x, mems.as_ref(), lookback.as_ref());
+        let pass = Pass {
+            lookback: lookback.as_ref(),
+            ..Pass::default()
+        };
+        let (logits, new) = model.forward_with(x, mems.as_ref(), pass);
         sum += cross_entropy(logits, y).into_scalar().elem::<f64>() * batch.tokens() as f64;
         n += batch.tokens();
         mems = Some(new);
@@ -187,6 +203,7 @@ pub fn train<B: AutodiffBackend>(spec: &TrainSpec, device: &B::Device) -> Result
             unigram_entropy: entropy,
             tokens_per_sec: 0.0,
             monitor_secs: 0.0,
+            loss_scale: state.loss_scale.clone(),
             checkpoint: dst,
             wall_secs: started.elapsed().as_secs_f64(),
         });
@@ -204,6 +221,7 @@ pub fn train<B: AutodiffBackend>(spec: &TrainSpec, device: &B::Device) -> Result
         unigram_entropy: entropy,
         tokens_per_sec: session.tokens as f64 / session.session_secs().max(1e-9),
         monitor_secs: session.monitor_secs,
+        loss_scale: s.loss_scale.clone(),
         checkpoint,
         wall_secs: started.elapsed().as_secs_f64(),
     })

@@ -29,7 +29,7 @@ use rayon::prelude::*;
 
 use super::ring::{Dims, PosKeys, RingCache, Step, attend};
 use super::{NextToken, Window, to_tensor};
-use crate::model::{Memory, TransformerXl, XlLayer, sinusoids};
+use crate::model::{Memory, Pass, TransformerXl, XlLayer, sinusoids};
 
 /// One layer's weights as the decoder uses them.
 struct Layer<B: Backend> {
@@ -329,7 +329,11 @@ impl<B: Backend> KvDecoder<B> {
             } else {
                 self.mem_len
             };
-            mem = Some(self.model.hidden_keeping(x, mem.as_ref(), None, keep).1);
+            mem = Some(
+                self.model
+                    .hidden_keeping(x, mem.as_ref(), Pass::default(), keep)
+                    .1,
+            );
             start = end;
         }
         let dims = self.dims(group.seen.len());

@@ -4,8 +4,8 @@
 
 use burn::backend::flex::FlexTensor;
 use burn::nn::LayerNorm;
-use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
+use burn::tensor::{DType, FloatDType, Tensor};
 use rayon::prelude::*;
 
 use std::mem::MaybeUninit;
@@ -18,8 +18,13 @@ const EPSILON: f32 = 1e-5;
 /// Rows per parallel task.
 const ROWS_PER_TASK: usize = 32;
 
-/// `norm.forward(x)`, normalising over the last dim.
+/// `norm.forward(x)`, normalising over the last dim; in f32 whatever `x`'s float type (the
+/// statistics of a bf16 or f16 row lose too much), the result cast back.
 pub fn layer_norm<B: Backend>(norm: &LayerNorm<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
+    let dt = x.dtype();
+    if dt != DType::F32 {
+        return layer_norm(norm, x.cast(FloatDType::F32)).cast(dt);
+    }
     let [b, t, d] = x.dims();
     let Some(beta) = &norm.beta else {
         return norm.forward(x);

@@ -8,7 +8,7 @@
 use burn::backend::flex::FlexTensor;
 use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Bool, Tensor, TensorData};
+use burn::tensor::{Bool, DType, FloatDType, Tensor, TensorData};
 use rayon::prelude::*;
 use std::sync::Arc;
 
@@ -23,6 +23,12 @@ pub fn rel_softmax<B: Backend>(
     bd: Tensor<B, 4>,
     lookback: Option<&Lookback>,
 ) -> Tensor<B, 4> {
+    // The softmax runs in f32 whatever the scores' float type; the probabilities go back.
+    let dt = ac.dtype();
+    if dt != DType::F32 {
+        let f32 = |x: Tensor<B, 4>| x.cast(FloatDType::F32);
+        return rel_softmax(f32(ac), f32(bd), lookback).cast(dt);
+    }
     let kernel = RelSoftmax(lookback.map(|l| l.0.clone()));
     run(kernel, [ac, bd], |[ac, bd]| {
         rel_softmax_composed(ac, bd, lookback)

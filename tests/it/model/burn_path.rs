@@ -138,6 +138,7 @@ fn the_burn_compositions_match_the_fused_cpu_path_end_to_end() {
         resume_dirs: vec![],
         force: true,
         session_steps: None,
+        inject_overflow: None,
         progress: false,
     };
     let a = train::<Fused>(&spec("fused"), &Default::default()).unwrap();

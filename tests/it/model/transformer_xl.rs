@@ -4,7 +4,7 @@ use crate::support::max_abs_diff;
 use burn::module::AutodiffModule;
 use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
 use burn::tensor::{Int, Tensor, TensorData};
-use cadenza::model::{CpuBackend, CpuTrainBackend, Memory, TransformerXlConfig, rel_shift};
+use cadenza::model::{CpuBackend, CpuTrainBackend, Memory, Pass, TransformerXlConfig, rel_shift};
 use cadenza::train::trainer::cross_entropy;
 
 type B = CpuBackend;
@@ -129,8 +129,12 @@ fn a_song_start_with_lookback_ignores_the_previous_song() {
     let look2 = positions.lookback(&batch(&seg2), BOS as u16);
     let look3 = positions.lookback(&batch(&seg3), BOS as u16);
     let (_, alone) = values(model.forward(tokens(&song), None).0);
-    let (l2, mem2) = model.forward_within(tokens(&seg2), Some(&mem1), Some(&look2));
-    let (l3, _) = model.forward_within(tokens(&seg3), Some(&mem2), Some(&look3));
+    let within = |look| Pass {
+        lookback: Some(look),
+        ..Pass::default()
+    };
+    let (l2, mem2) = model.forward_with(tokens(&seg2), Some(&mem1), within(&look2));
+    let (l3, _) = model.forward_with(tokens(&seg3), Some(&mem2), within(&look3));
     let (_, unmasked) = values(model.forward(tokens(&seg2), Some(&mem1)).0);
     let ((_, l2), (_, l3)) = (values(l2), values(l3));
     for b in 0..2 {

@@ -1,4 +1,5 @@
 mod decay;
 mod events;
+mod mixed;
 mod songs;
 mod trainer;

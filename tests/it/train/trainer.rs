@@ -83,6 +83,7 @@ pub(super) fn spec<'a>(
         resume_dirs: vec![],
         force: false,
         session_steps: None,
+        inject_overflow: None,
         progress: false,
     }
 }
