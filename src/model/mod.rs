@@ -2,7 +2,8 @@
 //! checkpoint format, its incremental decoder, the backends it runs on and the fused CPU
 //! kernels it is made of.
 //!
-//! - [`transformer_xl`]: the model, to be read beside the paper.
+//! - [`transformer_xl`]: the model, to be read beside the paper; [`pass`]: how a pass runs
+//!   (lookback, mixed-precision compute type).
 //! - [`checkpoint`]: a checkpoint folder (weights + model config): save, load, resolve,
 //!   fingerprint.
 //! - [`decoder`]: next-token decoding, one position at a time, with a key/value cache.
@@ -17,15 +18,17 @@ mod config;
 pub mod decoder;
 pub mod dropout;
 pub mod fused;
+mod linear;
+mod pass;
+mod position;
 mod transformer_xl;
 
 pub use checkpoint::Checkpoint;
 pub use config::ModelConfig;
 pub use decoder::{KvDecoder, MemoryDecoder, NaiveDecoder, NextToken, Window};
-pub use transformer_xl::{
-    Compute, Lookback, Memory, Pass, TransformerXl, TransformerXlConfig, XlLayer, rel_shift,
-    sinusoids, to_dtype,
-};
+pub use pass::{Compute, Lookback, Pass, to_dtype};
+pub use position::{rel_shift, sinusoids};
+pub use transformer_xl::{Memory, TransformerXl, TransformerXlConfig, XlLayer};
 
 /// Burn's maintained CPU backend (flex), f32.
 pub type CpuBackend = burn::backend::Flex;

@@ -29,11 +29,13 @@ use burn::nn::{
 };
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
-use burn::tensor::{DType, FloatDType, Int, Tensor, TensorData};
-use std::sync::Arc;
+use burn::tensor::{FloatDType, Int, Tensor};
 
 use super::dropout::Dropout;
 use super::fused::{cat_time, layer_norm, matmul, permute, rel_softmax};
+use super::linear::{flat, h_dtype, linear_2d};
+use super::pass::{Lookback, Pass, to_dtype};
+use super::position::sinusoids;
 
 /// Shapes and regularisation of a Transformer-XL. Presets: [`TransformerXlConfig::small`],
 /// [`TransformerXlConfig::course`], [`TransformerXlConfig::tiny`].
@@ -140,50 +142,6 @@ impl TransformerXlConfig {
             mem_len: self.mem_len,
         }
     }
-}
-
-/// The float type of the forward and backward passes; parameters and optimizer state stay f32.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Compute {
-    #[default]
-    F32,
-    Bf16,
-    F16,
-}
-
-impl Compute {
-    pub fn dtype(self) -> FloatDType {
-        match self {
-            Compute::F32 => FloatDType::F32,
-            Compute::Bf16 => FloatDType::BF16,
-            Compute::F16 => FloatDType::F16,
-        }
-    }
-}
-
-/// `x` in float type `dt` (no op, and no autodiff node, when it already is).
-pub fn to_dtype<B: Backend, const D: usize>(x: Tensor<B, D>, dt: FloatDType) -> Tensor<B, D> {
-    if x.dtype() == DType::from(dt) {
-        x
-    } else {
-        x.cast(dt)
-    }
-}
-
-/// How far back each query may attend: `keys[b * T + i]` is the most keys before its own
-/// (memory included) that query i of row b sees; earlier ones are masked like the future.
-/// Training with the memory emptied at song starts passes each token's position in its song,
-/// so attention stays inside one song. Without it, each query sees the whole window.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Lookback(pub Arc<[u32]>);
-
-/// How a forward pass runs, besides its tokens and memory.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Pass<'a> {
-    /// Each query's lookback; None: the whole window.
-    pub lookback: Option<&'a Lookback>,
-    /// The float type of the pass (mixed precision); f32 by default.
-    pub compute: Compute,
 }
 
 /// Per-layer memory: `layers[n]` is `[batch, mem, d_model]`, the inputs of layer n on the
@@ -435,59 +393,4 @@ fn update_memory<B: Backend>(
     let len = cat.dims()[1];
     let keep = keep.min(len);
     cat.narrow(1, len - keep, keep).detach()
-}
-
-/// `x[.., i, c]` holds the score of query i against distance `klen-1-c`. Returns `y[.., i, j]` =
-/// score of query i (absolute position `klen-T+i`) against key j, i.e. distance `klen-T+i-j`, for
-/// every j <= klen-T+i (the rest is masked). This is `_rel_shift` of the authors' code: pad a zero
-/// column in front, view `[klen+1, T]`, drop the first row, view back.
-pub fn rel_shift<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
-    let [b, h, t, k] = x.dims();
-    let zero = Tensor::<B, 4>::zeros([b, h, t, 1], &x.device());
-    Tensor::cat(vec![zero, x], 3)
-        .reshape([b, h, k + 1, t])
-        .narrow(2, 1, k)
-        .reshape([b, h, t, k])
-}
-
-/// Sinusoidal embeddings `[klen, d_model]` of the distances klen-1, ..., 0 (sin half, cos half).
-pub fn sinusoids<B: Backend>(klen: usize, d_model: usize, device: &B::Device) -> Tensor<B, 2> {
-    let half = d_model / 2;
-    let inv_freq: Vec<f64> = (0..half)
-        .map(|i| 1.0 / 10000f64.powf(2.0 * i as f64 / d_model as f64))
-        .collect();
-    let mut data = vec![0f32; klen * d_model];
-    for (row, out) in data.chunks_exact_mut(d_model).enumerate() {
-        let p = (klen - 1 - row) as f64;
-        for (i, f) in inv_freq.iter().enumerate() {
-            let (sin, cos) = (p * f).sin_cos();
-            out[i] = sin as f32;
-            out[half + i] = cos as f32;
-        }
-    }
-    Tensor::from_data(TensorData::new(data, [klen, d_model]), device)
-}
-
-/// A linear layer applied to `[B, T, in]` as one `[B*T, in]` matmul: Burn's weight gradient of a
-/// 3-D input is B matmuls of depth T and a sum over B; flat, it is one matmul of depth B*T.
-fn flat<B: Backend>(linear: &Linear<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
-    let [b, t, d] = x.dims();
-    let y = linear_2d(linear, x.reshape([b * t, d]));
-    let out = y.dims()[1];
-    y.reshape([b, t, out])
-}
-
-/// `x W + b` for `x` `[rows, in]`, in `x`'s float type.
-fn linear_2d<B: Backend>(linear: &Linear<B>, x: Tensor<B, 2>) -> Tensor<B, 2> {
-    let dt = h_dtype(&x);
-    let y = matmul(x, to_dtype(linear.weight.val(), dt));
-    match &linear.bias {
-        Some(bias) => y + to_dtype(bias.val(), dt).unsqueeze::<2>(),
-        None => y,
-    }
-}
-
-/// The float type of the activations `x`.
-fn h_dtype<B: Backend, const D: usize>(x: &Tensor<B, D>) -> FloatDType {
-    x.dtype().into()
 }

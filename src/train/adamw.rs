@@ -18,7 +18,11 @@ use burn::tensor::{DType, Device, Tensor};
 use rayon::prelude::*;
 use std::collections::HashSet;
 
+use crate::model::TransformerXl;
 use crate::model::fused::{Kernels, Output, f32_tensor, from_flex, kernels, to_flex};
+
+/// The optimizer of a training session: the fused AdamW over the model.
+pub type Optim<B> = OptimizerAdaptor<FusedAdamW, TransformerXl<B>, B>;
 
 /// AdamW's hyper-parameters (decoupled weight decay, bias-corrected moments).
 #[derive(Debug, Clone, Copy)]

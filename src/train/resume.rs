@@ -4,13 +4,15 @@
 //! under a temporary name and renamed into place.
 
 use anyhow::{Context, Result};
+use burn::optim::Optimizer;
 use burn::record::Recorder;
-use burn::tensor::backend::Backend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-use super::loader::{LoaderState, SongPositions};
+use super::adamw::Optim;
+use super::loader::{LoaderState, SongPositions, StreamLoader};
 use super::loss_scale::LossScale;
 use crate::fsio::AtomicDir;
 use crate::model::checkpoint::{self, Checkpoint, CheckpointRecorder, STATE_FILE};
@@ -163,4 +165,44 @@ pub fn read_memory<B: Backend>(ckpt: &Checkpoint, device: &B::Device) -> Result<
         ));
     }
     Ok((n > 0).then_some(Memory { layers }))
+}
+
+/// What a resumed session starts from: model, optimizer, XL memory, loader and state.
+pub(super) type Resumed<'a, B> = (
+    TransformerXl<B>,
+    Optim<B>,
+    Option<Memory<B>>,
+    StreamLoader<'a>,
+    TrainState,
+);
+
+/// The first of `candidates` (newest first) that loads, into copies of the fresh model,
+/// optimizer and loader (a damaged checkpoint leaves them as they were); a warning for each
+/// one passed over.
+pub(super) fn resume_first<'a, B: AutodiffBackend>(
+    candidates: Vec<(Checkpoint, TrainState)>,
+    device: &B::Device,
+    model: &TransformerXl<B>,
+    optim: &Optim<B>,
+    loader: &StreamLoader<'a>,
+) -> Option<Resumed<'a, B>> {
+    for (ckpt, saved) in candidates {
+        let loaded = (|| -> Result<_> {
+            ckpt.verify()?;
+            Ok((
+                ckpt.load_weights(model.clone(), device)?,
+                optim.clone().load_record(load_optim(&ckpt, device)?),
+                read_memory::<B>(&ckpt, device)?,
+                loader.clone().resume(saved.loader.clone())?,
+            ))
+        })();
+        match loaded {
+            Ok((model, optim, mems, loader)) => return Some((model, optim, mems, loader, saved)),
+            Err(e) => eprintln!(
+                "warning: cannot resume from {}: {e:#}; trying the checkpoint before it",
+                ckpt.dir.display()
+            ),
+        }
+    }
+    None
 }

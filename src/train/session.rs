@@ -3,7 +3,6 @@
 
 use anyhow::{Context, Result, bail};
 use burn::module::{AutodiffModule, Module, ParamId};
-use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::ElementConversion;
 use burn::tensor::backend::AutodiffBackend;
@@ -12,20 +11,18 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::adamw::{AdamWParams, FusedAdamW, WeightDecay};
+use super::adamw::{AdamWParams, FusedAdamW, Optim, WeightDecay};
 use super::clip::{grad_norm, scale_grads};
 use super::loader::{Augment, Batch, SongPositions, StreamLoader, valid_batches};
 use super::logger::{Logger, tags};
 use super::loss_scale::LossScale;
 use super::monitor::{MONITORED, Monitor};
-use super::resume::{self, Snapshot, TrainState};
+use super::resume::{self, Snapshot, TrainState, resume_first};
 use super::trainer::{TrainSpec, cross_entropy, evaluate, tensors};
 use crate::model::checkpoint::Checkpoint;
 use crate::model::{Memory, Pass, TransformerXl, dropout};
 use crate::remi::BOS;
 use crate::rng::Rng;
-
-type Optim<B> = OptimizerAdaptor<FusedAdamW, TransformerXl<B>, B>;
 
 /// Scalars summed since the last log line.
 #[derive(Default)]
@@ -377,48 +374,6 @@ fn train_loader<'a>(spec: &'a TrainSpec<'a>) -> Result<StreamLoader<'a>> {
         augment,
         Rng::derive(spec.seed, &["train", "loader"]),
     )
-}
-
-/// What a resumed session starts from: model, optimizer, XL memory, loader and state.
-type Resumed<'a, B> = (
-    TransformerXl<B>,
-    Optim<B>,
-    Option<Memory<B>>,
-    StreamLoader<'a>,
-    TrainState,
-);
-
-/// The first of `candidates` (newest first) that loads, into copies of the fresh model,
-/// optimizer and loader (a damaged checkpoint leaves them as they were); a warning for each
-/// one passed over.
-fn resume_first<'a, B: AutodiffBackend>(
-    candidates: Vec<(Checkpoint, TrainState)>,
-    device: &B::Device,
-    model: &TransformerXl<B>,
-    optim: &Optim<B>,
-    loader: &StreamLoader<'a>,
-) -> Option<Resumed<'a, B>> {
-    for (ckpt, saved) in candidates {
-        let loaded = (|| -> Result<_> {
-            ckpt.verify()?;
-            Ok((
-                ckpt.load_weights(model.clone(), device)?,
-                optim
-                    .clone()
-                    .load_record(resume::load_optim(&ckpt, device)?),
-                resume::read_memory::<B>(&ckpt, device)?,
-                loader.clone().resume(saved.loader.clone())?,
-            ))
-        })();
-        match loaded {
-            Ok((model, optim, mems, loader)) => return Some((model, optim, mems, loader, saved)),
-            Err(e) => eprintln!(
-                "warning: cannot resume from {}: {e:#}; trying the checkpoint before it",
-                ckpt.dir.display()
-            ),
-        }
-    }
-    None
 }
 
 /// Removes folders an older run left (starting over: --force, a changed config, a first run).

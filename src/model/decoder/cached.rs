@@ -20,14 +20,15 @@
 //! sizes Burn runs each matmul on one thread, so this is what puts the cores to work. Rows never
 //! interact, so a piece does not depend on the batch around it.
 
-use anyhow::{Result, anyhow, bail};
-use burn::module::{Module, ModuleVisitor, Param};
+use anyhow::{Result, bail};
+use burn::module::Module;
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Int, Tensor, TensorData, TensorPrimitive};
+use burn::tensor::{Int, Tensor, TensorData};
 use rayon::prelude::*;
 
 use super::ring::{Dims, PosKeys, RingCache, Step, attend};
+use super::weights::{Linear, Norm, ReadAll, floats};
 use super::{NextToken, Window, to_tensor};
 use crate::model::{Memory, Pass, TransformerXl, XlLayer, sinusoids};
 
@@ -79,63 +80,6 @@ struct Group {
     layers: Vec<RingCache>,
     /// Per row: positions fed so far.
     seen: Vec<usize>,
-}
-
-/// A linear layer's weights, read once (`Param::val` initialises a lazy parameter in place;
-/// a cloned module would draw its own).
-struct Linear<B: Backend> {
-    w: Tensor<B, 2>,
-    b: Option<Tensor<B, 1>>,
-}
-
-impl<B: Backend> Linear<B> {
-    fn of(l: &burn::nn::Linear<B>) -> Self {
-        Linear {
-            w: l.weight.val(),
-            b: l.bias.as_ref().map(|b| b.val()),
-        }
-    }
-
-    /// `x W + b` as a plain Burn matmul (the model's own linears go through the fused kernels,
-    /// which train; here the shapes are one row per piece).
-    fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        let y = x.matmul(self.w.clone());
-        match &self.b {
-            Some(b) => y + b.clone().unsqueeze::<2>(),
-            None => y,
-        }
-    }
-}
-
-/// A layer norm's gain and bias.
-struct Norm<B: Backend> {
-    gamma: Tensor<B, 1>,
-    beta: Option<Tensor<B, 1>>,
-}
-
-impl<B: Backend> Norm<B> {
-    fn of(n: &burn::nn::LayerNorm<B>) -> Self {
-        Norm {
-            gamma: n.gamma.val(),
-            beta: n.beta.as_ref().map(|b| b.val()),
-        }
-    }
-
-    /// Burn's LayerNorm kernel (epsilon 1e-5, the model's) over the last dimension.
-    fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        Tensor::from_primitive(TensorPrimitive::Float(B::layer_norm(
-            x.into_primitive().tensor(),
-            self.gamma.clone().into_primitive().tensor(),
-            self.beta.clone().map(|b| b.into_primitive().tensor()),
-            1e-5,
-        )))
-    }
-}
-
-fn floats(data: TensorData) -> Result<Vec<f32>> {
-    data.convert::<f32>()
-        .into_vec::<f32>()
-        .map_err(|e| anyhow!("tensor data: {e:?}"))
 }
 
 impl<B: Backend> Layer<B> {
@@ -225,16 +169,6 @@ impl<B: Backend> Layer<B> {
             cache.write(dims, row, first + p, kv);
         }
         Ok(())
-    }
-}
-
-/// Reads every parameter in module order: a model whose weights are still lazy (a fresh,
-/// untrained one) then draws them in that order, whatever the decoder reads first.
-struct ReadAll;
-
-impl<B: Backend> ModuleVisitor<B> for ReadAll {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        param.val();
     }
 }
 
