@@ -191,6 +191,7 @@ pub fn bench(
         songs_per_shard: ctx.cfg.tokenize.songs_per_shard,
         model: ctx.model(),
         train: &ctx.cfg.train,
+        window: ctx.cfg.generate.window,
         train_steps: steps,
         warmup,
         train_dir: &train_dir,

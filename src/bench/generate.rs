@@ -56,9 +56,10 @@ fn time_naive(m: &NaiveDecoder<CpuBackend>, steps: usize, rng: &mut Rng) -> Resu
 pub fn bench_with(
     model: &TransformerXl<CpuBackend>,
     tgt_len: usize,
+    window: Window,
     piece_len: usize,
 ) -> Result<String> {
-    let kv = KvDecoder::new(model, tgt_len, Window::default())?;
+    let kv = KvDecoder::new(model, tgt_len, window)?;
     let xl = MemoryDecoder::new(model)?;
     let naive = NaiveDecoder::new(model);
     let mut rng = Rng::new(0xBE7C);
@@ -124,18 +125,22 @@ pub fn bench_with(
     Ok(out)
 }
 
-/// The benchmark on the configured model shape: 1,000-token pieces, also for the batch ratio.
-pub fn bench_generate(model: &TransformerXlConfig) -> Result<String> {
+/// The benchmark on the configured model shape and decoder window: 1,000-token pieces, also
+/// for the batch ratio.
+pub fn bench_generate(model: &TransformerXlConfig, window: Window) -> Result<String> {
     let mut s = format!(
-        "generate benchmark ({} layers, d_model {}, mem_len {}, random weights, CPU backend, {} threads)\n",
+        "generate benchmark ({} layers, d_model {}, mem_len {}, window {} = {} keys, random weights, CPU backend, {} threads)\n",
         model.n_layer,
         model.d_model,
         model.mem_len,
+        window.name(),
+        window.keys(model.mem_len, model.tgt_len),
         rayon::current_num_threads()
     );
     s.push_str(&bench_with(
         &model.init::<CpuBackend>(&Default::default()),
         model.tgt_len,
+        window,
         1000,
     )?);
     Ok(s)

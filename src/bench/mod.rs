@@ -5,7 +5,7 @@ use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::process::Command;
 
-use crate::model::TransformerXlConfig;
+use crate::model::{TransformerXlConfig, Window};
 use crate::train::TrainConfig;
 
 pub mod evaluate;
@@ -52,6 +52,8 @@ pub struct BenchInputs<'a> {
     pub songs_per_shard: usize,
     pub model: TransformerXlConfig,
     pub train: &'a TrainConfig,
+    /// The decoder window generation uses.
+    pub window: Window,
     /// Timed steps of the training benchmark, after `warmup` untimed ones.
     pub train_steps: usize,
     pub warmup: usize,
@@ -88,7 +90,7 @@ pub fn run(which: &str, b: &BenchInputs) -> Result<()> {
             "tokenize" => tokenize::bench(b.raw_dir, b.songs_per_shard)?,
             "evaluate" => evaluate::bench(b.raw_dir)?,
             "train" => train::report(b.train, &b.model, b.warmup, b.train_steps)?,
-            _ => generate::bench_generate(&b.model)?,
+            _ => generate::bench_generate(&b.model, b.window)?,
         };
         println!("{report}");
     }

@@ -2,13 +2,13 @@
 //! (`make bench`).
 
 use cadenza::bench::generate::bench_with;
-use cadenza::model::{CpuBackend, TransformerXlConfig};
+use cadenza::model::{CpuBackend, TransformerXlConfig, Window};
 use cadenza::remi::Vocab;
 
 #[test]
 fn bench_reports_the_three_figures() {
     let model = crate::support::model::<CpuBackend>(&TransformerXlConfig::tiny(Vocab::SIZE), 1);
-    let report = bench_with(&model, 16, 60).unwrap();
+    let report = bench_with(&model, 16, Window::Segment, 60).unwrap();
     for needle in ["cached/naive", "batch20/batch1", "end to end"] {
         assert!(report.contains(needle), "{report}");
     }
