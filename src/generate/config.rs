@@ -213,6 +213,16 @@ impl GenerateConfig {
                 &key("top_p"),
                 "must be in (0, 1]",
             )?;
+            check(
+                s.typical_p.is_finite() && s.typical_p > 0.0 && s.typical_p <= 1.0,
+                &key("typical_p"),
+                "must be in (0, 1] (1 = off)",
+            )?;
+            check(
+                s.min_p.is_finite() && (0.0..1.0).contains(&s.min_p),
+                &key("min_p"),
+                "must be in [0, 1) (0 = off)",
+            )?;
         }
         Ok(())
     }

@@ -1,5 +1,5 @@
-//! Sampling one token from logits: grammar mask -> temperature -> top-k -> top-p -> draw from the
-//! renormalised distribution with the piece's own [`Rng`].
+//! Sampling one token from logits: grammar mask -> temperature -> top-k -> top-p -> typical-p ->
+//! min-p -> draw from the renormalised distribution with the piece's own [`Rng`].
 
 use anyhow::{Result, bail};
 
@@ -20,10 +20,27 @@ pub struct SamplerConfig {
     /// 1.0 = off.
     #[serde(default = "one")]
     pub top_p: f64,
+    /// Locally typical sampling (Meister et al. 2023): the tokens whose surprisal is closest to
+    /// the distribution's entropy, up to this much mass. 1.0 = off (and left out of the
+    /// partition fingerprint, so older partitions stay fresh).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub typical_p: f64,
+    /// Min-p sampling (Nguyen et al. 2024): only tokens with at least `min_p` times the most
+    /// likely token's probability. 0.0 = off.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub min_p: f64,
 }
 
 fn one() -> f64 {
     1.0
+}
+
+fn is_one(x: &f64) -> bool {
+    *x == 1.0
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 impl SamplerConfig {
@@ -33,6 +50,8 @@ impl SamplerConfig {
             temperature,
             top_k,
             top_p,
+            typical_p: 1.0,
+            min_p: 0.0,
         }
     }
 }
@@ -82,23 +101,55 @@ pub fn distribution(
         c.1 /= total;
     }
     if s.top_p < 1.0 {
-        // The smallest prefix whose mass reaches p (at least one token).
-        let mut mass = 0.0;
-        let mut keep = cand.len();
-        for (i, c) in cand.iter().enumerate() {
-            mass += c.1;
-            if mass >= s.top_p {
-                keep = i + 1;
-                break;
-            }
-        }
+        let keep = mass_prefix(cand.iter().map(|c| c.1), s.top_p);
         cand.truncate(keep);
-        let total: f64 = cand.iter().map(|c| c.1).sum();
-        for c in cand.iter_mut() {
-            c.1 /= total;
-        }
+        renormalise(&mut cand);
+    }
+    if s.typical_p < 1.0 {
+        // Order by |surprisal - entropy|, keep the smallest such prefix reaching the mass.
+        let entropy: f64 = cand
+            .iter()
+            .filter(|c| c.1 > 0.0)
+            .map(|c| -c.1 * c.1.ln())
+            .sum();
+        let mut by_typicality: Vec<(u16, f64, f64)> = cand
+            .iter()
+            .map(|&(id, p)| (id, p, (-p.ln() - entropy).abs()))
+            .collect();
+        by_typicality.sort_by(|a, b| a.2.total_cmp(&b.2).then(a.0.cmp(&b.0)));
+        let keep = mass_prefix(by_typicality.iter().map(|c| c.1), s.typical_p);
+        let kept: Vec<u16> = by_typicality[..keep].iter().map(|c| c.0).collect();
+        cand.retain(|c| kept.contains(&c.0));
+        renormalise(&mut cand);
+    }
+    if s.min_p > 0.0 {
+        // cand is most likely first.
+        let floor = s.min_p * cand[0].1;
+        cand.retain(|c| c.1 >= floor);
+        renormalise(&mut cand);
     }
     Ok(cand)
+}
+
+/// The length of the shortest prefix of `probs` whose mass reaches `p` (at least one).
+fn mass_prefix(probs: impl Iterator<Item = f64>, p: f64) -> usize {
+    let mut mass = 0.0;
+    let mut n = 0;
+    for q in probs {
+        mass += q;
+        n += 1;
+        if mass >= p {
+            break;
+        }
+    }
+    n.max(1)
+}
+
+fn renormalise(cand: &mut [(u16, f64)]) {
+    let total: f64 = cand.iter().map(|c| c.1).sum();
+    for c in cand.iter_mut() {
+        c.1 /= total;
+    }
 }
 
 /// Draw one token from a distribution made by [`distribution`].

@@ -48,6 +48,14 @@ fn hundreds_of_random_model_pieces_are_grammatical_with_exact_bars() {
     let cached = KvDecoder::new(&model, 16, Window::Memory).unwrap();
     let mut samplers = default_samplers();
     samplers.push(SamplerConfig::new("t1.5_p0.95", 1.5, 0, 0.95));
+    samplers.push(SamplerConfig {
+        typical_p: 0.9,
+        ..SamplerConfig::new("t1.2_typ0.9", 1.2, 0, 1.0)
+    });
+    samplers.push(SamplerConfig {
+        min_p: 0.1,
+        ..SamplerConfig::new("t1.5_min0.1", 1.5, 0, 1.0)
+    });
     let mut total = 0;
     for (k, s) in samplers.into_iter().enumerate() {
         let reqs: Vec<Request> = (0..60)
@@ -65,7 +73,7 @@ fn hundreds_of_random_model_pieces_are_grammatical_with_exact_bars() {
             total += 1;
         }
     }
-    assert_eq!(total, 300);
+    assert_eq!(total, 420);
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! Samplers on logits: top-k = 1 is greedy, top-p keeps the smallest set over p, temperature
-//! scales log-odds, the mask is obeyed.
+//! Samplers on logits: top-k = 1 is greedy, top-p keeps the smallest set over p, typical-p and
+//! min-p keep what their definitions keep, temperature scales log-odds, the mask is obeyed.
 
 use cadenza::generate::SamplerConfig;
 use cadenza::generate::sampler::{distribution, sample};
@@ -51,6 +51,71 @@ fn top_p_keeps_the_smallest_set_reaching_p() {
             assert_eq!(id as usize, i);
             assert!((q - probs[i] / kept).abs() < 1e-6, "renormalised");
         }
+    }
+}
+
+/// Probabilities 0.5, 0.25, 0.125, 0.0625, 0.0625 as logits, with every token allowed.
+fn halving() -> (Vec<f64>, Vec<f32>, Vec<bool>) {
+    let probs = vec![0.5f64, 0.25, 0.125, 0.0625, 0.0625];
+    let logits = probs.iter().map(|p| p.ln() as f32).collect();
+    (probs, logits, vec![true; 5])
+}
+
+/// The kept ids and their renormalised probabilities against `ids` of `probs`.
+fn assert_keeps(d: &[(u16, f64)], ids: &[u16], probs: &[f64], what: &str) {
+    assert_eq!(
+        d.iter().map(|c| c.0).collect::<Vec<_>>(),
+        ids,
+        "{what}: {d:?}"
+    );
+    let kept: f64 = ids.iter().map(|&i| probs[i as usize]).sum();
+    for &(id, q) in d {
+        assert!(
+            (q - probs[id as usize] / kept).abs() < 1e-6,
+            "{what}: renormalised"
+        );
+    }
+}
+
+#[test]
+fn typical_p_keeps_the_tokens_nearest_the_entropy() {
+    // Entropy 1.875 ln 2; surprisals ln 2 × (1, 2, 3, 4, 4): token 1 (2 ln 2) is the most
+    // typical, then token 0, token 2, tokens 3 and 4.
+    let (probs, logits, mask) = halving();
+    for (p, ids) in [
+        (0.2, vec![1u16]),
+        (0.24, vec![1]),
+        (0.3, vec![0, 1]),
+        (0.8, vec![0, 1, 2]),
+        (0.9, vec![0, 1, 2, 3]),
+        (1.0, vec![0, 1, 2, 3, 4]),
+    ] {
+        let s = SamplerConfig {
+            typical_p: p,
+            ..SamplerConfig::new("typ", 1.0, 0, 1.0)
+        };
+        let d = distribution(&logits, &mask, &s).unwrap();
+        assert_keeps(&d, &ids, &probs, &format!("typical_p {p}"));
+    }
+}
+
+#[test]
+fn min_p_keeps_the_tokens_over_its_share_of_the_top() {
+    let (probs, logits, mask) = halving();
+    for (m, ids) in [
+        (0.6, vec![0u16]),
+        (0.3, vec![0, 1]),
+        (0.2, vec![0, 1, 2]),
+        (0.13, vec![0, 1, 2]),
+        (0.12, vec![0, 1, 2, 3, 4]),
+        (0.0, vec![0, 1, 2, 3, 4]),
+    ] {
+        let s = SamplerConfig {
+            min_p: m,
+            ..SamplerConfig::new("min", 1.0, 0, 1.0)
+        };
+        let d = distribution(&logits, &mask, &s).unwrap();
+        assert_keeps(&d, &ids, &probs, &format!("min_p {m}"));
     }
 }
 
