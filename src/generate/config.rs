@@ -203,26 +203,7 @@ impl GenerateConfig {
                 &key("name"),
                 format!("`{}` is used twice", s.name),
             )?;
-            check(
-                s.temperature.is_finite() && s.temperature > 0.0,
-                &key("temperature"),
-                "must be > 0",
-            )?;
-            check(
-                s.top_p.is_finite() && s.top_p > 0.0 && s.top_p <= 1.0,
-                &key("top_p"),
-                "must be in (0, 1]",
-            )?;
-            check(
-                s.typical_p.is_finite() && s.typical_p > 0.0 && s.typical_p <= 1.0,
-                &key("typical_p"),
-                "must be in (0, 1] (1 = off)",
-            )?;
-            check(
-                s.min_p.is_finite() && (0.0..1.0).contains(&s.min_p),
-                &key("min_p"),
-                "must be in [0, 1) (0 = off)",
-            )?;
+            s.validate_settings(&key)?;
         }
         Ok(())
     }

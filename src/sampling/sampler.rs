@@ -3,6 +3,7 @@
 
 use anyhow::{Result, bail};
 
+use crate::check::check;
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +54,30 @@ impl SamplerConfig {
             typical_p: 1.0,
             min_p: 0.0,
         }
+    }
+
+    /// Refuses a setting out of its range, naming it by `key(field)`.
+    pub fn validate_settings(&self, key: &dyn Fn(&str) -> String) -> Result<()> {
+        check(
+            self.temperature.is_finite() && self.temperature > 0.0,
+            &key("temperature"),
+            "must be > 0",
+        )?;
+        check(
+            self.top_p.is_finite() && self.top_p > 0.0 && self.top_p <= 1.0,
+            &key("top_p"),
+            "must be in (0, 1]",
+        )?;
+        check(
+            self.typical_p.is_finite() && self.typical_p > 0.0 && self.typical_p <= 1.0,
+            &key("typical_p"),
+            "must be in (0, 1] (1 = off)",
+        )?;
+        check(
+            self.min_p.is_finite() && (0.0..1.0).contains(&self.min_p),
+            &key("min_p"),
+            "must be in [0, 1) (0 = off)",
+        )
     }
 }
 

@@ -49,6 +49,11 @@ impl Default for MonitorConfig {
 }
 
 impl MonitorConfig {
+    /// The monitor's sampler.
+    fn sampler(&self) -> SamplerConfig {
+        SamplerConfig::new("monitor", self.temperature, self.top_k, self.top_p)
+    }
+
     pub fn validate(&self) -> Result<()> {
         check(
             self.pieces <= 256,
@@ -60,16 +65,8 @@ impl MonitorConfig {
             "train.monitor.bars",
             "must be in 1..=64",
         )?;
-        check(
-            self.temperature > 0.0 && self.temperature.is_finite(),
-            "train.monitor.temperature",
-            "must be > 0",
-        )?;
-        check(
-            self.top_p > 0.0 && self.top_p <= 1.0,
-            "train.monitor.top_p",
-            "must be in (0, 1]",
-        )?;
+        self.sampler()
+            .validate_settings(&|k| format!("train.monitor.{k}"))?;
         check(
             self.max_tokens > 0,
             "train.monitor.max_tokens",
@@ -128,7 +125,7 @@ impl Monitor {
         let c = &self.cfg;
         let sp = remi_specials();
         let opts = DecodeOptions {
-            sampler: SamplerConfig::new("monitor", c.temperature, c.top_k, c.top_p),
+            sampler: c.sampler(),
             specials: sp,
             max_tokens: c.max_tokens,
         };
