@@ -7,23 +7,22 @@
 //! The windows differ only past the first `mem_len + 1` positions, so that span is reported
 //! apart, with a 95 % interval of the paired per-song difference.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use std::fmt::Write;
 use std::path::Path;
 
 use crate::model::{Checkpoint, CpuBackend, KvDecoder, NextToken, TransformerXl, Window};
-use crate::shards::Split;
-use crate::train::loader::Batch;
+use crate::train::loader::{Batch, split_songs};
 use crate::train::trainer::evaluate;
 
 /// Valid songs of at least `len` tokens (at most `songs` of them), cut to `len`.
-fn valid_rows(tokens_dir: &Path, songs: usize, len: usize) -> Result<Vec<Vec<u16>>> {
-    let rows: Vec<Vec<u16>> = crate::shards::read_shards(tokens_dir)
-        .with_context(|| format!("cannot read token shards in {}", tokens_dir.display()))?
+fn valid_rows(tokens_dir: &Path, vocab: usize, songs: usize, len: usize) -> Result<Vec<Vec<u16>>> {
+    let (_, valid) = split_songs(tokens_dir, vocab)?;
+    let rows: Vec<Vec<u16>> = valid
         .into_iter()
-        .filter(|s| s.split == Split::Valid && s.tokens.len() >= len)
+        .filter(|s| s.len() >= len)
         .take(songs)
-        .map(|s| s.tokens[..len].to_vec())
+        .map(|s| s[..len].to_vec())
         .collect();
     if rows.is_empty() {
         bail!(
@@ -88,7 +87,7 @@ pub fn report(train_dir: &Path, tokens_dir: &Path, songs: usize, len: usize) -> 
     let ckpt = Checkpoint::resolve(train_dir)?;
     let cfg = ckpt.model_config()?;
     let model = ckpt.load_model::<CpuBackend>(&Default::default())?;
-    let rows = valid_rows(tokens_dir, songs, len)?;
+    let rows = valid_rows(tokens_dir, cfg.vocab_size, songs, len)?;
     let split = cfg.mem_len + 1; // positions before it see the same keys in both windows
     let mut out = format!(
         "decoder window ({}, mem_len {}, tgt_len {}): {} valid songs × {len} tokens, teacher-forced\n",

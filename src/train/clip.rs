@@ -23,10 +23,21 @@ pub fn clip_grad_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
     max_norm: f64,
 ) -> f64 {
     let norm = grad_norm::<B, M>(module, grads);
+    clip_to_norm::<B, M>(module, grads, norm, max_norm);
+    norm
+}
+
+/// Scales all gradients, whose global norm is `norm`, by `max_norm / norm` when it exceeds
+/// `max_norm` (a non-finite norm is left alone).
+pub fn clip_to_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
+    module: &M,
+    grads: &mut GradientsParams,
+    norm: f64,
+    max_norm: f64,
+) {
     if norm > max_norm && norm.is_finite() {
         scale_grads::<B, M>(module, grads, max_norm / (norm + 1e-6));
     }
-    norm
 }
 
 /// Multiplies every gradient by `factor` (in the gradients' own type, f32).

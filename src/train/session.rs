@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::adamw::{AdamWParams, FusedAdamW, Optim, WeightDecay};
-use super::clip::{grad_norm, scale_grads};
+use super::clip::{clip_to_norm, grad_norm, scale_grads};
 use super::loader::{Augment, Batch, SongPositions, StreamLoader, valid_batches};
 use super::logger::{Logger, tags};
 use super::loss_scale::LossScale;
@@ -211,8 +211,7 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
         let (logits, new_mems) = model.forward_with(x, self.mems.as_ref(), pass);
         let loss = cross_entropy(logits, y);
         let loss_value = loss.clone().into_scalar().elem::<f64>();
-        let scale = self.state.loss_scale.as_ref().map(|s| s.scale);
-        let (grads, norm) = self.gradients(&model, loss, scale, step);
+        let (mut grads, norm) = self.gradients(&model, loss, step);
         let finite = loss_value.is_finite() && norm.is_finite();
         let apply = match self.state.loss_scale.as_mut() {
             Some(scaler) => scaler.update(finite, tc.loss_scale_window),
@@ -223,9 +222,8 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
         };
         let lr = tc.schedule().at(step);
         let model = if apply {
-            let mut grads = grads;
-            if tc.clip_norm > 0.0 && norm > tc.clip_norm {
-                scale_grads::<B, _>(&model, &mut grads, tc.clip_norm / (norm + 1e-6));
+            if tc.clip_norm > 0.0 {
+                clip_to_norm::<B, _>(&model, &mut grads, norm, tc.clip_norm);
             }
             let model = if tc.weight_decay > 0.0 {
                 model.map(&mut WeightDecay {
@@ -258,15 +256,15 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
         Ok(model)
     }
 
-    /// The gradients of `loss` (backpropagated times `scale`, then divided by it in f32) and
-    /// their global norm before clipping.
+    /// The gradients of `loss` (backpropagated times the loss scale, if any, then divided by
+    /// it in f32) and their global norm before clipping.
     fn gradients(
         &self,
         model: &TransformerXl<B>,
         loss: burn::tensor::Tensor<B, 1>,
-        scale: Option<f64>,
         step: usize,
     ) -> (GradientsParams, f64) {
+        let scale = self.state.loss_scale.as_ref().map(|s| s.scale);
         let loss = match scale {
             Some(s) => loss.mul_scalar(s),
             None => loss,

@@ -132,13 +132,13 @@ pub fn evaluate<B: Backend>(
 ) -> Option<f64> {
     let (mut sum, mut n) = (0.0, 0usize);
     let mut mems: Option<Memory<B>> = None;
-    let mut songs = batches.first().map(|b| SongPositions::new(b.batch));
+    let mut songs = batches
+        .first()
+        .filter(|_| within_songs)
+        .map(|b| SongPositions::new(b.batch));
     for batch in batches {
         let (x, y) = tensors::<B>(batch, device);
-        let lookback = songs
-            .as_mut()
-            .filter(|_| within_songs)
-            .map(|s| s.lookback(batch, BOS));
+        let lookback = songs.as_mut().map(|s| s.lookback(batch, BOS));
         let pass = Pass {
             lookback: lookback.as_ref(),
             ..Pass::default()
