@@ -1,8 +1,8 @@
 //! Batched, cached, grammar-constrained decoding.
 //!
-//! All rows advance together, one position per step: at step `pos` every row feeds its token at
-//! `pos` as a `[B, 1]` forward through the model's cached state (for Transformer-XL, its memory),
-//! and gets logits for position `pos + 1`. A row still inside its prompt ignores them (the next
+//! All rows advance together, one position per step: every row feeds its next token as a
+//! `[B, 1]` forward through the model's cached state (for Transformer-XL, its memory), and gets
+//! logits for the position after it. A row still inside its prompt ignores them (the next
 //! prompt token is forced), so prompts of different lengths need no padding; a row past its
 //! prompt samples; a finished row (Eos) feeds Pad and is ignored. Before the first step each
 //! row's prompt but its last token goes in through [`NextToken::prefill`] (the cached decoder
