@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use std::path::Path;
 
 use crate::config::Config;
-use crate::generate::{GenerateJob, Task};
+use crate::generate::{GenerateJob, SamplerOverrides, Task};
 use crate::metrics::OutputFormat;
 use crate::pipeline::{RunOptions, ShardSpec, StageRun};
 use crate::stages::{self, Ctx};
@@ -146,18 +146,19 @@ pub fn report(config: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `pipeline generate`: `n` pieces of one task with one configured sampler from any
-/// checkpoint, into `out/task=…/sampler=…/` (outside the run's store).
+/// `pipeline generate`: `n` pieces of one task with one configured sampler (its settings
+/// changed by `overrides`) from any checkpoint, into `out/task=…/sampler=…/` (outside the run's store).
 pub fn generate(
     config: &Path,
     checkpoint: &Path,
     task: Task,
     sampler: &str,
+    overrides: &SamplerOverrides,
     n: usize,
     out: &Path,
 ) -> Result<()> {
     let ctx = context(config)?;
-    let g = ctx.cfg.generate.adhoc(task, sampler, n)?;
+    let g = ctx.cfg.generate.adhoc(task, sampler, overrides, n)?;
     let job = GenerateJob {
         generate: &g,
         audio: &ctx.cfg.audio,

@@ -68,9 +68,12 @@ enum Command {
         /// unconditional | continuation
         #[arg(long, default_value = "unconditional", value_parser = parse_task)]
         task: cadenza::generate::Task,
-        /// A sampler name from the config's [[generate.sampler]] entries.
+        /// A sampler name from the config's [[generate.sampler]] entries; the options below
+        /// change its settings.
         #[arg(long, default_value = "t1.0_k40")]
         sampler: String,
+        #[command(flatten)]
+        overrides: cadenza::generate::SamplerOverrides,
         #[arg(long, default_value_t = 4)]
         n: usize,
         #[arg(long)]
@@ -158,9 +161,10 @@ fn dispatch(cli: Cli) -> Result<()> {
             checkpoint,
             task,
             sampler,
+            overrides,
             n,
             out,
-        } => commands::generate(config, &checkpoint, task, &sampler, n, &out),
+        } => commands::generate(config, &checkpoint, task, &sampler, &overrides, n, &out),
         Command::Bench {
             which,
             steps,

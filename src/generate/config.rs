@@ -2,46 +2,12 @@
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::path::PathBuf;
 
 use crate::check::{check, is_plain_name};
 use crate::model::Window;
+pub use crate::sampling::Task;
 use crate::sampling::SamplerConfig;
-
-/// What is generated: free pieces from Bos, or continuations of 8-bar prompts; `Baseline` is
-/// unconditional pieces from the unigram sampler (switched on by `generate.baseline`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Task {
-    Unconditional,
-    Continuation,
-    Baseline,
-}
-
-impl Task {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Task::Unconditional => "unconditional",
-            Task::Continuation => "continuation",
-            Task::Baseline => "baseline",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Task> {
-        match s {
-            "unconditional" => Some(Task::Unconditional),
-            "continuation" => Some(Task::Continuation),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Task {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// `[generate]` section of the config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,32 +170,44 @@ impl GenerateConfig {
                 format!("`{}` is used twice", s.name),
             )?;
             s.validate_settings(&key)?;
+            check(
+                !s.tasks.contains(&Task::Baseline),
+                &key("tasks"),
+                "cannot name `baseline` (its sampler is fixed)",
+            )?;
+            let deterministic = s.beam.is_some_and(|b| !b.stochastic);
+            check(
+                !(deterministic && s.runs_for(Task::Unconditional)),
+                &key("beam"),
+                "a deterministic beam search from Bos gives every piece the same tokens: \
+                 set `tasks = [\"continuation\"]` or `beam.stochastic = true`",
+            )?;
+        }
+        for &task in &self.tasks {
+            check(
+                self.samplers.iter().any(|s| s.runs_for(task)),
+                "generate.sampler",
+                format!("no sampler runs for task `{task}` (each names other `tasks`)"),
+            )?;
         }
         Ok(())
     }
 
-    pub fn sampler(&self, name: &str) -> Option<&SamplerConfig> {
-        self.samplers.iter().find(|s| s.name == name)
+    /// The configured partitions, task by task: (task, sampler) for every sampler that runs
+    /// for the task.
+    pub fn partitions(&self) -> Vec<(Task, &SamplerConfig)> {
+        self.tasks
+            .iter()
+            .flat_map(|&t| {
+                self.samplers
+                    .iter()
+                    .filter(move |s| s.runs_for(t))
+                    .map(move |s| (t, s))
+            })
+            .collect()
     }
 
-    /// The same settings narrowed to one task, one configured sampler and `n` pieces, without
-    /// the baseline (`pipeline generate`).
-    pub fn adhoc(&self, task: Task, sampler: &str, n: usize) -> Result<GenerateConfig> {
-        let s = self.sampler(sampler).cloned().ok_or_else(|| {
-            let names: Vec<_> = self.samplers.iter().map(|s| s.name.as_str()).collect();
-            anyhow::anyhow!(
-                "no sampler `{sampler}` in [[generate.sampler]] (have: {})",
-                names.join(", ")
-            )
-        })?;
-        let g = GenerateConfig {
-            tasks: vec![task],
-            samplers: vec![s],
-            pieces_per_sampler: n,
-            baseline: false,
-            ..self.clone()
-        };
-        g.validate()?;
-        Ok(g)
+    pub fn sampler(&self, name: &str) -> Option<&SamplerConfig> {
+        self.samplers.iter().find(|s| s.name == name)
     }
 }

@@ -1,13 +1,16 @@
 //! Generation: samplers, tasks, batched grammar-constrained decoding, the artifact store.
 //!
 //! - [`config`]: `[generate]`, the sampler grid and the tasks.
-//! - [`decode`], [`sampler`], [`grammar`]: the decoding loop over any [`NextToken`] model.
+//! - [`decode`], [`sampler`], [`distribution`]: the decoding loop over any [`NextToken`] model
+//!   (from `sampling`).
+//! - [`adhoc`]: `pipeline generate`'s one-off settings.
 //! - [`prompts`], [`unigram`]: continuation prompts and the untrained baseline.
 //! - [`partition`], [`store`], [`samples`]: one task × sampler partition, the store of them on
 //!   disk, and its samples.parquet table.
 //!
 //! [`generate`] writes a whole configured store from a checkpoint.
 
+mod adhoc;
 mod config;
 pub mod partition;
 pub mod prompts;
@@ -16,9 +19,10 @@ pub mod store;
 pub mod unigram;
 
 pub use crate::sampling::{
-    DecodeOptions, Decoded, Request, SamplerConfig, Specials, TokenGrammar, decode, decode_batch,
-    remi_specials, sampler,
+    BeamConfig, DecodeOptions, Decoded, Families, Family, FamilySettings, Request, SamplerConfig,
+    Specials, TokenGrammar, decode, decode_batch, distribution, remi_specials, sampler,
 };
+pub use adhoc::SamplerOverrides;
 pub use config::{GenerateConfig, Task, default_samplers};
 pub use partition::{PartitionPlan, generate_pieces, partition_fingerprint, piece_seed, song_bars};
 pub use prompts::{Prompt, cut_bars, dir_prompts, test_prompts};

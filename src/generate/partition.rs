@@ -177,10 +177,15 @@ pub fn partition_fingerprint(
         Task::Unconditional | Task::Baseline => gcfg.unconditional_bars,
         Task::Continuation => gcfg.continuation_bars,
     };
+    // The tasks a sampler runs for pick partitions; they do not change its pieces.
+    let sampler = SamplerConfig {
+        tasks: Vec::new(),
+        ..plan.sampler.clone()
+    };
     let key = serde_json::json!({
         "model": model_fp,
         "task": plan.task.as_str(),
-        "sampler": plan.sampler,
+        "sampler": sampler,
         "seed": plan.run_seed,
         "n": plan.n,
         "bars": bars,

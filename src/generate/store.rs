@@ -90,10 +90,8 @@ pub fn store_fingerprint(root: &Path, g: &GenerateConfig) -> String {
         let p = partition_dir(root, task.as_str(), sampler).join(FINGERPRINT_FILE);
         fps.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
     };
-    for &task in &g.tasks {
-        for sampler in &g.samplers {
-            read(task, &sampler.name);
-        }
+    for (task, sampler) in g.partitions() {
+        read(task, &sampler.name);
     }
     if g.tasks.contains(&Task::Continuation) {
         read(Task::Continuation, REAL_SAMPLER);
@@ -212,7 +210,7 @@ pub fn write_store<M: NextToken, U: NextToken>(
 ) -> Result<GenerateSummary> {
     let g = spec.generate;
     let real = g.tasks.contains(&Task::Continuation);
-    let n_parts = g.tasks.len() * g.samplers.len() + baseline.is_some() as usize + real as usize;
+    let n_parts = g.partitions().len() + baseline.is_some() as usize + real as usize;
     let mut w = Writer {
         spec,
         renderer: spec.audio.renderer()?,
@@ -223,10 +221,8 @@ pub fn write_store<M: NextToken, U: NextToken>(
         keep: BTreeSet::new(),
         summary: GenerateSummary::default(),
     };
-    for &task in &g.tasks {
-        for sampler in &g.samplers {
-            w.partition(&model, task, sampler)?;
-        }
+    for (task, sampler) in g.partitions() {
+        w.partition(&model, task, sampler)?;
     }
     if let Some(b) = &baseline {
         w.partition(b, Task::Baseline, &baseline_sampler())?;

@@ -16,7 +16,8 @@
 
 use anyhow::{Context, Result, bail};
 
-use super::sampler::{self, SamplerConfig};
+use super::distribution::{distribution, draw};
+use super::sampler::SamplerConfig;
 use crate::model::NextToken;
 use crate::rng::Rng;
 
@@ -49,13 +50,30 @@ pub struct Request {
     pub seed: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Decoded {
     /// Prompt + generated tokens, ending with Eos.
     pub tokens: Vec<u16>,
     pub prompt_len: usize,
     /// Bars in the prompt: the 0-based bar where generation starts.
     pub start_bar: u32,
+    /// Σ ln p of the generated tokens under the sampler's processed distribution.
+    pub log_prob: f64,
+}
+
+impl Decoded {
+    /// The log-probability per generated token^`length_penalty` (beam search's ranking).
+    pub fn score(&self, length_penalty: f64) -> f64 {
+        normalised(
+            self.log_prob,
+            self.tokens.len() - self.prompt_len,
+            length_penalty,
+        )
+    }
+}
+
+pub(super) fn normalised(log_prob: f64, generated: usize, length_penalty: f64) -> f64 {
+    log_prob / (generated.max(1) as f64).powf(length_penalty)
 }
 
 #[derive(Debug, Clone)]
@@ -65,16 +83,53 @@ pub struct DecodeOptions {
     pub max_tokens: usize,
 }
 
-struct Row<G> {
-    tokens: Vec<u16>,
-    prompt_len: usize,
+/// One piece being decoded.
+#[derive(Clone)]
+pub(super) struct Row<G> {
+    pub tokens: Vec<u16>,
+    pub prompt_len: usize,
     /// Tokens fed to the model so far.
-    fed: usize,
-    start_bar: u32,
-    target: u32,
-    grammar: G,
-    rng: Rng,
-    done: bool,
+    pub fed: usize,
+    pub start_bar: u32,
+    pub target: u32,
+    pub grammar: G,
+    pub rng: Rng,
+    pub log_prob: f64,
+    pub done: bool,
+}
+
+impl<G: TokenGrammar> Row<G> {
+    /// The tokens allowed next (see [`constrained_mask`]); the first token after a
+    /// continuation's prompt opens a new bar or ends, as the prompt's last bar is the song's.
+    pub fn next_mask(&self, opts: &DecodeOptions, mask: &mut [bool]) {
+        constrained_mask(&self.grammar, self.target, self.tokens.len(), opts, mask);
+        if self.start_bar > 0 && self.tokens.len() == self.prompt_len {
+            only_bar_or_eos(mask, opts.specials);
+        }
+    }
+
+    /// Appends a chosen token of probability `p`.
+    pub fn push(&mut self, id: u16, p: f64, opts: &DecodeOptions) -> Result<()> {
+        if self.tokens.len() > 2 * opts.max_tokens + 256 {
+            bail!("exceeded twice generate.max_tokens without reaching Eos");
+        }
+        self.grammar
+            .push(id)
+            .with_context(|| format!("token {id} rejected by the grammar"))?;
+        self.tokens.push(id);
+        self.log_prob += p.ln();
+        self.done = id == opts.specials.eos;
+        Ok(())
+    }
+
+    pub fn decoded(self) -> Decoded {
+        Decoded {
+            tokens: self.tokens,
+            prompt_len: self.prompt_len,
+            start_bar: self.start_bar,
+            log_prob: self.log_prob,
+        }
+    }
 }
 
 /// The allowed next tokens: the grammar, then the bar count, then the token budget.
@@ -113,7 +168,7 @@ fn only_bar_or_eos(mask: &mut [bool], sp: Specials) {
 
 /// Each row's grammar fed with its prompt; fails on a prompt that is not grammatical or already
 /// longer than its bar target.
-fn start_rows<G: TokenGrammar>(
+pub(super) fn start_rows<G: TokenGrammar>(
     new_grammar: impl Fn() -> G,
     reqs: &[Request],
     sp: Specials,
@@ -143,6 +198,7 @@ fn start_rows<G: TokenGrammar>(
             target: r.target_bars,
             grammar: g,
             rng: Rng::new(r.seed),
+            log_prob: 0.0,
             done: false,
         });
     }
@@ -160,11 +216,14 @@ pub fn decode_batch<M, G>(
 ) -> Result<Vec<Decoded>>
 where
     M: NextToken,
-    G: TokenGrammar,
+    G: TokenGrammar + Clone,
 {
     let batch = reqs.len();
     if batch == 0 {
         return Ok(Vec::new());
+    }
+    if let Some(beam) = &opts.sampler.beam {
+        return super::beam::decode_beams(model, new_grammar, reqs, opts, beam);
     }
     let sp = opts.specials;
     let vocab = model.vocab_size();
@@ -182,42 +241,34 @@ where
         for (b, r) in rows.iter().enumerate() {
             input[b] = if r.done { sp.pad } else { r.tokens[r.fed] };
         }
-        let logits = model.feed(&input, batch, &mut state)?;
-        if logits.len() != batch * vocab {
-            bail!(
-                "the model returned {} logits for a batch of {batch} × vocab {vocab}",
-                logits.len()
-            );
-        }
+        let logits = feed(model, &input, &mut state)?;
         for (b, r) in rows.iter_mut().enumerate() {
             r.fed += 1;
             if r.done || r.fed < r.tokens.len() {
                 continue; // finished, or still inside its prompt
             }
-            if r.tokens.len() > 2 * opts.max_tokens + 256 {
-                bail!("piece {b} exceeded twice generate.max_tokens without reaching Eos");
-            }
-            constrained_mask(&r.grammar, r.target, r.tokens.len(), opts, &mut mask);
-            if r.start_bar > 0 && r.tokens.len() == r.prompt_len {
-                // The prompt's last bar is the song's own: the model starts a new bar (or ends).
-                only_bar_or_eos(&mut mask, sp);
-            }
+            r.next_mask(opts, &mut mask);
             let row_logits = &logits[b * vocab..(b + 1) * vocab];
-            let id = sampler::sample(row_logits, &mask, &opts.sampler, &mut r.rng)
+            let dist = distribution(row_logits, &mask, &opts.sampler)
                 .with_context(|| format!("piece {b}, token {}", r.tokens.len()))?;
-            r.grammar.push(id).with_context(|| {
-                format!("piece {b}: sampled token {id} rejected by the grammar")
-            })?;
-            r.tokens.push(id);
-            r.done = id == sp.eos;
+            let id = draw(&dist, &mut r.rng);
+            let p = dist.iter().find(|c| c.0 == id).map_or(1.0, |c| c.1);
+            r.push(id, p, opts)
+                .with_context(|| format!("piece {b}"))?;
         }
     }
-    Ok(rows
-        .into_iter()
-        .map(|r| Decoded {
-            tokens: r.tokens,
-            prompt_len: r.prompt_len,
-            start_bar: r.start_bar,
-        })
-        .collect())
+    Ok(rows.into_iter().map(Row::decoded).collect())
+}
+
+/// One step for every row (`input` `[rows]`): the logits `[rows, vocab]`.
+pub(super) fn feed<M: NextToken>(model: &M, input: &[u16], state: &mut M::State) -> Result<Vec<f32>> {
+    let (rows, vocab) = (input.len(), model.vocab_size());
+    let logits = model.feed(input, rows, state)?;
+    if logits.len() != rows * vocab {
+        bail!(
+            "the model returned {} logits for a batch of {rows} × vocab {vocab}",
+            logits.len()
+        );
+    }
+    Ok(logits)
 }

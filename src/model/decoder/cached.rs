@@ -372,6 +372,68 @@ impl<B: Backend> NextToken for KvDecoder<B> {
             })?;
         Ok(prompts.iter().map(|p| p.len()).collect())
     }
+
+    /// Copies only the rows that change, each source once (before any is overwritten).
+    fn reorder(&self, state: &mut Self::State, parents: &[usize]) -> Result<()> {
+        let rows = *group_starts(state).last().unwrap_or(&0);
+        if parents.len() != rows || parents.iter().any(|&p| p >= rows) {
+            bail!("reorder needs one parent row (< {rows}) for each of the {rows} rows");
+        }
+        let mut copies: std::collections::BTreeMap<usize, RowCopy> = Default::default();
+        for (r, &p) in parents.iter().enumerate() {
+            if r != p && !copies.contains_key(&p) {
+                copies.insert(p, self.copy_row(state, p));
+            }
+        }
+        for (r, &p) in parents.iter().enumerate() {
+            if r != p {
+                self.paste_row(state, r, &copies[&p]);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A copy of one row's decoding state: every layer's cache row and its position.
+struct RowCopy {
+    layers: Vec<(Vec<f32>, Vec<f32>)>,
+    seen: usize,
+}
+
+impl KvState {
+    /// The group holding global row `row`, and the row's index in it.
+    fn locate(&self, row: usize) -> (usize, usize) {
+        let mut local = row;
+        for (g, group) in self.groups.iter().enumerate() {
+            if local < group.seen.len() {
+                return (g, local);
+            }
+            local -= group.seen.len();
+        }
+        (self.groups.len(), local)
+    }
+}
+
+impl<B: Backend> KvDecoder<B> {
+    fn copy_row(&self, state: &KvState, row: usize) -> RowCopy {
+        let (g, local) = state.locate(row);
+        let group = &state.groups[g];
+        let dims = self.dims(group.seen.len());
+        RowCopy {
+            layers: group.layers.iter().map(|c| c.row(dims, local)).collect(),
+            seen: group.seen[local],
+        }
+    }
+
+    fn paste_row(&self, state: &mut KvState, row: usize, copy: &RowCopy) {
+        let (g, local) = state.locate(row);
+        let group = &mut state.groups[g];
+        let dims = self.dims(group.seen.len());
+        for (cache, kv) in group.layers.iter_mut().zip(&copy.layers) {
+            cache.set_row(dims, local, kv);
+        }
+        group.seen[local] = copy.seen;
+    }
 }
 
 /// The first row of each group, and the row count at the end.

@@ -43,6 +43,12 @@ pub trait NextToken {
         }
         Ok(vec![n; prompts.len()])
     }
+
+    /// Makes row r continue the context of row `parents[r]` (beam search's forks). Decoders
+    /// that cannot copy rows refuse.
+    fn reorder(&self, _state: &mut Self::State, _parents: &[usize]) -> Result<()> {
+        bail!("this model cannot fork decoding rows (beam search needs it)")
+    }
 }
 
 /// How many keys a decoding step attends to, its own included.
@@ -125,6 +131,17 @@ impl<B: Backend> NextToken for MemoryDecoder<'_, B> {
         *state = Some(mem);
         last_logits(logits)
     }
+
+    fn reorder(&self, state: &mut Self::State, parents: &[usize]) -> Result<()> {
+        if let Some(mem) = state {
+            let idx: Vec<i64> = parents.iter().map(|&p| p as i64).collect();
+            let idx = Tensor::<B, 1, Int>::from_data(TensorData::new(idx, [parents.len()]), &self.device);
+            for m in &mut mem.layers {
+                *m = m.clone().select(0, idx.clone());
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Keeps every row's whole history and recomputes it without memory each step.
@@ -164,5 +181,10 @@ impl<B: Backend> NextToken for NaiveDecoder<'_, B> {
             .model
             .forward(to_tensor::<B>(&flat, batch, &self.device), None);
         last_logits(logits)
+    }
+
+    fn reorder(&self, state: &mut Self::State, parents: &[usize]) -> Result<()> {
+        *state = parents.iter().map(|&p| state[p].clone()).collect();
+        Ok(())
     }
 }

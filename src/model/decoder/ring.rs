@@ -58,6 +58,19 @@ impl RingCache {
             self.v[at..at + dh].copy_from_slice(&v[h * dh..(h + 1) * dh]);
         }
     }
+
+    /// A copy of `row`'s keys and values (all its slots), for [`RingCache::set_row`].
+    pub fn row(&self, d: Dims, row: usize) -> (Vec<f32>, Vec<f32>) {
+        let n = d.width() * d.slots;
+        let at = row * n..(row + 1) * n;
+        (self.k[at.clone()].to_vec(), self.v[at].to_vec())
+    }
+
+    pub fn set_row(&mut self, d: Dims, row: usize, (k, v): &(Vec<f32>, Vec<f32>)) {
+        let n = d.width() * d.slots;
+        self.k[row * n..(row + 1) * n].copy_from_slice(k);
+        self.v[row * n..(row + 1) * n].copy_from_slice(v);
+    }
 }
 
 /// One layer's relative-position keys `r_net(sinusoids(slots))`, as `[H, 2 slots, Dh]`.

@@ -73,7 +73,7 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
     let out = root.join("out");
     // What `pipeline generate --checkpoint <train dir> --task T --sampler S --n N` does.
     let adhoc = |task, sampler: &str, n| -> anyhow::Result<GenerateSummary> {
-        let g = cfg.generate.adhoc(task, sampler, n)?;
+        let g = cfg.generate.adhoc(task, sampler, &Default::default(), n)?;
         let layout = RunLayout::new(&cfg);
         let job = GenerateJob {
             generate: &g,

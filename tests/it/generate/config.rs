@@ -89,3 +89,79 @@ fn sampler_tables_parse_and_bad_values_name_the_key() {
     );
     assert!(err.contains("remix"), "{err}");
 }
+
+#[test]
+fn sampler_tasks_families_and_beams_parse_and_are_checked() {
+    let cfg = parse(
+        "[[generate.sampler]]\nname = \"free\"\ntasks = [\"unconditional\"]\n\
+         family.pitch = { temperature = 0.8 }\n\
+         [[generate.sampler]]\nname = \"cont\"\ntasks = [\"continuation\"]\ntemperature = 0.7\n\
+         [[generate.sampler]]\nname = \"beam4\"\ntasks = [\"continuation\"]\nbeam = { width = 4 }\n",
+    )
+    .unwrap();
+    let g = &cfg.generate;
+    let parts: Vec<(Task, &str)> = g
+        .partitions()
+        .into_iter()
+        .map(|(t, s)| (t, s.name.as_str()))
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            (Task::Unconditional, "free"),
+            (Task::Continuation, "cont"),
+            (Task::Continuation, "beam4")
+        ]
+    );
+    assert_eq!(g.samplers[0].family.pitch.unwrap().temperature, Some(0.8));
+    let b = g.samplers[2].beam.unwrap();
+    assert_eq!((b.width, b.stochastic, b.length_penalty), (4, false, 1.0));
+
+    for (bad, key) in [
+        ("beam = { width = 4 }", "generate.sampler[0].beam"),
+        ("beam = { width = 0 }", "generate.sampler[0].beam.width"),
+        (
+            "beam = { width = 2, stochastic = true, length_penalty = -1 }",
+            "generate.sampler[0].beam.length_penalty",
+        ),
+        ("family.pitch = { top_p = 0 }", "generate.sampler[0].family.pitch.top_p"),
+        ("family.drums = { top_p = 0.5 }", "drums"),
+        ("family.pitch = { top_q = 0.5 }", "top_q"),
+        ("tasks = [\"baseline\"]", "generate.sampler[0].tasks"),
+    ] {
+        let err = format!(
+            "{:#}",
+            parse(&format!("[[generate.sampler]]\nname = \"x\"\n{bad}\n")).unwrap_err()
+        );
+        assert!(err.contains(key), "{bad}: {err}");
+    }
+    // A task no sampler runs for.
+    let err = format!(
+        "{:#}",
+        parse("[[generate.sampler]]\nname = \"x\"\ntasks = [\"continuation\"]\n").unwrap_err()
+    );
+    assert!(err.contains("unconditional"), "{err}");
+}
+
+/// `tasks` picks partitions but leaves the pieces' fingerprint alone.
+#[test]
+fn a_samplers_tasks_are_not_in_its_fingerprint() {
+    use cadenza::generate::{PartitionPlan, partition_fingerprint};
+    let cfg = parse("").unwrap();
+    let mut s = cfg.generate.samplers[0].clone();
+    let fp = |s: &cadenza::generate::SamplerConfig| {
+        let plan = PartitionPlan {
+            task: Task::Unconditional,
+            sampler: s,
+            n: 2,
+            prompts: &[],
+            run_seed: 1,
+        };
+        partition_fingerprint("m", &cfg.generate, &cfg.audio, &plan, false)
+    };
+    let before = fp(&s);
+    s.tasks = vec![Task::Unconditional];
+    assert_eq!(fp(&s), before);
+    s.temperature += 0.1;
+    assert_ne!(fp(&s), before);
+}

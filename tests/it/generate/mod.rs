@@ -1,4 +1,5 @@
 mod adhoc;
+mod beam;
 mod config;
 mod decode;
 mod sampler;

@@ -1,8 +1,10 @@
 //! Samplers on logits: top-k = 1 is greedy, top-p keeps the smallest set over p, typical-p and
-//! min-p keep what their definitions keep, temperature scales log-odds, the mask is obeyed.
+//! min-p keep what their definitions keep, temperature scales log-odds, the mask is obeyed;
+//! a family's override changes only that family's probabilities.
 
-use cadenza::generate::SamplerConfig;
-use cadenza::generate::sampler::{distribution, sample};
+use cadenza::generate::{Family, FamilySettings, SamplerConfig};
+use cadenza::remi::Vocab;
+use cadenza::generate::distribution::{distribution, sample};
 use cadenza::rng::Rng;
 
 fn random_logits(rng: &mut Rng, n: usize) -> Vec<f32> {
@@ -163,4 +165,90 @@ fn sampling_follows_the_distribution_and_never_leaves_the_mask() {
         sample(&logits, &[false; 4], &s, &mut rng).is_err(),
         "empty mask is an error"
     );
+}
+
+/// Logits over the whole REMI vocabulary, every token allowed (the grammar never allows all
+/// families at once, but the sampler must not care).
+fn vocab_logits(seed: u64) -> (Vec<f32>, Vec<bool>) {
+    let mut rng = Rng::new(seed);
+    (
+        random_logits(&mut rng, Vocab::SIZE),
+        vec![true; Vocab::SIZE],
+    )
+}
+
+fn prob(d: &[(u16, f64)], id: usize) -> f64 {
+    d.iter().find(|c| c.0 as usize == id).map_or(0.0, |c| c.1)
+}
+
+fn with_family(f: Family, o: FamilySettings) -> SamplerConfig {
+    let mut s = SamplerConfig::new("f", 0.9, 0, 1.0);
+    *s.family.get_mut(f) = Some(o);
+    s
+}
+
+#[test]
+fn a_family_override_changes_only_its_familys_probabilities() {
+    let (logits, mask) = vocab_logits(21);
+    let plain = distribution(&logits, &mask, &SamplerConfig::new("f", 0.9, 0, 1.0)).unwrap();
+    let overrides = [
+        FamilySettings {
+            temperature: Some(0.5),
+            ..Default::default()
+        },
+        FamilySettings {
+            top_k: Some(3),
+            ..Default::default()
+        },
+        FamilySettings {
+            top_p: Some(0.5),
+            temperature: Some(1.7),
+            ..Default::default()
+        },
+    ];
+    for f in Family::ALL {
+        for o in overrides {
+            let d = distribution(&logits, &mask, &with_family(f, o)).unwrap();
+            let (mut mass_plain, mut mass_d, mut changed) = (0.0, 0.0, 0);
+            for id in 0..Vocab::SIZE {
+                let (p, q) = (prob(&plain, id), prob(&d, id));
+                if Family::of(id as u16) == Some(f) {
+                    mass_plain += p;
+                    mass_d += q;
+                    changed += usize::from((p - q).abs() > 1e-9);
+                } else {
+                    assert!((p - q).abs() < 1e-12, "{f:?} {o:?}: token {id} moved");
+                }
+            }
+            assert!(changed > 0, "{f:?} {o:?}: the family's own tokens changed");
+            assert!((mass_plain - mass_d).abs() < 1e-9, "{f:?}: the family keeps its mass");
+        }
+    }
+    // Within a family, its temperature scales log-odds as a sampler's does.
+    let d = distribution(&logits, &mask, &with_family(Family::Pitch, overrides[0])).unwrap();
+    let (a, b) = (210, 250);
+    let want = (logits[a] as f64 - logits[b] as f64) / 0.5;
+    assert!(((prob(&d, a) / prob(&d, b)).ln() - want).abs() < 1e-6);
+    // Top-k 3 of velocity keeps exactly the three likeliest velocities.
+    let d = distribution(&logits, &mask, &with_family(Family::Velocity, overrides[1])).unwrap();
+    let kept = d
+        .iter()
+        .filter(|c| Family::of(c.0) == Some(Family::Velocity))
+        .count();
+    assert_eq!(kept, 3);
+}
+
+#[test]
+fn family_overrides_are_validated_by_key() {
+    let mut s = with_family(
+        Family::Duration,
+        FamilySettings {
+            top_p: Some(1.5),
+            ..Default::default()
+        },
+    );
+    let err = format!("{:#}", s.validate_settings(&|k| format!("x.{k}")).unwrap_err());
+    assert!(err.contains("x.family.duration.top_p"), "{err}");
+    s.family = Default::default();
+    s.validate_settings(&|k| k.to_string()).unwrap();
 }
