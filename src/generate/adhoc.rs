@@ -130,8 +130,7 @@ impl GenerateConfig {
             )
         })?;
         let s = SamplerConfig {
-            // The task asked for is the one it runs.
-            tasks: Vec::new(),
+            tasks: vec![task],
             ..overrides.apply(s)?
         };
         let g = GenerateConfig {

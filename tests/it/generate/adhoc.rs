@@ -3,7 +3,9 @@
 
 use cadenza::config::Config;
 use cadenza::generate::store::{SAMPLES_FILE, partition_dir};
-use cadenza::generate::{GenerateJob, GenerateSummary, Task, generate, read_samples};
+use cadenza::generate::{
+    GenerateJob, GenerateSummary, SamplerOverrides, Task, generate, read_samples,
+};
 use cadenza::layout::RunLayout;
 use cadenza::midi::{Note, Song, Tempo};
 use cadenza::model::checkpoint::{STATE_FILE, write_model};
@@ -72,8 +74,8 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
     let cfg = Config::parse(&text, std::path::Path::new("t.toml")).unwrap();
     let out = root.join("out");
     // What `pipeline generate --checkpoint <train dir> --task T --sampler S --n N` does.
-    let adhoc = |task, sampler: &str, n| -> anyhow::Result<GenerateSummary> {
-        let g = cfg.generate.adhoc(task, sampler, &Default::default(), n)?;
+    let adhoc_with = |task, sampler: &str, o: &SamplerOverrides, n| -> anyhow::Result<GenerateSummary> {
+        let g = cfg.generate.adhoc(task, sampler, o, n)?;
         let layout = RunLayout::new(&cfg);
         let job = GenerateJob {
             generate: &g,
@@ -84,6 +86,7 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
         };
         generate(&job, &out, false)
     };
+    let adhoc = |task, sampler: &str, n| adhoc_with(task, sampler, &Default::default(), n);
     let s = adhoc(Task::Continuation, "t1.0_k40", 3).unwrap();
     // The continuations and, beside them, the real continuations of the same prompts.
     assert_eq!((s.partitions_written, s.pieces), (2, 6));
@@ -128,4 +131,59 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("nope") && err.contains("t0.8_k20"), "{err}");
+
+    // `--beam 2 --family pitch.temperature=0.8 --name beam2`: a beam search over the changed
+    // settings, in its own partition, with the same bars.
+    let beam = SamplerOverrides {
+        name: Some("beam2".into()),
+        beam: Some(2),
+        family: vec!["pitch.temperature=0.8".into()],
+        ..Default::default()
+    };
+    let s = adhoc_with(Task::Continuation, "t1.0_k40", &beam, 3).unwrap();
+    assert_eq!((s.partitions_written, s.pieces), (1, 3), "the real partition is fresh");
+    let rows =
+        read_samples(&partition_dir(&out, "continuation", "beam2").join(SAMPLES_FILE)).unwrap();
+    let bars: Vec<_> = rows.iter().map(|r| (r.start_bar, r.n_bars)).collect();
+    assert_eq!(bars, [(8, 10), (8, 10), (3, 5)]);
+    // Bad options are refused naming the flag, before any work.
+    for (o, flag) in [
+        (
+            SamplerOverrides {
+                top_p: Some(2.0),
+                ..Default::default()
+            },
+            "--top-p",
+        ),
+        (
+            SamplerOverrides {
+                family: vec!["drums.temperature=1".into()],
+                ..Default::default()
+            },
+            "--family drums.temperature=1",
+        ),
+        (
+            SamplerOverrides {
+                stochastic: true,
+                ..Default::default()
+            },
+            "--stochastic",
+        ),
+        (
+            SamplerOverrides {
+                beam: Some(100),
+                ..Default::default()
+            },
+            "--beam",
+        ),
+    ] {
+        let err = format!("{:#}", adhoc_with(Task::Continuation, "t1.0_k40", &o, 1).unwrap_err());
+        assert!(err.contains(flag), "{err}");
+    }
+    // A deterministic beam from Bos would repeat one piece: refused.
+    let err = format!(
+        "{:#}",
+        adhoc_with(Task::Unconditional, "t1.0_k40", &beam, 2).unwrap_err()
+    );
+    assert!(err.contains("beam"), "{err}");
 }
