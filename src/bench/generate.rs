@@ -9,13 +9,18 @@
 //!   does not spend minutes on the quadratic baseline.
 //! - batch 20 vs batch 1, cached, tokens/s over the same number of steps (a whole piece, so
 //!   most steps attend over the full memory, as in generation).
-//! - end to end: grammar-constrained sampling with `decode_batch`, batch 20.
+//! - end to end: grammar-constrained sampling with `decode_batch`, batch 20 and batch 1.
+//! - beam search's cost: width 4 (deterministic and stochastic) against sampling, 20 pieces.
+//! - the PyTorch peer (scripts/bench/generate_peer.py): the same shape with a key/value cache,
+//!   model steps and top-k sampling at batch 1 and 20, as ratios.
 
 use anyhow::Result;
 use std::fmt::Write;
 use std::time::Instant;
 
-use crate::generate::{DecodeOptions, Request, SamplerConfig, decode_batch, remi_specials};
+use crate::generate::{
+    BeamConfig, DecodeOptions, Request, SamplerConfig, decode_batch, remi_specials,
+};
 use crate::model::{
     CpuBackend, KvDecoder, MemoryDecoder, NaiveDecoder, NextToken, TransformerXl,
     TransformerXlConfig, Window,
@@ -58,7 +63,7 @@ pub fn bench_with(
     tgt_len: usize,
     window: Window,
     piece_len: usize,
-) -> Result<String> {
+) -> Result<GenerateBench> {
     let kv = KvDecoder::new(model, tgt_len, window)?;
     let xl = MemoryDecoder::new(model)?;
     let naive = NaiveDecoder::new(model);
@@ -101,28 +106,106 @@ pub fn bench_with(
         x1 * 20.0 / xb20
     )?;
 
-    let opts = DecodeOptions {
-        sampler: SamplerConfig::new("bench", 1.0, 40, 1.0),
-        specials: remi_specials(),
-        max_tokens: piece_len,
+    let e2e = |batch: usize, sampler: SamplerConfig, bars: u32| -> Result<(usize, f64)> {
+        let opts = DecodeOptions {
+            sampler,
+            specials: remi_specials(),
+            max_tokens: piece_len,
+        };
+        let reqs: Vec<Request> = (0..batch as u64)
+            .map(|i| Request {
+                prompt: vec![opts.specials.bos],
+                target_bars: bars,
+                seed: i,
+            })
+            .collect();
+        let t0 = Instant::now();
+        let decoded = decode_batch(&kv, Grammar::new, &reqs, &opts)?;
+        let secs = t0.elapsed().as_secs_f64();
+        Ok((decoded.iter().map(|d| d.tokens.len()).sum(), secs))
     };
-    let reqs: Vec<Request> = (0..20)
-        .map(|i| Request {
-            prompt: vec![opts.specials.bos],
-            target_bars: 4,
-            seed: i,
-        })
-        .collect();
-    let t0 = Instant::now();
-    let decoded = decode_batch(&kv, Grammar::new, &reqs, &opts)?;
-    let secs = t0.elapsed().as_secs_f64();
-    let tokens: usize = decoded.iter().map(|d| d.tokens.len()).sum();
+    let top_k = SamplerConfig::new("bench", 1.0, 40, 1.0);
+    let (tokens, secs) = e2e(20, top_k.clone(), 4)?;
+    let e2e20 = tokens as f64 / secs;
     writeln!(
         out,
-        "end to end (kv-cached, grammar + top-k 40), batch 20, 4 bars: {tokens} tokens in {secs:.1} s = {:.1} tok/s",
-        tokens as f64 / secs
+        "end to end (kv-cached, grammar + top-k 40), batch 20, 4 bars: {tokens} tokens in {secs:.1} s = {e2e20:.1} tok/s",
     )?;
-    Ok(out)
+    let (tokens, secs) = e2e(1, top_k.clone(), 16)?;
+    let e2e1 = tokens as f64 / secs;
+    writeln!(out, "  the same, batch 1, 16 bars: {tokens} tokens in {secs:.1} s = {e2e1:.1} tok/s")?;
+
+    // Beam search's cost: the same 20 pieces, width 4 (80 rows) against sampling (20 rows).
+    let beam = |stochastic| SamplerConfig {
+        beam: Some(BeamConfig {
+            width: 4,
+            stochastic,
+            length_penalty: 1.0,
+        }),
+        ..top_k.clone()
+    };
+    let (ts, ss) = e2e(20, top_k.clone(), 8)?;
+    let (tb, sb) = e2e(20, beam(false), 8)?;
+    let (tg, sg) = e2e(20, beam(true), 8)?;
+    writeln!(
+        out,
+        "beam search, batch 20, 8 bars: sampling {:.1} tok/s, beam width 4 {:.1} tok/s ({:.2}x), \
+         stochastic beam width 4 {:.1} tok/s ({:.2}x) (tokens of the returned pieces)",
+        ts as f64 / ss,
+        tb as f64 / sb,
+        (tb as f64 / sb) / (ts as f64 / ss),
+        tg as f64 / sg,
+        (tg as f64 / sg) / (ts as f64 / ss),
+    )?;
+    Ok(GenerateBench {
+        report: out,
+        steps: [r1, r20],
+        sampled: [e2e1, e2e20],
+    })
+}
+
+/// [`bench_with`]'s report, and the tokens/s that are set beside the peer's: model steps and
+/// end-to-end sampling, each at batch 1 and batch 20.
+pub struct GenerateBench {
+    pub report: String,
+    pub steps: [f64; 2],
+    pub sampled: [f64; 2],
+}
+
+/// The PyTorch peer (scripts/bench/generate_peer.py) on the same shape and keys, beside ours:
+/// model steps at batch 1 and 20 (`steps`), and sampling (`sampled`: ours with the grammar).
+fn peer(m: &TransformerXlConfig, keys: usize, piece_len: usize, ours: &GenerateBench) -> String {
+    let arg = |x: usize| x.to_string();
+    let args = [
+        ("--vocab", arg(m.vocab_size)),
+        ("--n-layer", arg(m.n_layer)),
+        ("--d-model", arg(m.d_model)),
+        ("--n-head", arg(m.n_head)),
+        ("--d-inner", arg(m.d_inner)),
+        ("--keys", arg(keys)),
+        ("--steps", arg(piece_len)),
+    ];
+    let args: Vec<&str> = args.iter().flat_map(|(k, v)| [*k, v.as_str()]).collect();
+    let v = match super::python_peer(&["torch"], "generate_peer.py", &args) {
+        Ok(v) => v,
+        Err(e) => return format!("PyTorch peer unavailable: {e:#}\n"),
+    };
+    let mut out = format!(
+        "PyTorch {} ({} threads), the same shape and keys, key/value cache, {piece_len} steps:\n",
+        v["torch"].as_str().unwrap_or("?"),
+        v["threads"]
+    );
+    for (i, batch) in [1, 20].into_iter().enumerate() {
+        let get = |k: &str| v[format!("batch{batch}_{k}_tokens_per_sec")].as_f64().unwrap_or(f64::NAN);
+        let (ps, pd) = (get("steps"), get("sampled"));
+        out += &format!(
+            "  batch {batch}: model steps {ps:.1} tok/s (cadenza/PyTorch {:.2}x); top-k sampling {pd:.1} tok/s \
+             (cadenza with the grammar/PyTorch without {:.2}x). Target: > 1x\n",
+            ours.steps[i] / ps,
+            ours.sampled[i] / pd
+        );
+    }
+    out
 }
 
 /// The benchmark on the configured model shape and decoder window: 1,000-token pieces, also
@@ -137,11 +220,19 @@ pub fn bench_generate(model: &TransformerXlConfig, window: Window) -> Result<Str
         window.keys(model.mem_len, model.tgt_len),
         rayon::current_num_threads()
     );
-    s.push_str(&bench_with(
+    let piece_len = 1000;
+    let ours = bench_with(
         &model.init::<CpuBackend>(&Default::default()),
         model.tgt_len,
         window,
-        1000,
-    )?);
+        piece_len,
+    )?;
+    s.push_str(&ours.report);
+    s.push_str(&peer(
+        model,
+        window.keys(model.mem_len, model.tgt_len),
+        piece_len,
+        &ours,
+    ));
     Ok(s)
 }
