@@ -106,62 +106,78 @@ pub fn bench_with(
         x1 * 20.0 / xb20
     )?;
 
-    let e2e = |batch: usize, sampler: SamplerConfig, bars: u32| -> Result<(usize, f64)> {
-        let opts = DecodeOptions {
-            sampler,
-            specials: remi_specials(),
-            max_tokens: piece_len,
-        };
-        let reqs: Vec<Request> = (0..batch as u64)
-            .map(|i| Request {
-                prompt: vec![opts.specials.bos],
-                target_bars: bars,
-                seed: i,
-            })
-            .collect();
-        let t0 = Instant::now();
-        let decoded = decode_batch(&kv, Grammar::new, &reqs, &opts)?;
-        let secs = t0.elapsed().as_secs_f64();
-        Ok((decoded.iter().map(|d| d.tokens.len()).sum(), secs))
-    };
     let top_k = SamplerConfig::new("bench", 1.0, 40, 1.0);
-    let (tokens, secs) = e2e(20, top_k.clone(), 4)?;
+    let (tokens, secs) = end_to_end(&kv, 20, top_k.clone(), 4, piece_len)?;
     let e2e20 = tokens as f64 / secs;
     writeln!(
         out,
         "end to end (kv-cached, grammar + top-k 40), batch 20, 4 bars: {tokens} tokens in {secs:.1} s = {e2e20:.1} tok/s",
     )?;
-    let (tokens, secs) = e2e(1, top_k.clone(), 16)?;
+    let (tokens, secs) = end_to_end(&kv, 1, top_k.clone(), 16, piece_len)?;
     let e2e1 = tokens as f64 / secs;
-    writeln!(out, "  the same, batch 1, 16 bars: {tokens} tokens in {secs:.1} s = {e2e1:.1} tok/s")?;
+    writeln!(
+        out,
+        "  the same, batch 1, 16 bars: {tokens} tokens in {secs:.1} s = {e2e1:.1} tok/s"
+    )?;
+    out.push_str(&beam_cost(&kv, top_k, piece_len)?);
+    Ok(GenerateBench {
+        report: out,
+        steps: [r1, r20],
+        sampled: [e2e1, e2e20],
+    })
+}
 
-    // Beam search's cost: the same 20 pieces, width 4 (80 rows) against sampling (20 rows).
+/// Tokens and seconds of `batch` pieces of `bars` bars from Bos, grammar-constrained.
+fn end_to_end(
+    kv: &KvDecoder<CpuBackend>,
+    batch: usize,
+    sampler: SamplerConfig,
+    bars: u32,
+    max_tokens: usize,
+) -> Result<(usize, f64)> {
+    let opts = DecodeOptions {
+        sampler,
+        specials: remi_specials(),
+        max_tokens,
+    };
+    let reqs: Vec<Request> = (0..batch as u64)
+        .map(|i| Request {
+            prompt: vec![opts.specials.bos],
+            target_bars: bars,
+            seed: i,
+        })
+        .collect();
+    let t0 = Instant::now();
+    let decoded = decode_batch(kv, Grammar::new, &reqs, &opts)?;
+    let secs = t0.elapsed().as_secs_f64();
+    Ok((decoded.iter().map(|d| d.tokens.len()).sum(), secs))
+}
+
+/// Beam search's cost: the same 20 pieces, width 4 (80 rows) against sampling (20 rows), in
+/// tokens of the returned pieces per second.
+fn beam_cost(
+    kv: &KvDecoder<CpuBackend>,
+    sampler: SamplerConfig,
+    max_tokens: usize,
+) -> Result<String> {
     let beam = |stochastic| SamplerConfig {
         beam: Some(BeamConfig {
             width: 4,
             stochastic,
             length_penalty: 1.0,
         }),
-        ..top_k.clone()
+        ..sampler.clone()
     };
-    let (ts, ss) = e2e(20, top_k.clone(), 8)?;
-    let (tb, sb) = e2e(20, beam(false), 8)?;
-    let (tg, sg) = e2e(20, beam(true), 8)?;
-    writeln!(
-        out,
-        "beam search, batch 20, 8 bars: sampling {:.1} tok/s, beam width 4 {:.1} tok/s ({:.2}x), \
-         stochastic beam width 4 {:.1} tok/s ({:.2}x) (tokens of the returned pieces)",
-        ts as f64 / ss,
-        tb as f64 / sb,
-        (tb as f64 / sb) / (ts as f64 / ss),
-        tg as f64 / sg,
-        (tg as f64 / sg) / (ts as f64 / ss),
-    )?;
-    Ok(GenerateBench {
-        report: out,
-        steps: [r1, r20],
-        sampled: [e2e1, e2e20],
-    })
+    let tps = |(t, s): (usize, f64)| t as f64 / s;
+    let plain = tps(end_to_end(kv, 20, sampler.clone(), 8, max_tokens)?);
+    let det = tps(end_to_end(kv, 20, beam(false), 8, max_tokens)?);
+    let sto = tps(end_to_end(kv, 20, beam(true), 8, max_tokens)?);
+    Ok(format!(
+        "beam search, batch 20, 8 bars: sampling {plain:.1} tok/s, beam width 4 {det:.1} tok/s ({:.2}x), \
+         stochastic beam width 4 {sto:.1} tok/s ({:.2}x) (tokens of the returned pieces)\n",
+        det / plain,
+        sto / plain
+    ))
 }
 
 /// [`bench_with`]'s report, and the tokens/s that are set beside the peer's: model steps and
@@ -196,7 +212,11 @@ fn peer(m: &TransformerXlConfig, keys: usize, piece_len: usize, ours: &GenerateB
         v["threads"]
     );
     for (i, batch) in [1, 20].into_iter().enumerate() {
-        let get = |k: &str| v[format!("batch{batch}_{k}_tokens_per_sec")].as_f64().unwrap_or(f64::NAN);
+        let get = |k: &str| {
+            v[format!("batch{batch}_{k}_tokens_per_sec")]
+                .as_f64()
+                .unwrap_or(f64::NAN)
+        };
         let (ps, pd) = (get("steps"), get("sampled"));
         out += &format!(
             "  batch {batch}: model steps {ps:.1} tok/s (cadenza/PyTorch {:.2}x); top-k sampling {pd:.1} tok/s \

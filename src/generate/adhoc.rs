@@ -106,7 +106,13 @@ fn set_family(s: &mut SamplerConfig, spec: &str) -> Result<()> {
     match setting {
         "temperature" => o.temperature = Some(value.parse().map_err(bad)?),
         "top_p" => o.top_p = Some(value.parse().map_err(bad)?),
-        "top_k" => o.top_k = Some(value.parse().map_err(|_| anyhow!("`{value}` is not a count"))?),
+        "top_k" => {
+            o.top_k = Some(
+                value
+                    .parse()
+                    .map_err(|_| anyhow!("`{value}` is not a count"))?,
+            )
+        }
         _ => bail!("unknown setting `{setting}` (temperature | top_k | top_p)"),
     }
     Ok(())

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use crate::check::{check, is_plain_name};
 use crate::model::Window;
-pub use crate::sampling::Task;
 use crate::sampling::SamplerConfig;
+pub use crate::sampling::Task;
 
 /// `[generate]` section of the config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -155,33 +155,11 @@ impl GenerateConfig {
         for (i, s) in self.samplers.iter().enumerate() {
             let key = |k: &str| format!("generate.sampler[{i}].{k}");
             check(
-                is_plain_name(&s.name),
-                &key("name"),
-                "must be non-empty and use only letters, digits, '-', '_', '.'",
-            )?;
-            check(
-                s.name != super::store::REAL_SAMPLER,
-                &key("name"),
-                "cannot be `real`: that partition holds the real continuations",
-            )?;
-            check(
                 seen.insert(&s.name),
                 &key("name"),
                 format!("`{}` is used twice", s.name),
             )?;
-            s.validate_settings(&key)?;
-            check(
-                !s.tasks.contains(&Task::Baseline),
-                &key("tasks"),
-                "cannot name `baseline` (its sampler is fixed)",
-            )?;
-            let deterministic = s.beam.is_some_and(|b| !b.stochastic);
-            check(
-                !(deterministic && s.runs_for(Task::Unconditional)),
-                &key("beam"),
-                "a deterministic beam search from Bos gives every piece the same tokens: \
-                 set `tasks = [\"continuation\"]` or `beam.stochastic = true`",
-            )?;
+            validate_sampler(s, &key)?;
         }
         for &task in &self.tasks {
             check(
@@ -210,4 +188,31 @@ impl GenerateConfig {
     pub fn sampler(&self, name: &str) -> Option<&SamplerConfig> {
         self.samplers.iter().find(|s| s.name == name)
     }
+}
+
+/// One `[[generate.sampler]]` entry on its own, its keys named by `key`.
+fn validate_sampler(s: &SamplerConfig, key: &dyn Fn(&str) -> String) -> Result<()> {
+    check(
+        is_plain_name(&s.name),
+        &key("name"),
+        "must be non-empty and use only letters, digits, '-', '_', '.'",
+    )?;
+    check(
+        s.name != super::store::REAL_SAMPLER,
+        &key("name"),
+        "cannot be `real`: that partition holds the real continuations",
+    )?;
+    s.validate_settings(key)?;
+    check(
+        !s.tasks.contains(&Task::Baseline),
+        &key("tasks"),
+        "cannot name `baseline` (its sampler is fixed)",
+    )?;
+    let deterministic = s.beam.is_some_and(|b| !b.stochastic);
+    check(
+        !(deterministic && s.runs_for(Task::Unconditional)),
+        &key("beam"),
+        "a deterministic beam search from Bos gives every piece the same tokens: \
+         set `tasks = [\"continuation\"]` or `beam.stochastic = true`",
+    )
 }

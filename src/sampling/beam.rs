@@ -95,10 +95,17 @@ where
     let prompts: Vec<&[u16]> = searches
         .iter()
         .flat_map(|s| s.slots.iter())
-        .map(|slot| slot.as_ref().map_or(&[][..], |r| &r.tokens[..r.prompt_len - 1]))
+        .map(|slot| {
+            slot.as_ref()
+                .map_or(&[][..], |r| &r.tokens[..r.prompt_len - 1])
+        })
         .collect();
     let fed = model.prefill(&prompts, &mut state)?;
-    for (slot, fed) in searches.iter_mut().flat_map(|s| s.slots.iter_mut()).zip(fed) {
+    for (slot, fed) in searches
+        .iter_mut()
+        .flat_map(|s| s.slots.iter_mut())
+        .zip(fed)
+    {
         if let Some(r) = slot {
             r.fed = fed;
         }
@@ -179,7 +186,9 @@ impl<G: TokenGrammar + Clone> Search<G> {
             if p.id != opts.specials.eos {
                 live.push(p);
             } else if rank < w {
-                let mut r = self.slots[p.parent].clone().context("a proposal without parent")?;
+                let mut r = self.slots[p.parent]
+                    .clone()
+                    .context("a proposal without parent")?;
                 r.push(p.id, p.p, opts)?;
                 let score = normalised(
                     r.log_prob,

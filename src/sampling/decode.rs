@@ -253,15 +253,18 @@ where
                 .with_context(|| format!("piece {b}, token {}", r.tokens.len()))?;
             let id = draw(&dist, &mut r.rng);
             let p = dist.iter().find(|c| c.0 == id).map_or(1.0, |c| c.1);
-            r.push(id, p, opts)
-                .with_context(|| format!("piece {b}"))?;
+            r.push(id, p, opts).with_context(|| format!("piece {b}"))?;
         }
     }
     Ok(rows.into_iter().map(Row::decoded).collect())
 }
 
 /// One step for every row (`input` `[rows]`): the logits `[rows, vocab]`.
-pub(super) fn feed<M: NextToken>(model: &M, input: &[u16], state: &mut M::State) -> Result<Vec<f32>> {
+pub(super) fn feed<M: NextToken>(
+    model: &M,
+    input: &[u16],
+    state: &mut M::State,
+) -> Result<Vec<f32>> {
     let (rows, vocab) = (input.len(), model.vocab_size());
     let logits = model.feed(input, rows, state)?;
     if logits.len() != rows * vocab {

@@ -237,11 +237,7 @@ impl SamplerConfig {
 
     /// Refuses a setting out of its range, naming it by `key(field)`.
     pub fn validate_settings(&self, key: &dyn Fn(&str) -> String) -> Result<()> {
-        validate_shaping(
-            Some(self.temperature),
-            Some(self.top_p),
-            &|k: &str| key(k),
-        )?;
+        validate_shaping(Some(self.temperature), Some(self.top_p), &|k: &str| key(k))?;
         for f in Family::ALL {
             if let Some(o) = self.family.get(f) {
                 let fkey = |k: &str| key(&format!("family.{}.{k}", f.key()));

@@ -37,4 +37,3 @@ impl fmt::Display for Task {
         f.write_str(self.as_str())
     }
 }
-

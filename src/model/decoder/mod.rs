@@ -135,7 +135,8 @@ impl<B: Backend> NextToken for MemoryDecoder<'_, B> {
     fn reorder(&self, state: &mut Self::State, parents: &[usize]) -> Result<()> {
         if let Some(mem) = state {
             let idx: Vec<i64> = parents.iter().map(|&p| p as i64).collect();
-            let idx = Tensor::<B, 1, Int>::from_data(TensorData::new(idx, [parents.len()]), &self.device);
+            let idx =
+                Tensor::<B, 1, Int>::from_data(TensorData::new(idx, [parents.len()]), &self.device);
             for m in &mut mem.layers {
                 *m = m.clone().select(0, idx.clone());
             }

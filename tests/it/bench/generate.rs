@@ -10,8 +10,16 @@ fn bench_reports_the_three_figures() {
     let model = crate::support::model::<CpuBackend>(&TransformerXlConfig::tiny(Vocab::SIZE), 1);
     let b = bench_with(&model, 16, Window::Segment, 60).unwrap();
     let report = b.report;
-    assert!(b.steps.iter().chain(&b.sampled).all(|&x| x > 0.0), "{report}");
-    for needle in ["cached/naive", "batch20/batch1", "end to end", "beam width 4"] {
+    assert!(
+        b.steps.iter().chain(&b.sampled).all(|&x| x > 0.0),
+        "{report}"
+    );
+    for needle in [
+        "cached/naive",
+        "batch20/batch1",
+        "end to end",
+        "beam width 4",
+    ] {
         assert!(report.contains(needle), "{report}");
     }
 }

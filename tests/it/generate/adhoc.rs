@@ -74,18 +74,19 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
     let cfg = Config::parse(&text, std::path::Path::new("t.toml")).unwrap();
     let out = root.join("out");
     // What `pipeline generate --checkpoint <train dir> --task T --sampler S --n N` does.
-    let adhoc_with = |task, sampler: &str, o: &SamplerOverrides, n| -> anyhow::Result<GenerateSummary> {
-        let g = cfg.generate.adhoc(task, sampler, o, n)?;
-        let layout = RunLayout::new(&cfg);
-        let job = GenerateJob {
-            generate: &g,
-            audio: &cfg.audio,
-            seed: cfg.run.seed,
-            tokens_dir: layout.tokens_dir(),
-            checkpoint: &root.join("train"),
+    let adhoc_with =
+        |task, sampler: &str, o: &SamplerOverrides, n| -> anyhow::Result<GenerateSummary> {
+            let g = cfg.generate.adhoc(task, sampler, o, n)?;
+            let layout = RunLayout::new(&cfg);
+            let job = GenerateJob {
+                generate: &g,
+                audio: &cfg.audio,
+                seed: cfg.run.seed,
+                tokens_dir: layout.tokens_dir(),
+                checkpoint: &root.join("train"),
+            };
+            generate(&job, &out, false)
         };
-        generate(&job, &out, false)
-    };
     let adhoc = |task, sampler: &str, n| adhoc_with(task, sampler, &Default::default(), n);
     let s = adhoc(Task::Continuation, "t1.0_k40", 3).unwrap();
     // The continuations and, beside them, the real continuations of the same prompts.
@@ -141,7 +142,11 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
         ..Default::default()
     };
     let s = adhoc_with(Task::Continuation, "t1.0_k40", &beam, 3).unwrap();
-    assert_eq!((s.partitions_written, s.pieces), (1, 3), "the real partition is fresh");
+    assert_eq!(
+        (s.partitions_written, s.pieces),
+        (1, 3),
+        "the real partition is fresh"
+    );
     let rows =
         read_samples(&partition_dir(&out, "continuation", "beam2").join(SAMPLES_FILE)).unwrap();
     let bars: Vec<_> = rows.iter().map(|r| (r.start_bar, r.n_bars)).collect();
@@ -177,7 +182,10 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
             "--beam",
         ),
     ] {
-        let err = format!("{:#}", adhoc_with(Task::Continuation, "t1.0_k40", &o, 1).unwrap_err());
+        let err = format!(
+            "{:#}",
+            adhoc_with(Task::Continuation, "t1.0_k40", &o, 1).unwrap_err()
+        );
         assert!(err.contains(flag), "{err}");
     }
     // A deterministic beam from Bos would repeat one piece: refused.

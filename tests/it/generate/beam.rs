@@ -68,13 +68,23 @@ fn width_one_is_greedy_and_wider_beams_score_at_least_as_well() {
         for (i, ((g, b1), bw)) in greedy.iter().zip(&one).zip(&wide).enumerate() {
             assert_eq!(g.tokens, b1.tokens, "piece {i}: width 1 = greedy");
             assert_well_formed(&bw.tokens, reqs[i].target_bars);
-            assert_eq!(bw.tokens[..bw.prompt_len], reqs[i].prompt[..], "keeps its prompt");
+            assert_eq!(
+                bw.tokens[..bw.prompt_len],
+                reqs[i].prompt[..],
+                "keeps its prompt"
+            );
             let (s1, sw) = (b1.score(1.0), bw.score(1.0));
-            assert!(sw >= s1 - 1e-9, "piece {i}, width {width}: {sw} < greedy's {s1}");
+            assert!(
+                sw >= s1 - 1e-9,
+                "piece {i}, width {width}: {sw} < greedy's {s1}"
+            );
             better += usize::from(sw > s1 + 1e-6);
         }
     }
-    assert!(better > 0, "some wider beam finds a better piece than greedy");
+    assert!(
+        better > 0,
+        "some wider beam finds a better piece than greedy"
+    );
 }
 
 #[test]
@@ -86,7 +96,10 @@ fn a_beam_piece_is_the_same_in_any_batch() {
         let all = decode(&kv, &reqs, beam(3, stochastic));
         for i in [0, 2, 5] {
             let alone = decode(&kv, &reqs[i..=i], beam(3, stochastic));
-            assert_eq!(all[i].tokens, alone[0].tokens, "piece {i}, stochastic {stochastic}");
+            assert_eq!(
+                all[i].tokens, alone[0].tokens,
+                "piece {i}, stochastic {stochastic}"
+            );
         }
         let again = decode(&kv, &reqs, beam(3, stochastic));
         assert_eq!(all, again, "same seeds, same pieces");
@@ -117,7 +130,11 @@ fn stochastic_beams_sample_and_deterministic_beams_do_not() {
     };
     assert_eq!(distinct(&decode(&kv, &reqs, beam(3, false))), 1);
     let sampled = decode(&kv, &reqs, beam(3, true));
-    assert!(distinct(&sampled) >= 4, "{} distinct of 8", distinct(&sampled));
+    assert!(
+        distinct(&sampled) >= 4,
+        "{} distinct of 8",
+        distinct(&sampled)
+    );
     for (d, r) in sampled.iter().zip(&reqs) {
         assert_well_formed(&d.tokens, r.target_bars);
     }

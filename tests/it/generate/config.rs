@@ -124,7 +124,10 @@ fn sampler_tasks_families_and_beams_parse_and_are_checked() {
             "beam = { width = 2, stochastic = true, length_penalty = -1 }",
             "generate.sampler[0].beam.length_penalty",
         ),
-        ("family.pitch = { top_p = 0 }", "generate.sampler[0].family.pitch.top_p"),
+        (
+            "family.pitch = { top_p = 0 }",
+            "generate.sampler[0].family.pitch.top_p",
+        ),
         ("family.drums = { top_p = 0.5 }", "drums"),
         ("family.pitch = { top_q = 0.5 }", "top_q"),
         ("tasks = [\"baseline\"]", "generate.sampler[0].tasks"),

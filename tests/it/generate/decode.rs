@@ -3,8 +3,8 @@
 //! continuations keep their prompt.
 
 use cadenza::generate::{
-    BeamConfig, DecodeOptions, GenerateConfig, PartitionPlan, Prompt, Request, SamplerConfig, Task, cut_bars,
-    decode_batch, default_samplers, generate_pieces, remi_specials, song_bars,
+    BeamConfig, DecodeOptions, GenerateConfig, PartitionPlan, Prompt, Request, SamplerConfig, Task,
+    cut_bars, decode_batch, default_samplers, generate_pieces, remi_specials, song_bars,
 };
 use cadenza::midi::{Note, Song, Tempo};
 use cadenza::model::{

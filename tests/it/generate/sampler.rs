@@ -2,9 +2,9 @@
 //! min-p keep what their definitions keep, temperature scales log-odds, the mask is obeyed;
 //! a family's override changes only that family's probabilities.
 
+use cadenza::generate::distribution::{distribution, sample};
 use cadenza::generate::{Family, FamilySettings, SamplerConfig};
 use cadenza::remi::Vocab;
-use cadenza::generate::distribution::{distribution, sample};
 use cadenza::rng::Rng;
 
 fn random_logits(rng: &mut Rng, n: usize) -> Vec<f32> {
@@ -221,7 +221,10 @@ fn a_family_override_changes_only_its_familys_probabilities() {
                 }
             }
             assert!(changed > 0, "{f:?} {o:?}: the family's own tokens changed");
-            assert!((mass_plain - mass_d).abs() < 1e-9, "{f:?}: the family keeps its mass");
+            assert!(
+                (mass_plain - mass_d).abs() < 1e-9,
+                "{f:?}: the family keeps its mass"
+            );
         }
     }
     // Within a family, its temperature scales log-odds as a sampler's does.
@@ -247,7 +250,10 @@ fn family_overrides_are_validated_by_key() {
             ..Default::default()
         },
     );
-    let err = format!("{:#}", s.validate_settings(&|k| format!("x.{k}")).unwrap_err());
+    let err = format!(
+        "{:#}",
+        s.validate_settings(&|k| format!("x.{k}")).unwrap_err()
+    );
     assert!(err.contains("x.family.duration.top_p"), "{err}");
     s.family = Default::default();
     s.validate_settings(&|k| k.to_string()).unwrap();
