@@ -70,7 +70,7 @@ enum Command {
         task: cadenza::generate::Task,
         /// A sampler name from the config's [[generate.sampler]] entries; the options below
         /// change its settings.
-        #[arg(long, default_value = "t1.0_k40")]
+        #[arg(long, default_value = "t1.0_k40_fam")]
         sampler: String,
         #[command(flatten)]
         overrides: cadenza::generate::SamplerOverrides,

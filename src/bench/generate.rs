@@ -108,16 +108,24 @@ pub fn bench_with(
 
     let top_k = SamplerConfig::new("bench", 1.0, 40, 1.0);
     let (tokens, secs) = end_to_end(&kv, 20, top_k.clone(), 4, piece_len)?;
-    let e2e20 = tokens as f64 / secs;
     writeln!(
         out,
-        "end to end (kv-cached, grammar + top-k 40), batch 20, 4 bars: {tokens} tokens in {secs:.1} s = {e2e20:.1} tok/s",
+        "end to end (kv-cached, grammar + top-k 40), batch 20, 4 bars: {tokens} tokens in {secs:.1} s = {:.1} tok/s",
+        tokens as f64 / secs
     )?;
-    let (tokens, secs) = end_to_end(&kv, 1, top_k.clone(), 16, piece_len)?;
+    // Pieces about as long as the peer's (the random model writes about 13 tokens a bar).
+    let bars = (piece_len / 13).max(1) as u32;
+    let (tokens, secs) = end_to_end(&kv, 1, top_k.clone(), bars, piece_len)?;
     let e2e1 = tokens as f64 / secs;
     writeln!(
         out,
-        "  the same, batch 1, 16 bars: {tokens} tokens in {secs:.1} s = {e2e1:.1} tok/s"
+        "  batch 1, {bars} bars: {tokens} tokens in {secs:.1} s = {e2e1:.1} tok/s"
+    )?;
+    let (tokens, secs) = end_to_end(&kv, 20, top_k.clone(), bars, piece_len)?;
+    let e2e20 = tokens as f64 / secs;
+    writeln!(
+        out,
+        "  batch 20, {bars} bars: {tokens} tokens in {secs:.1} s = {e2e20:.1} tok/s"
     )?;
     out.push_str(&beam_cost(&kv, top_k, piece_len)?);
     Ok(GenerateBench {

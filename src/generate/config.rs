@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::check::{check, is_plain_name};
 use crate::model::Window;
-use crate::sampling::SamplerConfig;
+use crate::sampling::{BeamConfig, Families, FamilySettings, SamplerConfig};
 pub use crate::sampling::Task;
 
 /// `[generate]` section of the config.
@@ -77,12 +77,40 @@ fn default_continuation_bars() -> u32 {
 fn default_max_tokens() -> usize {
     8192
 }
+/// The grid of configs/default.toml (README "Samplers" says why each entry is there).
 pub fn default_samplers() -> Vec<SamplerConfig> {
+    let mut family = Families::default();
+    let temperature = |t| FamilySettings {
+        temperature: Some(t),
+        ..Default::default()
+    };
+    family.pitch = Some(temperature(0.9));
+    family.velocity = Some(temperature(1.2));
+    family.duration = Some(temperature(1.2));
+    let continuation = vec![Task::Continuation];
     vec![
         SamplerConfig::new("t0.8_k20", 0.8, 20, 1.0),
-        SamplerConfig::new("t1.0_k40", 1.0, 40, 1.0),
-        SamplerConfig::new("t1.2_k60", 1.2, 60, 1.0),
-        SamplerConfig::new("t1.0_p0.9", 1.0, 0, 0.9),
+        SamplerConfig {
+            min_p: 0.05,
+            ..SamplerConfig::new("t1.0_min0.05", 1.0, 0, 1.0)
+        },
+        SamplerConfig {
+            family,
+            ..SamplerConfig::new("t1.0_k40_fam", 1.0, 40, 1.0)
+        },
+        SamplerConfig {
+            tasks: continuation.clone(),
+            ..SamplerConfig::new("t0.9_p0.8", 0.9, 0, 0.8)
+        },
+        SamplerConfig {
+            tasks: continuation,
+            beam: Some(BeamConfig {
+                width: 4,
+                stochastic: true,
+                length_penalty: 1.0,
+            }),
+            ..SamplerConfig::new("sbeam4", 1.0, 0, 1.0)
+        },
     ]
 }
 

@@ -27,7 +27,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 use rayon::prelude::*;
 
-use super::ring::{Dims, PosKeys, RingCache, Step, attend};
+use super::ring::{Dims, PosKeys, RingCache, RowSlots, Step, attend};
 use super::weights::{Linear, Norm, ReadAll, floats};
 use super::{NextToken, Window, to_tensor};
 use crate::model::{Memory, Pass, TransformerXl, XlLayer, sinusoids};
@@ -394,9 +394,9 @@ impl<B: Backend> NextToken for KvDecoder<B> {
     }
 }
 
-/// A copy of one row's decoding state: every layer's cache row and its position.
+/// A copy of one row's decoding state: every layer's written cache slots and its position.
 struct RowCopy {
-    layers: Vec<(Vec<f32>, Vec<f32>)>,
+    layers: Vec<RowSlots>,
     seen: usize,
 }
 
@@ -419,9 +419,10 @@ impl<B: Backend> KvDecoder<B> {
         let (g, local) = state.locate(row);
         let group = &state.groups[g];
         let dims = self.dims(group.seen.len());
+        let seen = group.seen[local];
         RowCopy {
-            layers: group.layers.iter().map(|c| c.row(dims, local)).collect(),
-            seen: group.seen[local],
+            layers: group.layers.iter().map(|c| c.row(dims, local, seen)).collect(),
+            seen,
         }
     }
 

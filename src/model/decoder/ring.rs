@@ -59,18 +59,40 @@ impl RingCache {
         }
     }
 
-    /// A copy of `row`'s keys and values (all its slots), for [`RingCache::set_row`].
-    pub fn row(&self, d: Dims, row: usize) -> (Vec<f32>, Vec<f32>) {
-        let n = d.width() * d.slots;
-        let at = row * n..(row + 1) * n;
-        (self.k[at.clone()].to_vec(), self.v[at].to_vec())
+    /// A copy of `row`'s keys and values in its first `used` slots (the ones written so far),
+    /// for [`RingCache::set_row`].
+    pub fn row(&self, d: Dims, row: usize, used: usize) -> RowSlots {
+        let used = used.min(d.slots);
+        let (mut k, mut v) = (Vec::new(), Vec::new());
+        for at in head_runs(d, row, used) {
+            k.extend_from_slice(&self.k[at.clone()]);
+            v.extend_from_slice(&self.v[at]);
+        }
+        RowSlots { k, v, used }
     }
 
-    pub fn set_row(&mut self, d: Dims, row: usize, (k, v): &(Vec<f32>, Vec<f32>)) {
-        let n = d.width() * d.slots;
-        self.k[row * n..(row + 1) * n].copy_from_slice(k);
-        self.v[row * n..(row + 1) * n].copy_from_slice(v);
+    pub fn set_row(&mut self, d: Dims, row: usize, copy: &RowSlots) {
+        let len = copy.used * d.d_head;
+        for (h, at) in head_runs(d, row, copy.used).enumerate() {
+            self.k[at.clone()].copy_from_slice(&copy.k[h * len..(h + 1) * len]);
+            self.v[at].copy_from_slice(&copy.v[h * len..(h + 1) * len]);
+        }
     }
+}
+
+/// The written slots of one cache row, as [`RingCache::row`] copies them.
+pub struct RowSlots {
+    k: Vec<f32>,
+    v: Vec<f32>,
+    used: usize,
+}
+
+/// Per head, the index range of `row`'s first `used` (<= slots) slots.
+fn head_runs(d: Dims, row: usize, used: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    (0..d.heads).map(move |h| {
+        let at = (row * d.heads + h) * d.slots * d.d_head;
+        at..at + used * d.d_head
+    })
 }
 
 /// One layer's relative-position keys `r_net(sinusoids(slots))`, as `[H, 2 slots, Dh]`.

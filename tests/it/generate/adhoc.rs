@@ -88,11 +88,11 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
             generate(&job, &out, false)
         };
     let adhoc = |task, sampler: &str, n| adhoc_with(task, sampler, &Default::default(), n);
-    let s = adhoc(Task::Continuation, "t1.0_k40", 3).unwrap();
+    let s = adhoc(Task::Continuation, "t1.0_k40_fam", 3).unwrap();
     // The continuations and, beside them, the real continuations of the same prompts.
     assert_eq!((s.partitions_written, s.pieces), (2, 6));
     let rows =
-        read_samples(&partition_dir(&out, "continuation", "t1.0_k40").join(SAMPLES_FILE)).unwrap();
+        read_samples(&partition_dir(&out, "continuation", "t1.0_k40_fam").join(SAMPLES_FILE)).unwrap();
     assert_eq!(rows.len(), 3);
     let srcs: Vec<_> = rows
         .iter()
@@ -141,7 +141,7 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
         family: vec!["pitch.temperature=0.8".into()],
         ..Default::default()
     };
-    let s = adhoc_with(Task::Continuation, "t1.0_k40", &beam, 3).unwrap();
+    let s = adhoc_with(Task::Continuation, "t1.0_k40_fam", &beam, 3).unwrap();
     assert_eq!(
         (s.partitions_written, s.pieces),
         (1, 3),
@@ -184,14 +184,14 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
     ] {
         let err = format!(
             "{:#}",
-            adhoc_with(Task::Continuation, "t1.0_k40", &o, 1).unwrap_err()
+            adhoc_with(Task::Continuation, "t1.0_k40_fam", &o, 1).unwrap_err()
         );
         assert!(err.contains(flag), "{err}");
     }
     // A deterministic beam from Bos would repeat one piece: refused.
     let err = format!(
         "{:#}",
-        adhoc_with(Task::Unconditional, "t1.0_k40", &beam, 2).unwrap_err()
+        adhoc_with(Task::Unconditional, "t1.0_k40_fam", &beam, 2).unwrap_err()
     );
     assert!(err.contains("beam"), "{err}");
 }

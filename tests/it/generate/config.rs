@@ -25,9 +25,21 @@ fn defaults_have_the_required_grid() {
         ),
         (20, 32, 8, 24)
     );
-    for name in ["t0.8_k20", "t1.0_k40", "t1.2_k60"] {
-        assert!(g.sampler(name).is_some(), "{name}");
+    // The code's default grid is configs/default.toml's, and every task keeps at least three
+    // samplers, continuation a conservative and a beam entry of its own.
+    let file = Config::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/configs/default.toml"))).unwrap();
+    assert_eq!(file.generate.samplers, g.samplers);
+    for task in [Task::Unconditional, Task::Continuation] {
+        let n = g.partitions().iter().filter(|p| p.0 == task).count();
+        assert!(n >= 3, "{task}: {n} samplers");
     }
+    let own: Vec<_> = g
+        .samplers
+        .iter()
+        .filter(|s| s.tasks == [Task::Continuation])
+        .collect();
+    assert!(own.iter().any(|s| s.beam.is_some()), "a beam entry");
+    assert!(own.iter().any(|s| s.beam.is_none() && s.temperature < 1.0), "a conservative entry");
     assert_eq!(cfg.audio.sample_rate, 44_100);
     assert!(cfg.audio.soundfont.ends_with("FluidR3_GM.sf2"));
 }

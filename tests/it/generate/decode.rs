@@ -73,7 +73,7 @@ fn hundreds_of_random_model_pieces_are_grammatical_with_exact_bars() {
             ..SamplerConfig::new("beam", 1.0, 0, 1.0)
         });
     }
-    let mut total = 0;
+    let (n_samplers, mut total) = (samplers.len(), 0);
     for (k, s) in samplers.into_iter().enumerate() {
         let reqs: Vec<Request> = (0..60)
             .map(|i| Request {
@@ -90,7 +90,8 @@ fn hundreds_of_random_model_pieces_are_grammatical_with_exact_bars() {
             total += 1;
         }
     }
-    assert_eq!(total, 600);
+    assert_eq!(total, 60 * n_samplers);
+    assert!(n_samplers >= 11, "every option: the default grid and the extra entries");
 }
 
 #[test]
