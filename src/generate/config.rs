@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use crate::check::{check, is_plain_name};
 use crate::model::Window;
-use crate::sampling::{BeamConfig, Families, FamilySettings, SamplerConfig};
 pub use crate::sampling::Task;
+use crate::sampling::{BeamConfig, Families, FamilySettings, SamplerConfig};
 
 /// `[generate]` section of the config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -19,6 +19,7 @@
 //!   --midi-dir`, piece = relative path).
 //! - `summary.parquet`: one row per group and metric (see [`summary`]).
 
+mod distance;
 pub mod evaluate;
 pub mod inputs;
 pub mod pieces;

@@ -61,12 +61,25 @@ pub fn mean_cell(row: &SummaryRow, f: Feature, digits: usize) -> String {
     format!("{}{ci}{star}", num(m.mean, digits))
 }
 
+/// `distance [lo, hi]`, marked `=` when tied with the best row of its reference.
+fn distance_cell(r: &SummaryRow) -> String {
+    let ci = r
+        .distance_ci
+        .map_or(String::new(), |(lo, hi)| format!(" [{lo:.2}, {hi:.2}]"));
+    let tied = if r.tied_with_best() == Some(true) {
+        "="
+    } else {
+        ""
+    };
+    format!("{}{ci}{tied}", num(r.distance, 3))
+}
+
 /// The summary as aligned text: one line per task × sampler with H1, H4 and GS and their
 /// intervals, then the overlap of every metric with the reference.
 pub fn summary_text(summary: &[SummaryRow]) -> String {
     let order = report_order(summary);
     let mut out = format!(
-        "{:>2}  {:<30} {:>6} {:>4}  {:<27} {:<27} {:<27} {:>8} {:>7} {:>4}\n",
+        "{:>2}  {:<30} {:>6} {:>4}  {:<27} {:<27} {:<27} {:<23} {:>7} {:>4}\n",
         "#",
         "task/sampler",
         "pieces",
@@ -74,7 +87,7 @@ pub fn summary_text(summary: &[SummaryRow]) -> String {
         "H1 mean [CI]",
         "H4 mean [CI]",
         "GS mean [CI]",
-        "distance",
+        "distance [CI]",
         "oa_mean",
         "rank"
     );
@@ -82,7 +95,7 @@ pub fn summary_text(summary: &[SummaryRow]) -> String {
         let cells = DISTANCE_FEATURES.map(|f| mean_cell(r, f, 3));
         let _ = writeln!(
             out,
-            "{:>2}  {:<30} {:>6} {:>4}  {:<27} {:<27} {:<27} {:>8} {:>7} {:>4}",
+            "{:>2}  {:<30} {:>6} {:>4}  {:<27} {:<27} {:<27} {:<23} {:>7} {:>4}",
             i + 1,
             format!("{}/{}", r.group.task, r.group.sampler),
             r.n_pieces,
@@ -90,11 +103,16 @@ pub fn summary_text(summary: &[SummaryRow]) -> String {
             cells[0],
             cells[1],
             cells[2],
-            num(r.distance, 3),
+            distance_cell(r),
             num(r.oa_mean, 3),
             r.rank.map_or("-".to_string(), |k| k.to_string())
         );
     }
+    let _ = writeln!(
+        out,
+        "distance: Σ over H1, H4, GS of |mean − reference mean| / reference std; = : not distinguishable \
+         from the best row with the same reference (the 95% interval of the gap includes 0)"
+    );
     let compared: Vec<(usize, &&SummaryRow)> = order
         .iter()
         .enumerate()

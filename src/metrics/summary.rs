@@ -17,6 +17,9 @@
 //!   undefined or 0); `oa_mean` = mean overlap over all compared metrics; `rank` orders the
 //!   non-reference rows by distance (1 = closest). Reference rows have delta and distance 0 and
 //!   no rank; without their reference, deltas, overlap, distance and rank are null.
+//! - `distance_lo`/`distance_hi` and `gap_lo`/`gap_hi` (distance minus the best row's with the
+//!   same reference), from a joint bootstrap ([`super::distance`]); `tied_with_best` says the
+//!   gap interval includes 0.
 
 use anyhow::Result;
 use polars::prelude::{Column, DataFrame};
@@ -72,11 +75,21 @@ pub struct SummaryRow {
     /// Every compared [`Feature`], in column order.
     pub metrics: Vec<MetricSummary>,
     pub distance: Option<f64>,
+    /// Bootstrap interval of `distance` ([`super::distance`]).
+    pub distance_ci: Option<(f64, f64)>,
+    /// Interval of `distance` minus the distance of the best row with the same reference.
+    pub gap_ci: Option<(f64, f64)>,
     pub oa_mean: Option<f64>,
     pub rank: Option<u32>,
 }
 
 impl SummaryRow {
+    /// Whether the data cannot tell this row from the best one with the same reference (its
+    /// gap interval includes 0; the best row is tied with itself).
+    pub fn tied_with_best(&self) -> Option<bool> {
+        self.gap_ci.map(|(lo, hi)| lo <= 0.0 && hi >= 0.0)
+    }
+
     pub fn metric(&self, f: Feature) -> Option<&MetricSummary> {
         self.metrics.iter().find(|m| m.feature == f)
     }
@@ -141,6 +154,8 @@ pub fn summarize(rows: &[ScoredPiece], opts: &SummaryOptions) -> Vec<SummaryRow>
                 n_errors: pieces.iter().filter(|r| r.metrics.is_err()).count() as u32,
                 metrics,
                 distance: None,
+                distance_ci: None,
+                gap_ci: None,
                 oa_mean: None,
                 rank: None,
                 reference,
@@ -153,6 +168,7 @@ pub fn summarize(rows: &[ScoredPiece], opts: &SummaryOptions) -> Vec<SummaryRow>
         row.oa_mean = mean(&oas);
     }
     rank(&mut out);
+    super::distance::add_intervals(&mut out, rows, opts);
     out
 }
 
@@ -272,6 +288,17 @@ pub fn summary_frame(summary: &[SummaryRow]) -> Result<DataFrame> {
         count("n_pieces", &|r, _| Some(r.n_pieces)),
         count("n_errors", &|r, _| Some(r.n_errors)),
         real("distance", &|r, _| r.distance),
+        real("distance_lo", &|r, _| r.distance_ci.map(|c| c.0)),
+        real("distance_hi", &|r, _| r.distance_ci.map(|c| c.1)),
+        real("gap_lo", &|r, _| r.gap_ci.map(|c| c.0)),
+        real("gap_hi", &|r, _| r.gap_ci.map(|c| c.1)),
+        Column::new(
+            "tied_with_best".into(),
+            cells
+                .iter()
+                .map(|(r, _)| r.tied_with_best())
+                .collect::<Vec<_>>(),
+        ),
         real("oa_mean", &|r, _| r.oa_mean),
         count("rank", &|r, _| r.rank),
     ];
@@ -307,13 +334,18 @@ pub fn rows_from_frame(df: &DataFrame) -> Result<Vec<SummaryRow>> {
         count("n_errors")?,
         count("rank")?,
     );
-    let reals: BTreeMap<&str, Vec<Option<f64>>> = [
+    let mut reals: BTreeMap<&str, Vec<Option<f64>>> = [
         "mean", "std", "mean_lo", "mean_hi", "delta", "delta_lo", "delta_hi", "diff_lo", "diff_hi",
         "oa", "distance", "oa_mean",
     ]
     .into_iter()
     .map(|c| Ok((c, real(c)?)))
     .collect::<Result<_>>()?;
+    // Added later: a table written before them reads as without intervals.
+    for c in ["distance_lo", "distance_hi", "gap_lo", "gap_hi"] {
+        let values = real(c).unwrap_or_else(|_| vec![None; df.height()]);
+        reals.insert(c, values);
+    }
     let v = |name: &str, i: usize| reals[name][i];
     let pair = |lo: &str, hi: &str, i: usize| v(lo, i).zip(v(hi, i));
     let mut out: Vec<SummaryRow> = Vec::new();
@@ -331,6 +363,8 @@ pub fn rows_from_frame(df: &DataFrame) -> Result<Vec<SummaryRow>> {
                 n_errors: n_errors[i].unwrap_or(0),
                 metrics: Vec::new(),
                 distance: v("distance", i),
+                distance_ci: pair("distance_lo", "distance_hi", i),
+                gap_ci: pair("gap_lo", "gap_hi", i),
                 oa_mean: v("oa_mean", i),
                 rank: rank[i],
                 group,

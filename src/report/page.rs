@@ -120,7 +120,8 @@ fn summary_section(s: &mut String, rows: &[SummaryRow]) {
          real songs (<code>reference/real</code>). Means with their 95% bootstrap interval; \
          <b>*</b> marks a mean that differs from its reference by more than the interval of \
          the difference. Distance: the H1, H4 and GS differences in units of the reference's \
-         std, summed (rank 1 is closest); oa mean: the mean overlap of the two distributions \
+         std, summed (rank 1 is closest; <b>=</b>: not distinguishable from the closest row with \
+         the same reference, the 95% interval of the gap includes 0); oa mean: the mean overlap of the two distributions \
          over all metrics (1 = the same).</p><div class=\"scroll\"><table id=\"summary-table\">\
          <thead><tr><th>task</th><th>sampler</th><th>compared with</th><th>pieces</th>\
          <th>errors</th>",
@@ -169,8 +170,23 @@ fn summary_section(s: &mut String, rows: &[SummaryRow]) {
                 ci.map_or("–".into(), |(lo, hi)| format!("[{lo:.3}, {hi:.3}]"))
             );
         }
+        let _ = write!(
+            s,
+            "<td data-col=\"distance\" data-value=\"{}\" data-lo=\"{}\" data-hi=\"{}\" title=\"{}\">{}{}</td>",
+            exact(r.distance),
+            exact(r.distance_ci.map(|c| c.0)),
+            exact(r.distance_ci.map(|c| c.1)),
+            r.distance_ci.map_or(String::new(), |(lo, hi)| format!(
+                "95% CI [{lo:.2}, {hi:.2}]"
+            )),
+            num(r.distance, 3),
+            if r.tied_with_best() == Some(true) {
+                " ="
+            } else {
+                ""
+            }
+        );
         for (col, v, digits) in [
-            ("distance", r.distance, 3),
             ("oa_mean", r.oa_mean, 3),
             ("rank", r.rank.map(f64::from), 0),
         ] {

@@ -421,7 +421,11 @@ impl<B: Backend> KvDecoder<B> {
         let dims = self.dims(group.seen.len());
         let seen = group.seen[local];
         RowCopy {
-            layers: group.layers.iter().map(|c| c.row(dims, local, seen)).collect(),
+            layers: group
+                .layers
+                .iter()
+                .map(|c| c.row(dims, local, seen))
+                .collect(),
             seen,
         }
     }

@@ -92,7 +92,8 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
     // The continuations and, beside them, the real continuations of the same prompts.
     assert_eq!((s.partitions_written, s.pieces), (2, 6));
     let rows =
-        read_samples(&partition_dir(&out, "continuation", "t1.0_k40_fam").join(SAMPLES_FILE)).unwrap();
+        read_samples(&partition_dir(&out, "continuation", "t1.0_k40_fam").join(SAMPLES_FILE))
+            .unwrap();
     assert_eq!(rows.len(), 3);
     let srcs: Vec<_> = rows
         .iter()

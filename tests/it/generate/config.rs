@@ -27,7 +27,11 @@ fn defaults_have_the_required_grid() {
     );
     // The code's default grid is configs/default.toml's, and every task keeps at least three
     // samplers, continuation a conservative and a beam entry of its own.
-    let file = Config::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/configs/default.toml"))).unwrap();
+    let file = Config::load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/configs/default.toml"
+    )))
+    .unwrap();
     assert_eq!(file.generate.samplers, g.samplers);
     for task in [Task::Unconditional, Task::Continuation] {
         let n = g.partitions().iter().filter(|p| p.0 == task).count();
@@ -39,7 +43,10 @@ fn defaults_have_the_required_grid() {
         .filter(|s| s.tasks == [Task::Continuation])
         .collect();
     assert!(own.iter().any(|s| s.beam.is_some()), "a beam entry");
-    assert!(own.iter().any(|s| s.beam.is_none() && s.temperature < 1.0), "a conservative entry");
+    assert!(
+        own.iter().any(|s| s.beam.is_none() && s.temperature < 1.0),
+        "a conservative entry"
+    );
     assert_eq!(cfg.audio.sample_rate, 44_100);
     assert!(cfg.audio.soundfont.ends_with("FluidR3_GM.sf2"));
 }

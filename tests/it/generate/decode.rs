@@ -91,7 +91,10 @@ fn hundreds_of_random_model_pieces_are_grammatical_with_exact_bars() {
         }
     }
     assert_eq!(total, 60 * n_samplers);
-    assert!(n_samplers >= 11, "every option: the default grid and the extra entries");
+    assert!(
+        n_samplers >= 11,
+        "every option: the default grid and the extra entries"
+    );
 }
 
 #[test]

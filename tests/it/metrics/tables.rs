@@ -382,3 +382,55 @@ fn evaluate_config_names_a_bad_key() {
     let cfg = cadenza::config::Config::parse(text, Path::new("x.toml")).unwrap();
     assert_eq!(cfg.evaluate.split().unwrap(), Split::Valid);
 }
+
+/// The distance interval covers a clear distance, a row drawn like the reference cannot be told
+/// from the best, a row shifted by 1.5 reference std in H1 can; the intervals survive the
+/// table's round trip.
+#[test]
+fn distance_intervals_tie_near_rows_and_separate_a_far_one() {
+    let mut rng = cadenza::rng::Rng::new(11);
+    let mut noise = |sd: f64| (rng.next_f64() + rng.next_f64() + rng.next_f64() - 1.5) * 2.0 * sd;
+    let mut pieces = Vec::new();
+    for (task, sampler, n, shift) in [
+        ("reference", "real", 60, 0.0),
+        ("unconditional", "near1", 30, 0.0),
+        ("unconditional", "near2", 30, 0.0),
+        ("unconditional", "far", 30, 1.5),
+    ] {
+        for i in 0..n {
+            let m = metrics(
+                2.0 + shift * 0.3 + noise(0.3),
+                2.5 + noise(0.3),
+                0.7 + noise(0.1),
+            );
+            pieces.push(row(task, sampler, &format!("{i:03}"), Ok(m)));
+        }
+    }
+    let opts = SummaryOptions {
+        seed: 5,
+        resamples: 1000,
+    };
+    let s = summarize(&pieces, &opts);
+    let get = |name: &str| s.iter().find(|r| r.group.sampler == name).unwrap();
+    // Far from 0 the interval holds the distance (near 0 a distance of means sits low in its
+    // bootstrap distribution: |x| of noise is biased up).
+    let (lo, hi) = get("far").distance_ci.unwrap();
+    let d = get("far").distance.unwrap();
+    assert!(lo <= d && d <= hi, "far: {d} in [{lo}, {hi}]");
+    assert!(get("near1").distance_ci.is_some());
+    assert_eq!(get("near1").tied_with_best(), Some(true));
+    assert_eq!(get("near2").tied_with_best(), Some(true));
+    assert_eq!(get("far").tied_with_best(), Some(false));
+    assert!(get("far").gap_ci.unwrap().0 > 0.0);
+    assert_eq!(
+        get("real").distance_ci,
+        None,
+        "the reference has no interval"
+    );
+
+    let df = cadenza::metrics::summary::summary_frame(&s).unwrap();
+    let back = cadenza::metrics::summary::rows_from_frame(&df).unwrap();
+    for (a, b) in s.iter().zip(&back) {
+        assert_eq!((a.distance_ci, a.gap_ci), (b.distance_ci, b.gap_ci));
+    }
+}
