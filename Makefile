@@ -4,10 +4,10 @@ CARGO  ?= cargo
 CONFIG ?= configs/default.toml
 PIPELINE := $(CARGO) run --release --quiet --bin pipeline --
 
-.PHONY: pipeline test bench data build clean
+.PHONY: pipeline test bench data soundfont build clean
 
 # Every stage, then the summary table (intervals, overlaps, ranks) and the report page's path.
-pipeline: data
+pipeline: data soundfont
 	$(PIPELINE) run all --config $(CONFIG)
 	$(PIPELINE) report --config $(CONFIG)
 
@@ -23,6 +23,10 @@ bench: data
 
 data:
 	@scripts/data.sh
+
+# The General MIDI SoundFont for the pieces' audio, installed when missing and possible.
+soundfont:
+	@scripts/soundfont.sh
 
 build:
 	$(CARGO) build --release

@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use std::path::Path;
 
 use crate::config::Config;
-use crate::generate::{GenerateJob, SamplerOverrides, Task};
+use crate::generate::{AdhocArgs, GenerateJob};
 use crate::metrics::OutputFormat;
 use crate::pipeline::{RunOptions, ShardSpec, StageRun};
 use crate::stages::{self, Ctx};
@@ -18,6 +18,10 @@ fn context(config: &Path) -> Result<Ctx> {
 /// where to listen.
 pub fn run(config: &Path, stage: &str, force: bool, shard: ShardSpec) -> Result<()> {
     let ctx = context(config)?;
+    // Audio that is required but cannot be had stops the run before training, not after it.
+    if ["all", "generate", "report"].contains(&stage) {
+        ctx.cfg.audio.check_available()?;
+    }
     let graph = stages::graph()?;
     let t0 = std::time::Instant::now();
     let opts = RunOptions {
@@ -146,19 +150,12 @@ pub fn report(config: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `pipeline generate`: `n` pieces of one task with one configured sampler (its settings
-/// changed by `overrides`) from any checkpoint, into `out/task=…/sampler=…/` (outside the run's store).
-pub fn generate(
-    config: &Path,
-    checkpoint: &Path,
-    task: Task,
-    sampler: &str,
-    overrides: &SamplerOverrides,
-    n: usize,
-    out: &Path,
-) -> Result<()> {
+/// `pipeline generate`: the pieces `args` asks for (one task, one configured sampler with its
+/// settings changed, the user's prompts) from any checkpoint, into `out/task=…/sampler=…/`
+/// (outside the run's store).
+pub fn generate(config: &Path, checkpoint: &Path, args: &AdhocArgs, out: &Path) -> Result<()> {
     let ctx = context(config)?;
-    let g = ctx.cfg.generate.adhoc(task, sampler, overrides, n)?;
+    let g = ctx.cfg.generate.adhoc(args)?;
     let job = GenerateJob {
         generate: &g,
         audio: &ctx.cfg.audio,

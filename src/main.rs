@@ -65,17 +65,8 @@ enum Command {
         /// A checkpoint folder (artifacts/<run>/train/checkpoints/step-N) or a train folder.
         #[arg(long)]
         checkpoint: PathBuf,
-        /// unconditional | continuation
-        #[arg(long, default_value = "unconditional", value_parser = parse_task)]
-        task: cadenza::generate::Task,
-        /// A sampler name from the config's [[generate.sampler]] entries; the options below
-        /// change its settings.
-        #[arg(long, default_value = "t1.0_k40_fam")]
-        sampler: String,
         #[command(flatten)]
-        overrides: cadenza::generate::SamplerOverrides,
-        #[arg(long, default_value_t = 4)]
-        n: usize,
+        args: cadenza::generate::AdhocArgs,
         #[arg(long)]
         out: PathBuf,
     },
@@ -107,11 +98,6 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
-}
-
-fn parse_task(s: &str) -> Result<cadenza::generate::Task, String> {
-    cadenza::generate::Task::parse(s)
-        .ok_or_else(|| format!("unknown task `{s}`: unconditional or continuation"))
 }
 
 fn parse_shard(s: &str) -> Result<ShardSpec, String> {
@@ -159,12 +145,9 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Report => commands::report(config),
         Command::Generate {
             checkpoint,
-            task,
-            sampler,
-            overrides,
-            n,
+            args,
             out,
-        } => commands::generate(config, &checkpoint, task, &sampler, &overrides, n, &out),
+        } => commands::generate(config, &checkpoint, &args, &out),
         Command::Bench {
             which,
             steps,

@@ -32,6 +32,12 @@ pub struct AudioConfig {
     /// General MIDI program (0 = acoustic grand piano).
     #[serde(default)]
     pub program: u8,
+    /// Each rendered piece is scaled so its highest sample sits at this level (dBFS): the
+    /// SoundFont alone renders solo piano at about −18 dBFS peak, far softer than music a
+    /// listener compares it with. Peak rather than loudness (LUFS) normalisation: it cannot
+    /// clip, and one instrument's pieces differ little in crest factor.
+    #[serde(default = "default_peak")]
+    pub peak_dbfs: f64,
 }
 
 fn default_soundfont() -> PathBuf {
@@ -43,6 +49,9 @@ fn default_sample_rate() -> u32 {
 fn default_tail() -> f64 {
     1.0
 }
+fn default_peak() -> f64 {
+    -1.0
+}
 
 impl Default for AudioConfig {
     fn default() -> Self {
@@ -52,6 +61,7 @@ impl Default for AudioConfig {
             sample_rate: default_sample_rate(),
             tail_seconds: default_tail(),
             program: 0,
+            peak_dbfs: default_peak(),
         }
     }
 }
@@ -78,19 +88,40 @@ impl AudioConfig {
             "audio.program",
             "must be a General MIDI program 0..=127",
         )?;
+        check(
+            self.peak_dbfs.is_finite() && (-40.0..=0.0).contains(&self.peak_dbfs),
+            "audio.peak_dbfs",
+            "must be in -40..=0 (dBFS)",
+        )?;
         Ok(())
+    }
+
+    /// Why there will be no audio, when the SoundFont is missing: what to install, which key
+    /// to set, and how to go on without sound.
+    pub fn missing(&self) -> Option<String> {
+        (!self.soundfont.is_file()).then(|| {
+            format!(
+                "SoundFont {} not found: install Debian's fluid-soundfont-gm \
+                 (`sudo apt-get install fluid-soundfont-gm`; `make pipeline` does it when it can), \
+                 or set audio.soundfont to a General MIDI .sf2 file, \
+                 or set audio.required = false to write MIDI only",
+                self.soundfont.display()
+            )
+        })
+    }
+
+    /// Refuses a run that needs audio it cannot have (`audio.required`), before any work.
+    pub fn check_available(&self) -> anyhow::Result<()> {
+        match (self.required, self.missing()) {
+            (true, Some(msg)) => anyhow::bail!("{msg} (audio.required = true)"),
+            _ => Ok(()),
+        }
     }
 
     /// The renderer, or `None` with a printed notice when the SoundFont is missing and not required.
     pub fn renderer(&self) -> anyhow::Result<Option<Renderer>> {
-        if !self.soundfont.is_file() {
-            let msg = format!(
-                "SoundFont {} not found: install it (`apt-get install fluid-soundfont-gm`) or set audio.soundfont",
-                self.soundfont.display()
-            );
-            if self.required {
-                anyhow::bail!("{msg} (audio.required = true)");
-            }
+        self.check_available()?;
+        if let Some(msg) = self.missing() {
             eprintln!("warning: {msg}; writing MIDI only (has_wav = false)");
             return Ok(None);
         }

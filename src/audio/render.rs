@@ -17,6 +17,8 @@ pub struct Renderer {
     sample_rate: u32,
     tail_seconds: f64,
     program: u8,
+    /// Linear peak level every render is scaled to.
+    peak: f32,
 }
 
 impl Renderer {
@@ -31,6 +33,7 @@ impl Renderer {
             sample_rate: cfg.sample_rate,
             tail_seconds: cfg.tail_seconds,
             program: cfg.program,
+            peak: 10f64.powf(cfg.peak_dbfs / 20.0) as f32,
         })
     }
 
@@ -72,11 +75,13 @@ impl Renderer {
         if total > pos {
             synth.render(&mut left[pos..], &mut right[pos..]);
         }
-        Ok(Audio {
+        let mut audio = Audio {
             sample_rate: self.sample_rate,
             left,
             right,
-        })
+        };
+        audio.scale_peak_to(self.peak);
+        Ok(audio)
     }
 }
 

@@ -16,6 +16,25 @@ impl Audio {
         self.left.len() as f64 / self.sample_rate as f64
     }
 
+    /// The largest absolute sample of either channel.
+    pub fn peak(&self) -> f32 {
+        self.left
+            .iter()
+            .chain(&self.right)
+            .fold(0f32, |m, &x| m.max(x.abs()))
+    }
+
+    /// Scales both channels so the peak is `level` (silence stays silent).
+    pub fn scale_peak_to(&mut self, level: f32) {
+        let peak = self.peak();
+        if peak > 0.0 && peak.is_finite() {
+            let gain = level / peak;
+            for x in self.left.iter_mut().chain(self.right.iter_mut()) {
+                *x *= gain;
+            }
+        }
+    }
+
     /// Root mean square over both channels.
     pub fn rms(&self) -> f64 {
         let n = (self.left.len() + self.right.len()).max(1) as f64;

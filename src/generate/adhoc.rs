@@ -1,7 +1,8 @@
 //! `pipeline generate`: one task, one sampler (a configured one, its settings changed from the
-//! command line), `n` pieces.
+//! command line), `n` pieces, optionally continuing the user's own MIDI.
 
 use anyhow::{Result, anyhow, bail};
+use std::path::PathBuf;
 
 use super::{GenerateConfig, SamplerConfig, Task};
 use crate::check::is_plain_name;
@@ -118,34 +119,96 @@ fn set_family(s: &mut SamplerConfig, spec: &str) -> Result<()> {
     Ok(())
 }
 
+/// What `pipeline generate` makes, besides the checkpoint and the output folder.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AdhocArgs {
+    /// unconditional | continuation (default: continuation with --prompt, else unconditional).
+    #[arg(long, value_parser = parse_task)]
+    pub task: Option<Task>,
+    /// A sampler name from the config's [[generate.sampler]] entries; the options below change
+    /// its settings.
+    #[arg(long, default_value = "t1.0_k40_fam")]
+    pub sampler: String,
+    /// Pieces (each prompt in turn when there are several).
+    #[arg(long, default_value_t = 4)]
+    pub n: usize,
+    /// A MIDI file, or a folder of them, to continue (instead of test-split songs).
+    #[arg(long)]
+    pub prompt: Option<PathBuf>,
+    /// Bars of each prompt kept (a shorter file is used whole).
+    #[arg(long)]
+    pub prompt_bars: Option<u32>,
+    /// Bars to generate: after the prompt (continuation) or in all (unconditional).
+    #[arg(long)]
+    pub bars: Option<u32>,
+    #[command(flatten)]
+    pub overrides: SamplerOverrides,
+}
+
+fn parse_task(s: &str) -> Result<Task, String> {
+    Task::parse(s).ok_or_else(|| format!("unknown task `{s}`: unconditional or continuation"))
+}
+
+impl AdhocArgs {
+    /// `n` pieces of `task` with `sampler` and the defaults otherwise.
+    pub fn new(task: Task, sampler: &str, n: usize) -> AdhocArgs {
+        AdhocArgs {
+            task: Some(task),
+            sampler: sampler.into(),
+            n,
+            prompt: None,
+            prompt_bars: None,
+            bars: None,
+            overrides: SamplerOverrides::default(),
+        }
+    }
+}
+
 impl GenerateConfig {
-    /// The same settings narrowed to one task, one configured sampler (with `overrides`) and
-    /// `n` pieces, without the baseline (`pipeline generate`).
-    pub fn adhoc(
-        &self,
-        task: Task,
-        sampler: &str,
-        overrides: &SamplerOverrides,
-        n: usize,
-    ) -> Result<GenerateConfig> {
-        let s = self.sampler(sampler).cloned().ok_or_else(|| {
+    /// The same settings narrowed to what `a` asks for: one task, one configured sampler (with
+    /// its overrides), `n` pieces, the user's prompts; without the baseline.
+    pub fn adhoc(&self, a: &AdhocArgs) -> Result<GenerateConfig> {
+        let task = match (a.task, &a.prompt) {
+            (Some(Task::Unconditional), Some(_)) => {
+                bail!("--prompt continues a MIDI file: use it with --task continuation")
+            }
+            (Some(t), _) => t,
+            (None, Some(_)) => Task::Continuation,
+            (None, None) => Task::Unconditional,
+        };
+        let s = self.sampler(&a.sampler).cloned().ok_or_else(|| {
             let names: Vec<_> = self.samplers.iter().map(|s| s.name.as_str()).collect();
             anyhow!(
-                "no sampler `{sampler}` in [[generate.sampler]] (have: {})",
+                "no sampler `{}` in [[generate.sampler]] (have: {})",
+                a.sampler,
                 names.join(", ")
             )
         })?;
         let s = SamplerConfig {
             tasks: vec![task],
-            ..overrides.apply(s)?
+            ..a.overrides.apply(s)?
         };
-        let g = GenerateConfig {
+        let mut g = GenerateConfig {
             tasks: vec![task],
             samplers: vec![s],
-            pieces_per_sampler: n,
+            pieces_per_sampler: a.n,
             baseline: false,
             ..self.clone()
         };
+        if let Some(p) = &a.prompt {
+            if !p.exists() {
+                bail!("--prompt {}: no such file or folder", p.display());
+            }
+            g.prompt_dir = Some(p.clone());
+        }
+        if let Some(b) = a.prompt_bars {
+            g.prompt_bars = b;
+        }
+        match (a.bars, task) {
+            (Some(b), Task::Continuation) => g.continuation_bars = b,
+            (Some(b), _) => g.unconditional_bars = b,
+            (None, _) => {}
+        }
         g.validate()?;
         Ok(g)
     }

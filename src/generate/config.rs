@@ -30,7 +30,7 @@ pub struct GenerateConfig {
     /// Test-split songs used as prompts (piece i continues prompt i mod n).
     #[serde(default = "default_pieces")]
     pub n_prompts: usize,
-    /// Prompt MIDI files to use instead of test-split songs.
+    /// A prompt MIDI file, or a folder of them, to use instead of test-split songs.
     #[serde(default)]
     pub prompt_dir: Option<PathBuf>,
     /// Checkpoint to generate from; default: the train stage's latest.

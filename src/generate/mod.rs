@@ -22,9 +22,11 @@ pub use crate::sampling::{
     BeamConfig, DecodeOptions, Decoded, Families, Family, FamilySettings, Request, SamplerConfig,
     Specials, TokenGrammar, decode, decode_batch, distribution, remi_specials, sampler,
 };
-pub use adhoc::SamplerOverrides;
+pub use adhoc::{AdhocArgs, SamplerOverrides};
 pub use config::{GenerateConfig, Task, default_samplers};
-pub use partition::{PartitionPlan, generate_pieces, partition_fingerprint, piece_seed, song_bars};
+pub use partition::{
+    PartitionPlan, audio_fingerprint, generate_pieces, partition_fingerprint, piece_seed, song_bars,
+};
 pub use prompts::{Prompt, cut_bars, dir_prompts, test_prompts};
 pub use samples::{SampleRow, read_samples, write_samples};
 pub use store::{Fingerprinted, GenerateSummary, StoreSpec, write_store};

@@ -143,27 +143,25 @@ pub fn real_pieces(prompts: &[Prompt]) -> Result<Vec<GeneratedPiece>> {
         .collect()
 }
 
-/// The fingerprint of the real continuations' partition.
-pub fn real_fingerprint(prompts: &[Prompt], audio: &AudioConfig, audio_on: bool) -> String {
+/// The fingerprint of the real continuations' pieces.
+pub fn real_fingerprint(prompts: &[Prompt]) -> String {
     let real: Vec<(&str, &[u16])> = prompts
         .iter()
         .map(|p| (p.source.as_str(), p.real.as_slice()))
         .collect();
     let key = serde_json::json!({
         "real": real,
-        "audio": if audio_on { serde_json::to_value(audio).unwrap_or_default() } else { serde_json::Value::Null },
         "version": env!("CARGO_PKG_VERSION"),
     });
     crate::hash::sha256_hex(key.to_string().as_bytes())
 }
 
-/// The fingerprint of a partition: everything its bytes depend on.
+/// The fingerprint of a partition's pieces: everything its tokens and MIDI depend on (its
+/// audio has its own, [`audio_fingerprint`]).
 pub fn partition_fingerprint(
     model_fp: &str,
     gcfg: &GenerateConfig,
-    audio: &AudioConfig,
     plan: &PartitionPlan,
-    audio_on: bool,
 ) -> String {
     let prompts: Vec<(&str, &[u16])> = match plan.task {
         Task::Unconditional | Task::Baseline => Vec::new(),
@@ -192,8 +190,38 @@ pub fn partition_fingerprint(
         "max_tokens": gcfg.max_tokens,
         "window": gcfg.window.name(),
         "prompts": prompts,
-        "audio": if audio_on { serde_json::to_value(audio).unwrap_or_default() } else { serde_json::Value::Null },
         "version": env!("CARGO_PKG_VERSION"),
     });
     crate::hash::sha256_hex(key.to_string().as_bytes())
+}
+
+/// The fingerprint of a partition's audio: the audio settings and the SoundFont's identity
+/// when pieces are rendered, a fixed text when they are MIDI only. A SoundFont installed (or
+/// replaced) later changes it, and then only the audio is rendered again.
+pub fn audio_fingerprint(audio: &AudioConfig, rendered: bool) -> String {
+    if !rendered {
+        return "midi-only".into();
+    }
+    let key = serde_json::json!({
+        "audio": serde_json::to_value(audio).unwrap_or_default(),
+        "soundfont": soundfont_identity(&audio.soundfont),
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    crate::hash::sha256_hex(key.to_string().as_bytes())
+}
+
+/// The SoundFont file's size and modification time (hashing its 140 MB on every status would
+/// be slow), or "absent".
+pub fn soundfont_identity(path: &std::path::Path) -> String {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => {
+            let mtime = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("{} bytes, modified {mtime}", m.len())
+        }
+        _ => "absent".into(),
+    }
 }

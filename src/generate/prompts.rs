@@ -2,7 +2,7 @@
 //! with the song's real continuation (the reference that continuations are judged against).
 
 use anyhow::{Context, Result, anyhow, bail};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::rng::Rng;
 use crate::sampling::Specials;
@@ -86,34 +86,42 @@ pub fn test_prompts(
         .collect())
 }
 
-/// Every `.mid`/`.midi` file directly in `dir` (sorted by name), read, encoded and cut to
-/// `bars`, with its next `more` bars as the real continuation.
-pub fn dir_prompts(dir: &Path, (bars, more): (u32, u32), sp: Specials) -> Result<Vec<Prompt>> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot list generate.prompt_dir {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi"))
-        })
-        .collect();
-    files.sort();
+/// The MIDI file `path`, or every `.mid`/`.midi` file directly in the folder `path` (sorted by
+/// name), read, encoded and cut to `bars`, with its next `more` bars as the real continuation.
+/// A file with fewer bars is used whole (and a note says so).
+pub fn dir_prompts(path: &Path, (bars, more): (u32, u32), sp: Specials) -> Result<Vec<Prompt>> {
+    let files: Vec<PathBuf> = if path.is_file() {
+        vec![path.to_path_buf()]
+    } else {
+        let mut files: Vec<_> = std::fs::read_dir(path)
+            .with_context(|| format!("cannot list the prompt folder {}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                    e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi")
+                })
+            })
+            .collect();
+        files.sort();
+        files
+    };
     if files.is_empty() {
-        bail!("generate.prompt_dir {} holds no .mid files", dir.display());
+        bail!("the prompt folder {} holds no .mid files", path.display());
     }
     let mut out = Vec::with_capacity(files.len());
     for f in files {
         let song =
             crate::midi::read_file(&f).map_err(|e| anyhow!("prompt {}: {e}", f.display()))?;
         let enc = crate::remi::encode(&song).map_err(|e| anyhow!("prompt {}: {e}", f.display()))?;
-        out.push(prompt_of(
-            f.display().to_string(),
-            &enc.tokens,
-            bars,
-            more,
-            sp,
-        ));
+        let p = prompt_of(f.display().to_string(), &enc.tokens, bars, more, sp);
+        let have = p.tokens.iter().filter(|&&t| t == sp.bar).count() as u32;
+        if have < bars {
+            eprintln!(
+                "note: prompt {} has {have} bars, fewer than the {bars} asked for: used whole",
+                f.display()
+            );
+        }
+        out.push(p);
     }
     Ok(out)
 }

@@ -1,7 +1,9 @@
 //! The artifact store: `<root>/task=<task>/sampler=<name>/{NNN.mid, NNN.wav, samples.parquet,
 //! fingerprint.txt}`. Each partition is built in a temporary folder beside it and renamed into
 //! place, so an interrupted run leaves the previous partition intact; a partition whose
-//! fingerprint is unchanged is skipped, and partitions no longer configured are removed.
+//! fingerprint is unchanged is skipped, one whose audio alone changed (a SoundFont installed
+//! later, other audio settings) is rendered again from its stored pieces without sampling, and
+//! partitions no longer configured are removed.
 
 use anyhow::{Context, Result};
 use rayon::prelude::*;
@@ -9,11 +11,11 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::partition::{
-    GeneratedPiece, PartitionPlan, generate_pieces, partition_fingerprint, real_fingerprint,
-    real_pieces,
+    GeneratedPiece, PartitionPlan, audio_fingerprint, generate_pieces, partition_fingerprint,
+    real_fingerprint, real_pieces,
 };
 use super::prompts::Prompt;
-use super::samples::{SampleRow, write_samples};
+use super::samples::{SampleRow, read_samples, write_samples};
 use super::{GenerateConfig, SamplerConfig, Task};
 use crate::audio::{AudioConfig, Renderer, write_wav};
 use crate::fsio::{AtomicDir, fault};
@@ -31,14 +33,63 @@ pub fn piece_stem(index: u32) -> String {
     format!("{index:03}")
 }
 
-/// Whether the partition exists, is complete, was made with this fingerprint and has every
-/// file as it was written.
-pub fn partition_is_fresh(root: &Path, task: &str, sampler: &str, fingerprint: &str) -> bool {
+/// What a partition's files depend on: its pieces (tokens, MIDI) and their audio. Written to
+/// fingerprint.txt as two lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    pub pieces: String,
+    pub audio: String,
+}
+
+impl Fingerprint {
+    fn text(&self) -> String {
+        format!("{}\n{}\n", self.pieces, self.audio)
+    }
+}
+
+/// How a partition on disk stands against the fingerprint it should have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartitionState {
+    Fresh,
+    /// The pieces are as they should be, their audio is not.
+    AudioStale,
+    Stale,
+}
+
+/// Whether the partition exists, is complete, has every file as it was written, and was made
+/// with this fingerprint (or these pieces, with other audio).
+pub fn partition_state(root: &Path, task: &str, sampler: &str, fp: &Fingerprint) -> PartitionState {
     let dir = partition_dir(root, task, sampler);
-    dir.join(SAMPLES_FILE).is_file()
-        && std::fs::read_to_string(dir.join(FINGERPRINT_FILE))
-            .is_ok_and(|s| s.trim() == fingerprint)
-        && matches!(crate::hash::damaged_file(&dir), Ok(None))
+    let written = std::fs::read_to_string(dir.join(FINGERPRINT_FILE)).unwrap_or_default();
+    let mut lines = written.lines();
+    let (pieces, audio) = (lines.next(), lines.next());
+    let intact =
+        dir.join(SAMPLES_FILE).is_file() && matches!(crate::hash::damaged_file(&dir), Ok(None));
+    if !intact || pieces != Some(fp.pieces.as_str()) {
+        PartitionState::Stale
+    } else if audio != Some(fp.audio.as_str()) {
+        PartitionState::AudioStale
+    } else {
+        PartitionState::Fresh
+    }
+}
+
+/// The pieces of a written partition, from its samples.parquet (tokens decoded again).
+pub fn stored_pieces(root: &Path, task: &str, sampler: &str) -> Result<Vec<GeneratedPiece>> {
+    let path = partition_dir(root, task, sampler).join(SAMPLES_FILE);
+    read_samples(&path)?
+        .into_iter()
+        .map(|row| {
+            let song = crate::remi::decode(&row.tokens).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: piece {} does not decode: {e}",
+                    path.display(),
+                    row.piece
+                )
+            })?;
+            Ok(GeneratedPiece { row, song })
+        })
+        .collect()
 }
 
 /// Write one partition atomically; renders WAVs in parallel when a renderer is given.
@@ -47,7 +98,7 @@ pub fn write_partition(
     root: &Path,
     task: &str,
     sampler: &str,
-    fingerprint: &str,
+    fingerprint: &Fingerprint,
     pieces: &[GeneratedPiece],
     renderer: Option<&Renderer>,
 ) -> Result<Vec<SampleRow>> {
@@ -76,7 +127,7 @@ pub fn write_partition(
     write_samples(&tmp.join(SAMPLES_FILE), &rows)?;
     crate::hash::write_checksums(tmp, &[FINGERPRINT_FILE])?;
     // The fingerprint last: a partition without it is never taken as fresh.
-    std::fs::write(tmp.join(FINGERPRINT_FILE), format!("{fingerprint}\n"))?;
+    std::fs::write(tmp.join(FINGERPRINT_FILE), fingerprint.text())?;
     dir.commit()?;
     fault::point("generate:after-partition")?;
     Ok(rows)
@@ -149,6 +200,8 @@ pub fn remove_stale_partitions(
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GenerateSummary {
     pub partitions_written: usize,
+    /// Partitions whose audio alone was rendered again.
+    pub partitions_rerendered: usize,
     pub partitions_skipped: usize,
     pub partitions_removed: Vec<String>,
     pub pieces: usize,
@@ -160,12 +213,13 @@ impl GenerateSummary {
     /// The one-line summary of a run that took `secs`.
     pub fn line(&self, secs: f64) -> String {
         format!(
-            "{} partitions written ({} pieces, {} tokens, {} WAV, {:.0} tokens/s), {} fresh, {} removed",
+            "{} partitions written ({} pieces, {} tokens, {} WAV, {:.0} tokens/s), {} with audio rendered again, {} fresh, {} removed",
             self.partitions_written,
             self.pieces,
             self.tokens,
             self.wavs,
             self.tokens as f64 / secs.max(1e-9),
+            self.partitions_rerendered,
             self.partitions_skipped,
             self.partitions_removed.len()
         )
@@ -228,7 +282,7 @@ pub fn write_store<M: NextToken, U: NextToken>(
         w.partition(b, Task::Baseline, &baseline_sampler())?;
     }
     if real {
-        let fp = real_fingerprint(spec.prompts, spec.audio, w.renderer.is_some());
+        let fp = w.fingerprint(real_fingerprint(spec.prompts));
         w.write(Task::Continuation, REAL_SAMPLER, &fp, false, || {
             real_pieces(spec.prompts)
         })?;
@@ -264,26 +318,32 @@ impl Writer<'_> {
             prompts: spec.prompts,
             run_seed: spec.run_seed,
         };
-        let audio_on = self.renderer.is_some();
-        let fp = partition_fingerprint(
+        let fp = self.fingerprint(partition_fingerprint(
             model.fingerprint,
             spec.generate,
-            spec.audio,
             &plan,
-            audio_on,
-        );
+        ));
         self.write(task, &sampler.name, &fp, true, || {
             generate_pieces(model.model, spec.generate, &plan)
         })
     }
 
+    /// These pieces with this run's audio.
+    fn fingerprint(&self, pieces: String) -> Fingerprint {
+        Fingerprint {
+            pieces,
+            audio: audio_fingerprint(self.spec.audio, self.renderer.is_some()),
+        }
+    }
+
     /// Writes the partition `task`/`name` from `pieces()` unless one with fingerprint `fp` is
-    /// there; adds what it did to the summary (its tokens only when they were `decoded`).
+    /// there, or renders its stored pieces again when only the audio differs; adds what it did
+    /// to the summary (its tokens only when they were `decoded`).
     fn write(
         &mut self,
         task: Task,
         name: &str,
-        fp: &str,
+        fp: &Fingerprint,
         decoded: bool,
         pieces: impl FnOnce() -> Result<Vec<GeneratedPiece>>,
     ) -> Result<()> {
@@ -291,27 +351,39 @@ impl Writer<'_> {
         self.keep
             .insert((task.as_str().to_string(), name.to_string()));
         self.bar.set_message(format!("{task}/{name}"));
-        if !spec.force && partition_is_fresh(spec.root, task.as_str(), name, fp) {
-            self.summary.partitions_skipped += 1;
+        let state = match spec.force {
+            true => PartitionState::Stale,
+            false => partition_state(spec.root, task.as_str(), name, fp),
+        };
+        let pieces = match state {
+            PartitionState::Fresh => {
+                self.summary.partitions_skipped += 1;
+                self.bar.inc(1);
+                return Ok(());
+            }
+            PartitionState::AudioStale => stored_pieces(spec.root, task.as_str(), name)?,
+            PartitionState::Stale => pieces()?,
+        };
+        let rows = write_partition(
+            spec.root,
+            task.as_str(),
+            name,
+            fp,
+            &pieces,
+            self.renderer.as_ref(),
+        )
+        .with_context(|| format!("writing partition {task}/{name}"))?;
+        let s = &mut self.summary;
+        if state == PartitionState::AudioStale {
+            s.partitions_rerendered += 1;
         } else {
-            let pieces = pieces()?;
-            let rows = write_partition(
-                spec.root,
-                task.as_str(),
-                name,
-                fp,
-                &pieces,
-                self.renderer.as_ref(),
-            )
-            .with_context(|| format!("writing partition {task}/{name}"))?;
-            let s = &mut self.summary;
             s.partitions_written += 1;
             s.pieces += rows.len();
             if decoded {
                 s.tokens += rows.iter().map(|r| r.n_tokens as usize).sum::<usize>();
             }
-            s.wavs += rows.iter().filter(|r| r.has_wav).count();
         }
+        s.wavs += rows.iter().filter(|r| r.has_wav).count();
         self.bar.inc(1);
         Ok(())
     }

@@ -28,6 +28,7 @@ pub mod query;
 pub mod stats;
 pub mod store;
 pub mod summary;
+pub mod table;
 
 pub use evaluate::{EvaluateOutcome, RunInputs, evaluate_dir, evaluate_run, score_all};
 pub use pieces::{Group, PieceJob, Scope, ScoredPiece};

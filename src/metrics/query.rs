@@ -18,7 +18,8 @@ use super::store::{PIECES_DIR, SUMMARY_FILE, scan_pieces};
 /// How a query result is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
-    /// Polars' table display (POLARS_FMT_MAX_ROWS / POLARS_FMT_MAX_COLS control truncation).
+    /// Aligned text with every selected column (wrapped to the terminal's `COLUMNS`), long
+    /// strings cut, up to 500 rows ([`super::table`]).
     Table,
     Csv,
     /// A JSON array of row objects.
@@ -193,7 +194,7 @@ fn scan_songs(tokens: &Path) -> Result<LazyFrame> {
 /// The result as text in the chosen format.
 pub fn format_frame(df: &mut DataFrame, format: OutputFormat) -> Result<String> {
     match format {
-        OutputFormat::Table => Ok(format!("{df}")),
+        OutputFormat::Table => Ok(super::table::format_table(df, None)),
         OutputFormat::Csv => {
             let mut buf = Vec::new();
             CsvWriter::new(&mut buf)

@@ -14,7 +14,7 @@ pub struct Card<'a> {
     pub wav_href: Option<String>,
     /// The piano roll's link and what it shows, or why it could not be drawn.
     pub roll: Result<(String, RollInfo), String>,
-    /// Position in file order (the page's default sort).
+    /// Position in the page's default order: by the summary's rank (see `order_by_rank`).
     pub order: usize,
     /// Seconds from the start to the first generated bar (pieces with a known start bar).
     pub split_seconds: Option<f64>,

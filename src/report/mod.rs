@@ -67,6 +67,7 @@ pub fn write_report(src: &Sources, out: &Path, max_reference: usize) -> Result<R
         .map(|(i, p)| generated_card(p, i, src.generated_dir, out))
         .collect::<Result<_>>()?;
     pair_continuations(&mut cards);
+    order_by_rank(&mut cards, &data.summary);
     let renderer = if data.reference.is_empty() {
         None
     } else {
@@ -149,6 +150,23 @@ fn generated_card<'a>(
         split_seconds,
         pair: None,
     })
+}
+
+/// Orders the cards by their row's rank in the summary (the closest to the real music first);
+/// the real continuations, the baseline and unranked rows last, each group in file order.
+fn order_by_rank(cards: &mut [Card], summary: &[crate::metrics::SummaryRow]) {
+    let rank = |p: &Piece| {
+        let row = summary
+            .iter()
+            .find(|r| r.group.task == p.task && r.group.sampler == p.sampler);
+        let last = p.task == crate::generate::Task::Baseline.as_str()
+            || row.is_none_or(|r| r.group.is_reference());
+        (last, row.and_then(|r| r.rank).unwrap_or(u32::MAX))
+    };
+    cards.sort_by_key(|c| (rank(c.piece), c.order));
+    for (i, c) in cards.iter_mut().enumerate() {
+        c.order = i;
+    }
 }
 
 /// Gives each model continuation its prompt and real continuation: the piece of

@@ -53,8 +53,9 @@ pub fn page_html(p: &PageParts) -> String {
     for n in &d.notes {
         let _ = writeln!(s, "<p class=\"error\">{}</p>", html(n));
     }
-    run_section(&mut s, d);
+    // The results first, then how the run was made.
     summary_section(&mut s, &d.summary);
+    run_section(&mut s, d);
     overlap_section(&mut s, &d.summary, p.distributions);
     s.push_str("<section id=\"plot\"><h2>H4 against GS</h2>");
     match p.plot_href {
@@ -75,7 +76,14 @@ pub fn page_html(p: &PageParts) -> String {
 }
 
 /// Train counts shown first, in this order; the rest follow by name.
-const FIRST: [&str; 4] = ["steps", "valid_loss", "train_loss", "tokens_seen"];
+const FIRST: [&str; 6] = [
+    "steps",
+    "planned_steps",
+    "stopped_by",
+    "valid_loss",
+    "train_loss",
+    "tokens_seen",
+];
 
 fn run_section(s: &mut String, d: &RunData) {
     s.push_str("<section id=\"run\"><h2>Run</h2><table class=\"kv\" id=\"run-table\">");
@@ -170,22 +178,7 @@ fn summary_section(s: &mut String, rows: &[SummaryRow]) {
                 ci.map_or("–".into(), |(lo, hi)| format!("[{lo:.3}, {hi:.3}]"))
             );
         }
-        let _ = write!(
-            s,
-            "<td data-col=\"distance\" data-value=\"{}\" data-lo=\"{}\" data-hi=\"{}\" title=\"{}\">{}{}</td>",
-            exact(r.distance),
-            exact(r.distance_ci.map(|c| c.0)),
-            exact(r.distance_ci.map(|c| c.1)),
-            r.distance_ci.map_or(String::new(), |(lo, hi)| format!(
-                "95% CI [{lo:.2}, {hi:.2}]"
-            )),
-            num(r.distance, 3),
-            if r.tied_with_best() == Some(true) {
-                " ="
-            } else {
-                ""
-            }
-        );
+        s.push_str(&distance_cell(r));
         for (col, v, digits) in [
             ("oa_mean", r.oa_mean, 3),
             ("rank", r.rank.map(f64::from), 0),
@@ -200,6 +193,26 @@ fn summary_section(s: &mut String, rows: &[SummaryRow]) {
         s.push_str("</tr>");
     }
     s.push_str("</tbody></table></div></section>\n");
+}
+
+/// The distance cell: its interval in the tooltip and data attributes, " =" when tied with
+/// the best row of its reference.
+fn distance_cell(r: &SummaryRow) -> String {
+    format!(
+        "<td data-col=\"distance\" data-value=\"{}\" data-lo=\"{}\" data-hi=\"{}\" title=\"{}\">{}{}</td>",
+        exact(r.distance),
+        exact(r.distance_ci.map(|c| c.0)),
+        exact(r.distance_ci.map(|c| c.1)),
+        r.distance_ci.map_or(String::new(), |(lo, hi)| format!(
+            "95% CI [{lo:.2}, {hi:.2}]"
+        )),
+        num(r.distance, 3),
+        if r.tied_with_best() == Some(true) {
+            " ="
+        } else {
+            ""
+        }
+    )
 }
 
 /// Overlap with the reference per metric (rows) and compared row (columns).
@@ -281,7 +294,7 @@ fn pieces_section(s: &mut String, cards: &[Card]) {
          onsubmit=\"return false\"><label>task <select id=\"f-task\" data-key=\"task\">\
          <option value=\"\">all</option>{}</select></label> <label>sampler <select \
          id=\"f-sampler\" data-key=\"sampler\"><option value=\"\">all</option>{}</select></label> \
-         <label>sort by <select id=\"f-sort\" data-key=\"sort\"><option value=\"\">file order\
+         <label>sort by <select id=\"f-sort\" data-key=\"sort\"><option value=\"\">rank\
          </option><option value=\"h1\">H1</option><option value=\"h4\">H4</option><option \
          value=\"gs\">GS</option></select></label> <label><select id=\"f-dir\" data-key=\"dir\">\
          <option value=\"\">ascending</option><option value=\"desc\">descending</option>\

@@ -72,24 +72,7 @@ where
     let rows = reqs.len() * w;
     let sp = opts.specials;
     let vocab = model.vocab_size();
-    let mut searches: Vec<Search<G>> = start_rows(new_grammar, reqs, sp)?
-        .into_iter()
-        .zip(reqs)
-        .map(|(row, r)| {
-            let start_bar = row.start_bar;
-            let mut slots: Vec<Option<Row<G>>> = (0..w).map(|_| None).collect();
-            slots[0] = Some(row);
-            Search {
-                start_bar,
-                slots,
-                keys: vec![0.0; w],
-                finished: Vec::new(),
-                // Its own stream: the first slot's row keeps the seed's.
-                rng: Rng::new(Rng::derive(r.seed, &["beam"])),
-                done: false,
-            }
-        })
-        .collect();
+    let mut searches = start_searches(new_grammar, reqs, opts, w)?;
     let mut state = model.init_state(rows);
     // Only each piece's first slot has a prompt; the others are forks of it later.
     let prompts: Vec<&[u16]> = searches
@@ -137,6 +120,33 @@ where
         .zip(reqs)
         .map(|(s, r)| s.best(r))
         .collect()
+}
+
+/// One search per request, its prompt in the first of `width` slots.
+fn start_searches<G: TokenGrammar>(
+    new_grammar: impl Fn() -> G,
+    reqs: &[Request],
+    opts: &DecodeOptions,
+    width: usize,
+) -> Result<Vec<Search<G>>> {
+    Ok(start_rows(new_grammar, reqs, opts.specials)?
+        .into_iter()
+        .zip(reqs)
+        .map(|(row, r)| {
+            let start_bar = row.start_bar;
+            let mut slots: Vec<Option<Row<G>>> = (0..width).map(|_| None).collect();
+            slots[0] = Some(row);
+            Search {
+                start_bar,
+                slots,
+                keys: vec![0.0; width],
+                finished: Vec::new(),
+                // Its own stream: the first slot's row keeps the seed's.
+                rng: Rng::new(Rng::derive(r.seed, &["beam"])),
+                done: false,
+            }
+        })
+        .collect())
 }
 
 impl<G: TokenGrammar + Clone> Search<G> {

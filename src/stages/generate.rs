@@ -6,9 +6,10 @@ use std::path::PathBuf;
 
 use super::{Ctx, config_hash};
 use crate::audio::AudioConfig;
+use crate::generate::partition::soundfont_identity;
 use crate::generate::store::store_fingerprint;
 use crate::generate::{GenerateConfig, GenerateJob, generate};
-use crate::pipeline::{Counts, Job, Stage, StageOutput, Upstream};
+use crate::pipeline::{Counts, Inputs, Job, Stage, StageOutput, Upstream};
 
 pub struct Generate;
 
@@ -41,6 +42,16 @@ impl Stage<Ctx> for Generate {
         })
     }
 
+    /// The SoundFont itself: installed (or replaced) after a run, it makes the stage stale, and
+    /// the rerun renders the missing audio without sampling again.
+    fn own_inputs(&self, ctx: &Ctx) -> Result<Inputs> {
+        let audio = &ctx.cfg.audio;
+        Ok(Inputs::from([(
+            "soundfont".to_string(),
+            soundfont_identity(&audio.soundfont),
+        )]))
+    }
+
     fn run(&self, ctx: &Ctx, job: &Job) -> Result<StageOutput> {
         let (g, layout) = (&ctx.cfg.generate, &ctx.layout);
         let started = std::time::Instant::now();
@@ -56,6 +67,10 @@ impl Stage<Ctx> for Generate {
         let s = generate(&gen_job, job.out, job.force)?;
         let counts = Counts::from([
             ("partitions_written".into(), s.partitions_written.into()),
+            (
+                "partitions_rerendered".into(),
+                s.partitions_rerendered.into(),
+            ),
             ("partitions_skipped".into(), s.partitions_skipped.into()),
             (
                 "partitions_removed".into(),

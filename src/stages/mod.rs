@@ -84,4 +84,24 @@ mod tests {
             ["tokenize", "train", "generate", "evaluate", "report"]
         );
     }
+
+    /// A SoundFont installed after a run makes generate stale (its own inputs change).
+    #[test]
+    fn generate_follows_the_soundfont() {
+        use crate::pipeline::Stage;
+        let dir = std::env::temp_dir().join(format!("cadenza-sf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let font = dir.join("gm.sf2");
+        let text = format!(
+            "[run]\nname = \"t\"\n[audio]\nsoundfont = \"{}\"\n",
+            font.display()
+        );
+        let ctx = Ctx::new(Config::parse(&text, "t.toml".as_ref()).unwrap());
+        let inputs = || generate::Generate.own_inputs(&ctx).unwrap();
+        let before = inputs();
+        assert_eq!(before["soundfont"], "absent");
+        std::fs::write(&font, b"sf2").unwrap();
+        assert_ne!(inputs(), before);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

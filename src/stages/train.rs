@@ -77,6 +77,16 @@ impl Stage<Ctx> for Train {
         let r = train_on_configured_backend(&spec)?;
         let counts = Counts::from([
             ("steps".into(), r.step.into()),
+            ("planned_steps".into(), r.planned_steps.into()),
+            (
+                "stopped_by".into(),
+                if r.time_capped() {
+                    "train.max_minutes"
+                } else {
+                    "train.max_steps"
+                }
+                .into(),
+            ),
             ("tokens_seen".into(), r.tokens_seen.into()),
             ("train_songs".into(), train_songs.len().into()),
             ("valid_songs".into(), valid_songs.len().into()),

@@ -47,6 +47,8 @@ pub struct TrainSpec<'a> {
 #[derive(Debug, Clone)]
 pub struct TrainReport {
     pub step: usize,
+    /// `train.max_steps`: the steps planned.
+    pub planned_steps: usize,
     pub finished: bool,
     pub resumed_from: Option<usize>,
     pub tokens_seen: u64,
@@ -66,6 +68,11 @@ pub struct TrainReport {
 }
 
 impl TrainReport {
+    /// Whether `train.max_minutes` ended the run before `train.max_steps`.
+    pub fn time_capped(&self) -> bool {
+        self.finished && self.step < self.planned_steps
+    }
+
     /// The one-line summary of the stage.
     pub fn summary(&self) -> String {
         let resumed = match self.resumed_from {
@@ -91,9 +98,15 @@ impl TrainReport {
         } else {
             String::new()
         };
+        let capped = if self.time_capped() {
+            " (stopped by the time cap train.max_minutes)"
+        } else {
+            ""
+        };
         format!(
-            "{} steps{resumed}, {} tokens, {:.0} tok/s; valid loss {valid} vs unigram entropy {:.3} nats{scale}{monitor}; checkpoint {}",
+            "{} of {} steps{capped}{resumed}, {} tokens, {:.0} tok/s; valid loss {valid} vs unigram entropy {:.3} nats{scale}{monitor}; checkpoint {}",
             self.step,
+            self.planned_steps,
             self.tokens_seen,
             self.tokens_per_sec,
             self.unigram_entropy,
@@ -195,6 +208,7 @@ pub fn train<B: AutodiffBackend>(spec: &TrainSpec, device: &B::Device) -> Result
         };
         return Ok(TrainReport {
             step: state.step,
+            planned_steps: spec.train.max_steps,
             finished: true,
             resumed_from: Some(state.step),
             tokens_seen: state.tokens_seen,
@@ -213,6 +227,7 @@ pub fn train<B: AutodiffBackend>(spec: &TrainSpec, device: &B::Device) -> Result
     let s = &session.state;
     Ok(TrainReport {
         step: s.step,
+        planned_steps: spec.train.max_steps,
         finished: s.finished,
         resumed_from: session.resumed_from,
         tokens_seen: s.tokens_seen,

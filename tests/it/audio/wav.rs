@@ -148,3 +148,89 @@ fn missing_soundfont_is_midi_only_unless_required() {
         "{err}"
     );
 }
+
+/// Every rendered piece peaks at `audio.peak_dbfs` (default −1 dBFS), soft and loud pieces
+/// alike, and nothing clips in the 16-bit file.
+#[test]
+fn rendered_pieces_peak_at_the_configured_level_without_clipping() {
+    let Some(r) = renderer(0.2) else { return };
+    let target = 10f32.powf(-1.0 / 20.0);
+    for velocity in [20u8, 70, 127] {
+        let mut s = song(
+            8,
+            vec![Tempo {
+                tick: 0,
+                bpm: 120.0,
+            }],
+        );
+        for n in &mut s.notes {
+            n.velocity = velocity;
+        }
+        let audio = r.render(&s).unwrap();
+        assert!(
+            (audio.peak() - target).abs() < 1e-5,
+            "velocity {velocity}: peak {}",
+            audio.peak()
+        );
+        let b = wav_bytes(&audio);
+        let max = b[44..]
+            .chunks_exact(2)
+            .map(|c| i16::from_le_bytes([c[0], c[1]]).unsigned_abs())
+            .max()
+            .unwrap();
+        assert!(max < i16::MAX as u16, "no sample at full scale: {max}");
+        assert!(
+            (max as f32 / i16::MAX as f32 - target).abs() < 1e-3,
+            "{max}"
+        );
+        assert!(audio.rms() > 0.02, "audible: rms {}", audio.rms());
+    }
+    let mut quiet = AudioConfig::default();
+    quiet.peak_dbfs = -20.0;
+    let q = Renderer::load(&quiet)
+        .unwrap()
+        .render(&song(4, vec![]))
+        .unwrap();
+    assert!((q.peak() - 0.1).abs() < 1e-5);
+    quiet.peak_dbfs = 3.0;
+    assert!(
+        quiet
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("audio.peak_dbfs")
+    );
+}
+
+/// Without a SoundFont and with `audio.required = true`, `pipeline run all` stops before any
+/// stage, with one message saying what to install, which key to set, and how to go on without
+/// sound.
+#[test]
+fn a_required_soundfont_that_is_missing_stops_the_run_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[run]\nname = \"t\"\nartifacts_dir = \"{0}/artifacts\"\ntokens_dir = \"{0}/tokens\"\n\
+             [audio]\nsoundfont = \"{0}/none.sf2\"\nrequired = true\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let o = crate::support::cli(&config, &["run", "all"], &[]);
+    let text = crate::support::text(&o);
+    assert!(!o.status.success(), "{text}");
+    for needle in [
+        "none.sf2",
+        "fluid-soundfont-gm",
+        "audio.soundfont",
+        "audio.required = false",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    assert!(
+        !dir.path().join("tokens").exists() && !dir.path().join("artifacts").exists(),
+        "no work started"
+    );
+}

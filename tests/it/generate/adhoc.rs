@@ -4,7 +4,7 @@
 use cadenza::config::Config;
 use cadenza::generate::store::{SAMPLES_FILE, partition_dir};
 use cadenza::generate::{
-    GenerateJob, GenerateSummary, SamplerOverrides, Task, generate, read_samples,
+    AdhocArgs, GenerateJob, GenerateSummary, SamplerOverrides, Task, generate, read_samples,
 };
 use cadenza::layout::RunLayout;
 use cadenza::midi::{Note, Song, Tempo};
@@ -76,7 +76,10 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
     // What `pipeline generate --checkpoint <train dir> --task T --sampler S --n N` does.
     let adhoc_with =
         |task, sampler: &str, o: &SamplerOverrides, n| -> anyhow::Result<GenerateSummary> {
-            let g = cfg.generate.adhoc(task, sampler, o, n)?;
+            let g = cfg.generate.adhoc(&AdhocArgs {
+                overrides: o.clone(),
+                ..AdhocArgs::new(task, sampler, n)
+            })?;
             let layout = RunLayout::new(&cfg);
             let job = GenerateJob {
                 generate: &g,
@@ -195,4 +198,93 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
         adhoc_with(Task::Unconditional, "t1.0_k40_fam", &beam, 2).unwrap_err()
     );
     assert!(err.contains("beam"), "{err}");
+}
+
+/// `pipeline generate --prompt FILE`: a hand-made 4-bar MIDI file (shorter than the 8 prompt
+/// bars asked for, so used whole, and said so) is continued for 3 bars; the output starts
+/// with those 4 bars note for note and has 7 bars.
+#[test]
+fn the_cli_continues_a_users_midi_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let ckpt = root.join("train/checkpoints/step-00000001");
+    std::fs::create_dir_all(&ckpt).unwrap();
+    let mcfg = TransformerXlConfig::tiny(Vocab::SIZE);
+    write_model(&ckpt, &crate::support::model::<CpuBackend>(&mcfg, 3), &mcfg).unwrap();
+    std::fs::write(ckpt.join(STATE_FILE), "{}").unwrap();
+    let prompt = song(4, 60);
+    let file = root.join("mine.mid");
+    std::fs::write(&file, cadenza::midi::write_bytes(&prompt)).unwrap();
+    let config = root.join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[run]\nname = \"t\"\nartifacts_dir = \"{}\"\n[generate]\nmax_tokens = 400\n[audio]\nsoundfont = \"/nonexistent.sf2\"\n",
+            root.join("artifacts").display()
+        ),
+    )
+    .unwrap();
+    let out = root.join("out");
+    let o = crate::support::cli(
+        &config,
+        &[
+            "generate",
+            "--checkpoint",
+            root.join("train").to_str().unwrap(),
+            "--prompt",
+            file.to_str().unwrap(),
+            "--prompt-bars",
+            "8",
+            "--bars",
+            "3",
+            "--n",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let text = crate::support::text(&o);
+    assert!(o.status.success(), "{text}");
+    assert!(
+        text.contains("has 4 bars, fewer than the 8 asked for: used whole"),
+        "{text}"
+    );
+    let part = partition_dir(&out, "continuation", "t1.0_k40_fam");
+    for i in 0..2 {
+        let got = cadenza::midi::read_file(&part.join(format!("{i:03}.mid"))).unwrap();
+        let head: Vec<_> = got.notes.iter().filter(|n| n.start < 4 * 1920).collect();
+        assert_eq!(head.len(), prompt.notes.len(), "piece {i}");
+        for (a, b) in head.iter().zip(&prompt.notes) {
+            // REMI keeps velocity in bins of 4.
+            assert_eq!(
+                (a.start, a.end, a.pitch, a.velocity / 4),
+                (b.start, b.end, b.pitch, b.velocity / 4)
+            );
+        }
+        assert_eq!(
+            cadenza::generate::song_bars(&got),
+            7,
+            "piece {i}: 4 + 3 bars"
+        );
+    }
+    let rows = read_samples(&part.join(SAMPLES_FILE)).unwrap();
+    assert!(rows.iter().all(|r| r.start_bar == 4 && r.n_bars == 7));
+    // --prompt with an unconditional task is refused.
+    let o = crate::support::cli(
+        &config,
+        &[
+            "generate",
+            "--checkpoint",
+            "x",
+            "--task",
+            "unconditional",
+            "--prompt",
+            file.to_str().unwrap(),
+            "--out",
+            "y",
+        ],
+        &[],
+    );
+    assert!(!o.status.success() && crate::support::text(&o).contains("--prompt"));
 }

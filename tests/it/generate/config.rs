@@ -179,7 +179,7 @@ fn a_samplers_tasks_are_not_in_its_fingerprint() {
             prompts: &[],
             run_seed: 1,
         };
-        partition_fingerprint("m", &cfg.generate, &cfg.audio, &plan, false)
+        partition_fingerprint("m", &cfg.generate, &plan)
     };
     let before = fp(&s);
     s.tasks = vec![Task::Unconditional];

@@ -130,3 +130,72 @@ fn store_layout_skip_regenerate_and_remove() {
         .collect();
     assert!(leftovers.is_empty());
 }
+
+/// A store written without a SoundFont becomes stale when one appears: the rerun renders the
+/// audio of the stored pieces and samples nothing (tokens and MIDI bytes unchanged); other
+/// audio settings do the same; the generate stage's inputs follow the SoundFont.
+#[test]
+fn a_soundfont_installed_later_renders_the_audio_only() {
+    let Some(font) = crate::support::soundfont("audio rendered again (generate::store)") else {
+        return;
+    };
+    let model = crate::support::model::<CpuBackend>(&TransformerXlConfig::tiny(Vocab::SIZE), 4);
+    let cached = KvDecoder::new(&model, 16, Window::Memory).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let gcfg = GenerateConfig {
+        tasks: vec![Task::Unconditional],
+        pieces_per_sampler: 2,
+        unconditional_bars: 2,
+        max_tokens: 120,
+        samplers: vec![SamplerConfig::new("a", 1.0, 20, 1.0)],
+        ..Default::default()
+    };
+    let mut audio = AudioConfig {
+        soundfont: root.join("later.sf2"),
+        tail_seconds: 0.2,
+        ..AudioConfig::default()
+    };
+    let part = partition_dir(root, "unconditional", "a");
+    let snapshot = || {
+        let rows = read_samples(&part.join(SAMPLES_FILE)).unwrap();
+        let midi: Vec<Vec<u8>> = (0..2)
+            .map(|i| std::fs::read(part.join(format!("{i:03}.mid"))).unwrap())
+            .collect();
+        (rows, midi)
+    };
+    let s = store(&cached, "ckpt-1", &gcfg, &audio, root);
+    assert_eq!((s.partitions_written, s.wavs), (1, 0));
+    let (rows, midi) = snapshot();
+    assert!(rows.iter().all(|r| !r.has_wav));
+    // Unchanged and still without a SoundFont: fresh.
+    let s = store(&cached, "ckpt-1", &gcfg, &audio, root);
+    assert_eq!(s.partitions_skipped, 1);
+
+    // The SoundFont appears (at the configured path).
+    std::os::unix::fs::symlink(&font, &audio.soundfont).unwrap();
+    let s = store(&cached, "ckpt-1", &gcfg, &audio, root);
+    assert_eq!(
+        (
+            s.partitions_written,
+            s.partitions_rerendered,
+            s.tokens,
+            s.wavs
+        ),
+        (0, 1, 0, 2),
+        "audio only"
+    );
+    let (rows2, midi2) = snapshot();
+    assert_eq!(midi, midi2, "MIDI bytes unchanged");
+    for (a, b) in rows.iter().zip(&rows2) {
+        assert_eq!((&a.tokens, a.seed, a.n_bars), (&b.tokens, b.seed, b.n_bars));
+        assert!(b.has_wav && part.join(format!("{:03}.wav", b.piece)).is_file());
+    }
+    let s = store(&cached, "ckpt-1", &gcfg, &audio, root);
+    assert_eq!(s.partitions_skipped, 1, "then fresh");
+    // Another audio setting: rendered again, not sampled.
+    audio.peak_dbfs = -6.0;
+    let s = store(&cached, "ckpt-1", &gcfg, &audio, root);
+    assert_eq!((s.partitions_written, s.partitions_rerendered), (0, 1));
+    assert_eq!(snapshot().1, midi);
+}

@@ -434,3 +434,55 @@ fn distance_intervals_tie_near_rows_and_separate_a_far_one() {
         assert_eq!((a.distance_ci, a.gap_ci), (b.distance_ci, b.gap_ci));
     }
 }
+
+/// `--format table` shows every selected column and row (wrapped into blocks that fit the
+/// width, the first column repeated), cutting long strings instead of columns.
+#[test]
+fn the_table_format_shows_every_column() {
+    use cadenza::metrics::table::format_table;
+    let n = 12;
+    let mut cols = vec![Column::new(
+        "sampler".into(),
+        (0..n).map(|i| format!("s{i}")).collect::<Vec<_>>(),
+    )];
+    for k in 0..20 {
+        cols.push(Column::new(
+            format!("metric_{k:02}").into(),
+            (0..n)
+                .map(|i| (i * 100 + k) as f64 / 7.0)
+                .collect::<Vec<_>>(),
+        ));
+    }
+    cols.push(Column::new(
+        "file".into(),
+        (0..n)
+            .map(|i| {
+                format!("/a/very/long/path/to/generated/task=unconditional/sampler=s/{i:03}.mid")
+            })
+            .collect::<Vec<_>>(),
+    ));
+    let df = DataFrame::new(n, cols).unwrap();
+    let text = format_table(&df, Some(100));
+    for k in 0..20 {
+        assert!(text.contains(&format!("metric_{k:02}")), "{text}");
+    }
+    assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
+    assert!(
+        text.contains("s11")
+            && text.contains(
+                &format!("{:.6}", 1119.0 / 7.0)
+                    .trim_end_matches('0')
+                    .to_string()
+            )
+    );
+    assert!(
+        text.contains('…') && !text.contains("011.mid"),
+        "long strings are cut"
+    );
+    let blocks = text.matches("sampler").count();
+    assert!(
+        blocks >= 3,
+        "wrapped into blocks, each with the first column: {blocks}"
+    );
+    assert!(text.ends_with("(12 rows × 22 columns)\n"), "{text}");
+}

@@ -379,3 +379,47 @@ fn report_stage_names_the_missing_upstream_stage() {
     assert!(!o.status.success());
     assert!(text(&o).contains("pipeline run evaluate"), "{}", text(&o));
 }
+
+/// The page leads with the results: the summary before the run table, and the cards in the
+/// summary's rank order (closest first), the real continuations last.
+#[test]
+fn cards_follow_the_summary_rank() {
+    let run = Run::new();
+    run.write_report(2).unwrap();
+    let html = std::fs::read_to_string(run.report_dir().join("index.html")).unwrap();
+    assert!(html.find("id=\"summary-table\"").unwrap() < html.find("id=\"run-table\"").unwrap());
+    let path = run.run_dir().join("metrics/summary.parquet");
+    let df = ParquetReader::new(std::fs::File::open(path).unwrap())
+        .finish()
+        .unwrap();
+    let rows = cadenza::metrics::summary::rows_from_frame(&df).unwrap();
+    let rank = |task: &str, sampler: &str| {
+        rows.iter()
+            .find(|r| r.group.task == task && r.group.sampler == sampler)
+            .and_then(|r| r.rank)
+            .unwrap_or(u32::MAX)
+    };
+    let cards = &html[html.find("id=\"cards\"").unwrap()..html.find("id=\"reference\"").unwrap()];
+    let mut seen = Vec::new();
+    for part in cards.split("<article class=\"card").skip(1) {
+        let attr = |name: &str| {
+            let at = part.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+            part[at..at + part[at..].find('"').unwrap()].to_string()
+        };
+        seen.push((attr("data-task"), attr("data-sampler"), attr("data-order")));
+    }
+    assert_eq!(seen.len(), PIECES.len());
+    let ranks: Vec<u32> = seen.iter().map(|(t, s, _)| rank(t, s)).collect();
+    assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "{seen:?} {ranks:?}");
+    assert_eq!(seen.last().map(|c| c.1.as_str()), Some("real"));
+    let orders: Vec<usize> = seen.iter().map(|c| c.2.parse().unwrap()).collect();
+    assert_eq!(
+        orders,
+        (0..seen.len()).collect::<Vec<_>>(),
+        "data-order is the shown order"
+    );
+    assert!(
+        ranks.iter().filter(|&&r| r != u32::MAX).count() >= 2,
+        "ranked rows: {ranks:?}"
+    );
+}
