@@ -57,7 +57,7 @@ fn a_bad_value_in_any_section_is_refused_before_any_work() {
             "temperature = 0.0",
             "generate.sampler[0].temperature",
         ),
-        ("required = false", "sample_rate = 10", "audio.sample_rate"),
+        ("required = true", "sample_rate = 10", "audio.sample_rate"),
         (
             "reference_split = \"test\"",
             "reference_split = \"tset\"",
