@@ -1,13 +1,15 @@
-//! WAV rendering with rustysynth and a General MIDI SoundFont.
+//! Audio rendering with rustysynth and a General MIDI SoundFont, stored as FLAC or WAV.
 //!
 //! The renderer drives rustysynth's `Synthesizer` from our own note list, following the song's
 //! tempo map, so it needs no MIDI bytes; the SoundFont is loaded once and shared across threads.
 
+mod flac;
 mod render;
 mod wav;
 
+pub use flac::flac_bytes;
 pub use render::{Renderer, song_seconds, tick_seconds};
-pub use wav::{Audio, wav_bytes, write_wav};
+pub use wav::{Audio, wav_bytes};
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -38,6 +40,50 @@ pub struct AudioConfig {
     /// clip, and one instrument's pieces differ little in crest factor.
     #[serde(default = "default_peak")]
     pub peak_dbfs: f64,
+    /// The audio files' format: "flac" (lossless, about half the size; every current browser
+    /// plays it) or "wav".
+    #[serde(default)]
+    pub format: AudioFormat,
+}
+
+/// How rendered audio is stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AudioFormat {
+    #[default]
+    Flac,
+    Wav,
+}
+
+impl AudioFormat {
+    /// The file extension.
+    pub fn ext(self) -> &'static str {
+        match self {
+            AudioFormat::Flac => "flac",
+            AudioFormat::Wav => "wav",
+        }
+    }
+
+    /// The file's bytes.
+    pub fn bytes(self, audio: &Audio) -> anyhow::Result<Vec<u8>> {
+        match self {
+            AudioFormat::Flac => flac_bytes(audio),
+            AudioFormat::Wav => Ok(wav_bytes(audio)),
+        }
+    }
+}
+
+/// Writes `audio` as `<stem>.<ext>`; returns the path.
+pub fn write_audio(
+    stem: &std::path::Path,
+    audio: &Audio,
+    format: AudioFormat,
+) -> anyhow::Result<PathBuf> {
+    use anyhow::Context;
+    let path = stem.with_extension(format.ext());
+    std::fs::write(&path, format.bytes(audio)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
 }
 
 fn default_soundfont() -> PathBuf {
@@ -62,6 +108,7 @@ impl Default for AudioConfig {
             tail_seconds: default_tail(),
             program: 0,
             peak_dbfs: default_peak(),
+            format: AudioFormat::default(),
         }
     }
 }

@@ -4,8 +4,9 @@ use anyhow::{Context, Result, anyhow};
 use rustysynth::{SoundFont, Synthesizer, SynthesizerSettings};
 use std::sync::Arc;
 
-use super::{Audio, AudioConfig};
+use super::{Audio, AudioConfig, AudioFormat, write_audio};
 use crate::midi::{Song, TPB};
+use std::path::{Path, PathBuf};
 
 /// Tempo before the first tempo event (the MIDI default).
 const DEFAULT_BPM: f64 = 120.0;
@@ -19,6 +20,7 @@ pub struct Renderer {
     program: u8,
     /// Linear peak level every render is scaled to.
     peak: f32,
+    format: AudioFormat,
 }
 
 impl Renderer {
@@ -34,7 +36,13 @@ impl Renderer {
             tail_seconds: cfg.tail_seconds,
             program: cfg.program,
             peak: 10f64.powf(cfg.peak_dbfs / 20.0) as f32,
+            format: cfg.format,
         })
+    }
+
+    /// Writes `audio` as `<stem>.<ext>` in the configured format; returns the path.
+    pub fn write(&self, stem: &Path, audio: &Audio) -> Result<PathBuf> {
+        write_audio(stem, audio, self.format)
     }
 
     /// Render the whole song plus the release tail.

@@ -1,7 +1,4 @@
-//! Rendered audio and its encoding as a 16-bit stereo PCM WAV file.
-
-use anyhow::{Context, Result};
-use std::path::Path;
+//! Rendered audio and its files: 16-bit stereo PCM as WAV or FLAC.
 
 /// Stereo samples in [-1, 1] at `sample_rate`.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,7 +45,7 @@ impl Audio {
     }
 }
 
-fn to_i16(x: f32) -> i16 {
+pub(super) fn to_i16(x: f32) -> i16 {
     // Clip rather than wrap: a loud chord must not turn into noise.
     (x.clamp(-1.0, 1.0) * i16::MAX as f32).round() as i16
 }
@@ -81,9 +78,4 @@ pub fn wav_bytes(audio: &Audio) -> Vec<u8> {
         out.extend_from_slice(&to_i16(audio.right[i]).to_le_bytes());
     }
     out
-}
-
-pub fn write_wav(path: &Path, audio: &Audio) -> Result<()> {
-    std::fs::write(path, wav_bytes(audio))
-        .with_context(|| format!("cannot write {}", path.display()))
 }

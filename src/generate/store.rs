@@ -1,5 +1,5 @@
-//! The artifact store: `<root>/task=<task>/sampler=<name>/{NNN.mid, NNN.wav, samples.parquet,
-//! fingerprint.txt}`. Each partition is built in a temporary folder beside it and renamed into
+//! The artifact store: `<root>/task=<task>/sampler=<name>/{NNN.mid, NNN.flac (or .wav),
+//! samples.parquet, fingerprint.txt}`. Each partition is built in a temporary folder beside it and renamed into
 //! place, so an interrupted run leaves the previous partition intact; a partition whose
 //! fingerprint is unchanged is skipped, one whose audio alone changed (a SoundFont installed
 //! later, other audio settings) is rendered again from its stored pieces without sampling, and
@@ -17,7 +17,7 @@ use super::partition::{
 use super::prompts::Prompt;
 use super::samples::{SampleRow, read_samples, write_samples};
 use super::{GenerateConfig, SamplerConfig, Task};
-use crate::audio::{AudioConfig, Renderer, write_wav};
+use crate::audio::{AudioConfig, Renderer};
 use crate::fsio::{AtomicDir, fault};
 use crate::model::NextToken;
 
@@ -118,7 +118,7 @@ pub fn write_partition(
                 let audio = r
                     .render(&p.song)
                     .with_context(|| format!("rendering {task}/{sampler}/{stem}"))?;
-                write_wav(&tmp.join(format!("{stem}.wav")), &audio)?;
+                r.write(&tmp.join(&stem), &audio)?;
                 row.has_wav = true;
             }
             Ok(row)

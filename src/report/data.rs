@@ -335,7 +335,10 @@ pub fn generated_pieces(
                     .into_owned();
                 let key = piece_key(&id);
                 let row = rows.get(&key).cloned().unwrap_or_default();
-                let wav = Some(midi.with_extension("wav")).filter(|w| w.is_file());
+                let wav = ["flac", "wav"]
+                    .iter()
+                    .map(|ext| midi.with_extension(ext))
+                    .find(|w| w.is_file());
                 // Without samples.parquet the prompt is unknown: nothing shaded, as evaluate
                 // scores such a continuation whole.
                 let start_bar = row.start_bar;

@@ -16,7 +16,7 @@ pub mod tables;
 
 use anyhow::{Context, Result};
 use rayon::prelude::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use cards::{Card, ContinuationPair};
 use data::Piece;
@@ -228,22 +228,20 @@ fn reference_card<'a>(
         Err(e) => Err(format!("cannot copy {}: {e}", p.midi.display())),
     };
     let wav_href = match (renderer, roll.is_ok()) {
-        (Some(r), true) => {
-            let wav = copy.with_extension("wav");
-            match render_excerpt(r, &copy, &wav) {
-                Ok(()) => {
-                    let mut segs = midi_segs.clone();
-                    if let Some(last) = segs.last_mut() {
-                        *last = format!("{}.wav", last.trim_end_matches(".mid"));
-                    }
-                    Some(url(&segs.iter().map(String::as_str).collect::<Vec<_>>()))
+        (Some(r), true) => match render_excerpt(r, &copy) {
+            Ok(audio) => {
+                let mut segs = midi_segs.clone();
+                if let (Some(last), Some(ext)) = (segs.last_mut(), audio.extension()) {
+                    let stem = last.trim_end_matches(".mid");
+                    *last = format!("{stem}.{}", ext.to_string_lossy());
                 }
-                Err(e) => {
-                    eprintln!("warning: no audio for {}: {e:#}", p.id);
-                    None
-                }
+                Some(url(&segs.iter().map(String::as_str).collect::<Vec<_>>()))
             }
-        }
+            Err(e) => {
+                eprintln!("warning: no audio for {}: {e:#}", p.id);
+                None
+            }
+        },
         _ => None,
     };
     Ok(Card {
@@ -257,8 +255,8 @@ fn reference_card<'a>(
     })
 }
 
-/// The first [`REFERENCE_AUDIO_BARS`] bars of a MIDI file as a WAV.
-fn render_excerpt(r: &crate::audio::Renderer, midi: &Path, wav: &Path) -> Result<()> {
+/// The first [`REFERENCE_AUDIO_BARS`] bars of a MIDI file as audio beside it; returns its path.
+fn render_excerpt(r: &crate::audio::Renderer, midi: &Path) -> Result<PathBuf> {
     let mut song = crate::midi::read_file(midi)?;
     let end = REFERENCE_AUDIO_BARS * roll::BEATS_PER_BAR * crate::midi::TPB;
     song.notes.retain(|n| n.start < end);
@@ -266,7 +264,7 @@ fn render_excerpt(r: &crate::audio::Renderer, midi: &Path, wav: &Path) -> Result
         n.end = n.end.min(end);
     }
     let audio = r.render(&song)?;
-    crate::audio::write_wav(wav, &audio)
+    r.write(&midi.with_extension(""), &audio)
 }
 
 /// A piece's MIDI, or why it cannot be read (said on its card).

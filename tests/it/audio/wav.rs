@@ -1,6 +1,6 @@
 //! WAV rendering: RIFF header, duration implied by the tempo map, not silent.
 
-use cadenza::audio::{Audio, AudioConfig, Renderer, song_seconds, wav_bytes};
+use cadenza::audio::{Audio, AudioConfig, AudioFormat, Renderer, song_seconds, wav_bytes};
 use cadenza::midi::{Note, Song, Tempo};
 
 fn u16_at(b: &[u8], i: usize) -> u16 {
@@ -111,8 +111,9 @@ fn rendered_wav_has_the_tempo_duration_and_sound() {
     assert!(audio.rms() > 1e-3, "silent: rms {}", audio.rms());
 
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("x.wav");
-    cadenza::audio::write_wav(&path, &audio).unwrap();
+    let path =
+        cadenza::audio::write_audio(&dir.path().join("x"), &audio, AudioFormat::Wav).unwrap();
+    assert!(path.ends_with("x.wav"));
     let b = std::fs::read(&path).unwrap();
     assert_eq!(&b[0..4], b"RIFF");
     assert_eq!(&b[8..12], b"WAVE");
@@ -233,4 +234,46 @@ fn a_required_soundfont_that_is_missing_stops_the_run_before_training() {
         !dir.path().join("tokens").exists() && !dir.path().join("artifacts").exists(),
         "no work started"
     );
+}
+
+/// The FLAC file decodes (claxon, an independent decoder) to exactly the samples the WAV holds,
+/// in fewer bytes.
+#[test]
+fn flac_round_trips_the_rendered_samples_exactly() {
+    let Some(r) = renderer(0.5) else { return };
+    let audio = r
+        .render(&song(
+            16,
+            vec![Tempo {
+                tick: 0,
+                bpm: 110.0,
+            }],
+        ))
+        .unwrap();
+    let flac = cadenza::audio::flac_bytes(&audio).unwrap();
+    let wav = wav_bytes(&audio);
+    let want: Vec<i32> = wav[44..]
+        .chunks_exact(2)
+        .map(|c| i16::from_le_bytes([c[0], c[1]]) as i32)
+        .collect();
+    let mut reader = claxon::FlacReader::new(std::io::Cursor::new(&flac)).unwrap();
+    let info = reader.streaminfo();
+    assert_eq!(
+        (info.channels, info.bits_per_sample, info.sample_rate),
+        (2, 16, 44_100)
+    );
+    let got: Vec<i32> = reader.samples().map(|s| s.unwrap()).collect();
+    assert_eq!(got.len(), want.len());
+    assert!(got == want, "every sample equal");
+    assert!(
+        flac.len() < wav.len() * 3 / 4,
+        "{} vs {} bytes",
+        flac.len(),
+        wav.len()
+    );
+    // And as a file, by the configured format.
+    let dir = tempfile::tempdir().unwrap();
+    let path = r.write(&dir.path().join("x"), &audio).unwrap();
+    assert!(path.ends_with("x.flac"), "flac is the default");
+    assert_eq!(std::fs::read(&path).unwrap(), flac);
 }

@@ -35,17 +35,26 @@ fn song(bars: u32, base: u8) -> Song {
     }
 }
 
+/// A tiny model's checkpoint folder under `root/train`, as the train stage writes it (weights,
+/// model config, state).
+fn checkpoint(root: &std::path::Path, seed: u64) {
+    let ckpt = root.join("train/checkpoints/step-00000001");
+    std::fs::create_dir_all(&ckpt).unwrap();
+    let mcfg = TransformerXlConfig::tiny(Vocab::SIZE);
+    write_model(
+        &ckpt,
+        &crate::support::model::<CpuBackend>(&mcfg, seed),
+        &mcfg,
+    )
+    .unwrap();
+    std::fs::write(ckpt.join(STATE_FILE), "{}").unwrap();
+}
+
 #[test]
 fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    // A checkpoint folder as the train stage writes it (weights, model config, state).
-    let ckpt = root.join("train/checkpoints/step-00000001");
-    std::fs::create_dir_all(&ckpt).unwrap();
-    let mcfg = TransformerXlConfig::tiny(Vocab::SIZE);
-    let model = crate::support::model::<CpuBackend>(&mcfg, 2);
-    write_model(&ckpt, &model, &mcfg).unwrap();
-    std::fs::write(ckpt.join(STATE_FILE), "{}").unwrap();
+    checkpoint(root, 2);
 
     let prompts = root.join("prompts");
     std::fs::create_dir_all(&prompts).unwrap();
@@ -207,11 +216,7 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
 fn the_cli_continues_a_users_midi_file() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let ckpt = root.join("train/checkpoints/step-00000001");
-    std::fs::create_dir_all(&ckpt).unwrap();
-    let mcfg = TransformerXlConfig::tiny(Vocab::SIZE);
-    write_model(&ckpt, &crate::support::model::<CpuBackend>(&mcfg, 3), &mcfg).unwrap();
-    std::fs::write(ckpt.join(STATE_FILE), "{}").unwrap();
+    checkpoint(root, 3);
     let prompt = song(4, 60);
     let file = root.join("mine.mid");
     std::fs::write(&file, cadenza::midi::write_bytes(&prompt)).unwrap();

@@ -82,7 +82,7 @@ fn store_layout_skip_regenerate_and_remove() {
             assert!(r.seconds > 0.0);
             assert_eq!(r.has_wav, wav_on);
             assert!(part.join(format!("{i:03}.mid")).is_file());
-            assert_eq!(part.join(format!("{i:03}.wav")).is_file(), wav_on);
+            assert_eq!(part.join(format!("{i:03}.flac")).is_file(), wav_on);
         }
     }
 
@@ -189,13 +189,14 @@ fn a_soundfont_installed_later_renders_the_audio_only() {
     assert_eq!(midi, midi2, "MIDI bytes unchanged");
     for (a, b) in rows.iter().zip(&rows2) {
         assert_eq!((&a.tokens, a.seed, a.n_bars), (&b.tokens, b.seed, b.n_bars));
-        assert!(b.has_wav && part.join(format!("{:03}.wav", b.piece)).is_file());
+        assert!(b.has_wav && part.join(format!("{:03}.flac", b.piece)).is_file());
     }
     let s = store(&cached, "ckpt-1", &gcfg, &audio, root);
     assert_eq!(s.partitions_skipped, 1, "then fresh");
     // Another audio setting: rendered again, not sampled.
-    audio.peak_dbfs = -6.0;
+    audio.format = cadenza::audio::AudioFormat::Wav;
     let s = store(&cached, "ckpt-1", &gcfg, &audio, root);
     assert_eq!((s.partitions_written, s.partitions_rerendered), (0, 1));
     assert_eq!(snapshot().1, midi);
+    assert!(part.join("000.wav").is_file() && !part.join("000.flac").exists());
 }
