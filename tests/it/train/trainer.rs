@@ -223,9 +223,12 @@ fn clipping_caps_the_global_gradient_norm() {
     let after = grad_norm::<CpuTrainBackend, _>(&model, &g);
     assert!((after - 0.05).abs() < 1e-4, "clipped norm {after}");
 
+    // Under the cap nothing changes (compared with these gradients' own norm: a second backward
+    // may round differently in the threaded kernels).
     let mut g = grads();
+    let unclipped = grad_norm::<CpuTrainBackend, _>(&model, &g);
     clip_grad_norm::<CpuTrainBackend, _>(&model, &mut g, before * 2.0);
-    assert!((grad_norm::<CpuTrainBackend, _>(&model, &g) - before).abs() < 1e-6 * before.max(1.0));
+    assert_eq!(grad_norm::<CpuTrainBackend, _>(&model, &g), unclipped);
 }
 
 /// REMI songs of random notes.
