@@ -34,16 +34,23 @@ pub fn add_intervals(out: &mut [SummaryRow], pieces: &[ScoredPiece], opts: &Summ
             .get(g)
             .map(|v| resampled_means(v, opts.resamples, &mut rng))
     };
+    // Each reference is drawn once; every row compared with it uses those draws (paired).
+    let mut references: BTreeMap<Group, Option<(Vec<[f64; 3]>, [f64; 3])>> = BTreeMap::new();
     let mut draws: Vec<Option<Vec<f64>>> = Vec::with_capacity(out.len());
     for row in out.iter() {
-        let d = (!row.group.is_reference() && row.distance.is_some())
-            .then(|| {
-                let reference = values.get(&row.reference)?;
-                let scale = scales(reference);
-                Some(distances(&boot(&row.group)?, &boot(&row.reference)?, scale))
-            })
-            .flatten();
-        draws.push(d);
+        if row.group.is_reference() || row.distance.is_none() {
+            draws.push(None);
+            continue;
+        }
+        let reference = references
+            .entry(row.reference.clone())
+            .or_insert_with(|| Some((boot(&row.reference)?, scales(values.get(&row.reference)?))));
+        draws.push(
+            reference
+                .as_ref()
+                .zip(boot(&row.group))
+                .map(|((r, scale), own)| distances(&own, r, *scale)),
+        );
     }
     for (row, d) in out.iter_mut().zip(&draws) {
         row.distance_ci = d.as_ref().and_then(|d| interval(d.clone()));
