@@ -27,7 +27,8 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 use rayon::prelude::*;
 
-use super::ring::{Dims, PosKeys, RingCache, RowSlots, Step, attend};
+use super::ring::{Dims, PosKeys, RingCache, Step, attend};
+use super::state::{Group, KvState};
 use super::weights::{Linear, Norm, ReadAll, floats};
 use super::{NextToken, Window, to_tensor};
 use crate::model::{Memory, Pass, TransformerXl, XlLayer, sinusoids};
@@ -69,18 +70,6 @@ pub struct KvDecoder<B: Backend> {
 
 /// Rows below which splitting a batch into another parallel group stops paying.
 const MIN_GROUP_ROWS: usize = 8;
-
-/// The decoding state: the groups of rows that step in parallel.
-pub struct KvState {
-    groups: Vec<Group>,
-}
-
-/// One [`RingCache`] per layer for a group of rows, and each row's position.
-struct Group {
-    layers: Vec<RingCache>,
-    /// Per row: positions fed so far.
-    seen: Vec<usize>,
-}
 
 impl<B: Backend> Layer<B> {
     fn new(l: &XlLayer<B>, sin: Tensor<B, 2>) -> Result<Self> {
@@ -321,7 +310,7 @@ impl<B: Backend> NextToken for KvDecoder<B> {
         if t == 0 {
             bail!("feed needs at least one token per row");
         }
-        let starts = group_starts(state);
+        let starts = state.starts();
         let mut logits = Vec::new();
         for i in 0..t {
             let col: Vec<u16> = (0..batch).map(|b| tokens[b * t + i]).collect();
@@ -349,7 +338,7 @@ impl<B: Backend> NextToken for KvDecoder<B> {
 
     /// Every row's whole prompt, in training's segments (see [`KvDecoder::prefill_row`]).
     fn prefill(&self, prompts: &[&[u16]], state: &mut Self::State) -> Result<Vec<usize>> {
-        let starts = group_starts(state);
+        let starts = state.starts();
         if starts.last() != Some(&prompts.len()) {
             bail!(
                 "the decoding state holds {} rows but {} prompts were given",
@@ -375,78 +364,21 @@ impl<B: Backend> NextToken for KvDecoder<B> {
 
     /// Copies only the rows that change, each source once (before any is overwritten).
     fn reorder(&self, state: &mut Self::State, parents: &[usize]) -> Result<()> {
-        let rows = *group_starts(state).last().unwrap_or(&0);
+        let rows = *state.starts().last().unwrap_or(&0);
         if parents.len() != rows || parents.iter().any(|&p| p >= rows) {
             bail!("reorder needs one parent row (< {rows}) for each of the {rows} rows");
         }
-        let mut copies: std::collections::BTreeMap<usize, RowCopy> = Default::default();
+        let mut copies = std::collections::BTreeMap::new();
         for (r, &p) in parents.iter().enumerate() {
             if r != p && !copies.contains_key(&p) {
-                copies.insert(p, self.copy_row(state, p));
+                copies.insert(p, state.copy_row(p, |rows| self.dims(rows)));
             }
         }
         for (r, &p) in parents.iter().enumerate() {
             if r != p {
-                self.paste_row(state, r, &copies[&p]);
+                state.paste_row(r, &copies[&p], |rows| self.dims(rows));
             }
         }
         Ok(())
     }
-}
-
-/// A copy of one row's decoding state: every layer's written cache slots and its position.
-struct RowCopy {
-    layers: Vec<RowSlots>,
-    seen: usize,
-}
-
-impl KvState {
-    /// The group holding global row `row`, and the row's index in it.
-    fn locate(&self, row: usize) -> (usize, usize) {
-        let mut local = row;
-        for (g, group) in self.groups.iter().enumerate() {
-            if local < group.seen.len() {
-                return (g, local);
-            }
-            local -= group.seen.len();
-        }
-        (self.groups.len(), local)
-    }
-}
-
-impl<B: Backend> KvDecoder<B> {
-    fn copy_row(&self, state: &KvState, row: usize) -> RowCopy {
-        let (g, local) = state.locate(row);
-        let group = &state.groups[g];
-        let dims = self.dims(group.seen.len());
-        let seen = group.seen[local];
-        RowCopy {
-            layers: group
-                .layers
-                .iter()
-                .map(|c| c.row(dims, local, seen))
-                .collect(),
-            seen,
-        }
-    }
-
-    fn paste_row(&self, state: &mut KvState, row: usize, copy: &RowCopy) {
-        let (g, local) = state.locate(row);
-        let group = &mut state.groups[g];
-        let dims = self.dims(group.seen.len());
-        for (cache, kv) in group.layers.iter_mut().zip(&copy.layers) {
-            cache.set_row(dims, local, kv);
-        }
-        group.seen[local] = copy.seen;
-    }
-}
-
-/// The first row of each group, and the row count at the end.
-fn group_starts(state: &KvState) -> Vec<usize> {
-    let mut starts = vec![0];
-    starts.extend(state.groups.iter().scan(0, |acc, g| {
-        *acc += g.seen.len();
-        Some(*acc)
-    }));
-    starts
 }

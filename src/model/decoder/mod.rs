@@ -11,6 +11,7 @@
 
 mod cached;
 mod ring;
+mod state;
 mod weights;
 
 pub use cached::KvDecoder;
