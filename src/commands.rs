@@ -165,10 +165,10 @@ pub fn generate(config: &Path, checkpoint: &Path, args: &AdhocArgs, out: &Path) 
     };
     let s = crate::generate::generate(&job, out, false)?;
     println!(
-        "generate  {} pieces, {} tokens, {} WAVs -> {}",
+        "generate  {} pieces, {} tokens, {} audio files -> {}",
         s.pieces,
         s.tokens,
-        s.wavs,
+        s.audio_files,
         out.display()
     );
     Ok(())

@@ -178,18 +178,45 @@ pub fn report(
         ("--steps", arg(steps)),
     ];
     let args: Vec<&str> = args.iter().flat_map(|(k, v)| [*k, v.as_str()]).collect();
-    match super::python_peer(&["torch"], "train_peer.py", &args) {
-        Ok(v) => {
-            let peer = v["tokens_per_sec"].as_f64().unwrap_or(f64::NAN);
-            report += &format!(
-                "\n  PyTorch {} ({} threads), same shape and step: {peer:.0} tokens/s\n  \
-                 ratio cadenza/PyTorch: {:.2}x. Target: 1.0x",
-                v["torch"].as_str().unwrap_or("?"),
-                v["threads"],
-                r.tokens_per_sec / peer
-            );
+    report += &format!("\n  CPU bf16 units: {}", cpu_bf16_units());
+    // PyTorch's f32 path, then its fastest CPU mode (bf16 autocast), each beside ours.
+    for (autocast, mode) in [("none", "f32"), ("bf16", "bf16 autocast")] {
+        let args = [&args[..], &["--autocast", autocast]].concat();
+        match super::python_peer(&["torch"], "train_peer.py", &args) {
+            Ok(v) => {
+                let peer = v["tokens_per_sec"].as_f64().unwrap_or(f64::NAN);
+                report += &format!(
+                    "\n  PyTorch {} {mode} ({} threads), same shape and step: {peer:.0} tokens/s, \
+                     ratio cadenza/PyTorch {:.2}x (target 1.0x)",
+                    v["torch"].as_str().unwrap_or("?"),
+                    v["threads"],
+                    r.tokens_per_sec / peer
+                );
+            }
+            Err(e) => report += &format!("\n  PyTorch {mode} peer unavailable: {e:#}"),
         }
-        Err(e) => report += &format!("\n  PyTorch peer unavailable: {e:#}"),
     }
     Ok(report)
+}
+
+/// Which of the processor's bf16 matrix units PyTorch's autocast can use (Linux: /proc/cpuinfo
+/// flags), so a reader knows what the bf16 row measured.
+fn cpu_bf16_units() -> String {
+    let flags = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let flags: std::collections::BTreeSet<&str> = flags
+        .lines()
+        .find(|l| l.starts_with("flags"))
+        .map(|l| l.split_whitespace().collect())
+        .unwrap_or_default();
+    let found: Vec<&str> = ["avx512_bf16", "amx_bf16"]
+        .into_iter()
+        .filter(|f| flags.contains(f))
+        .collect();
+    if flags.is_empty() {
+        "unknown (no /proc/cpuinfo)".into()
+    } else if found.is_empty() {
+        "none (no avx512_bf16 or amx_bf16 flag)".into()
+    } else {
+        found.join(", ")
+    }
 }

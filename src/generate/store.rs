@@ -206,18 +206,18 @@ pub struct GenerateSummary {
     pub partitions_removed: Vec<String>,
     pub pieces: usize,
     pub tokens: usize,
-    pub wavs: usize,
+    pub audio_files: usize,
 }
 
 impl GenerateSummary {
     /// The one-line summary of a run that took `secs`.
     pub fn line(&self, secs: f64) -> String {
         format!(
-            "{} partitions written ({} pieces, {} tokens, {} WAV, {:.0} tokens/s), {} with audio rendered again, {} fresh, {} removed",
+            "{} partitions written ({} pieces, {} tokens, {} audio files, {:.0} tokens/s), {} with audio rendered again, {} fresh, {} removed",
             self.partitions_written,
             self.pieces,
             self.tokens,
-            self.wavs,
+            self.audio_files,
             self.tokens as f64 / secs.max(1e-9),
             self.partitions_rerendered,
             self.partitions_skipped,
@@ -383,7 +383,7 @@ impl Writer<'_> {
                 s.tokens += rows.iter().map(|r| r.n_tokens as usize).sum::<usize>();
             }
         }
-        s.wavs += rows.iter().filter(|r| r.has_wav).count();
+        s.audio_files += rows.iter().filter(|r| r.has_wav).count();
         self.bar.inc(1);
         Ok(())
     }

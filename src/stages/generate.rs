@@ -78,7 +78,7 @@ impl Stage<Ctx> for Generate {
             ),
             ("pieces".into(), s.pieces.into()),
             ("tokens".into(), s.tokens.into()),
-            ("wavs".into(), s.wavs.into()),
+            ("audio_files".into(), s.audio_files.into()),
         ]);
         let secs = started.elapsed().as_secs_f64();
         Ok(StageOutput {

@@ -165,7 +165,7 @@ fn a_soundfont_installed_later_renders_the_audio_only() {
         (rows, midi)
     };
     let s = store(&cached, "ckpt-1", &gcfg, &audio, root);
-    assert_eq!((s.partitions_written, s.wavs), (1, 0));
+    assert_eq!((s.partitions_written, s.audio_files), (1, 0));
     let (rows, midi) = snapshot();
     assert!(rows.iter().all(|r| !r.has_wav));
     // Unchanged and still without a SoundFont: fresh.
@@ -180,7 +180,7 @@ fn a_soundfont_installed_later_renders_the_audio_only() {
             s.partitions_written,
             s.partitions_rerendered,
             s.tokens,
-            s.wavs
+            s.audio_files
         ),
         (0, 1, 0, 2),
         "audio only"

@@ -1,5 +1,6 @@
 mod edges;
 mod files;
+mod query;
 mod runs;
 mod stage;
 mod stats;

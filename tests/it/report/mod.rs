@@ -3,3 +3,4 @@ mod fixture;
 mod html;
 mod page;
 mod roll;
+mod summary;
