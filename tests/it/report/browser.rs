@@ -1,7 +1,8 @@
 //! The page in a real browser: headless Chromium opens it from file:// with no console output
 //! (the page logs nothing, so any CONSOLE line is an error, a failed load or an exception), the
 //! filters in the URL hash hide the other cards, sorting reorders them, and a screenshot is
-//! written to target/tmp/report_browser/screenshot.png for a person to look at.
+//! written to target/tmp/report_browser/screenshot.png for a person to look at; and the store's
+//! FLAC files decode there to exactly the samples written.
 //!
 //! Without chromium the test fails under CI and is a listed skip elsewhere.
 
@@ -169,3 +170,95 @@ fn page_works_in_headless_chromium() {
     );
     eprintln!("screenshot: {}", shot.display());
 }
+
+/// The store's FLAC files decode in the browser that plays the page, sample for sample: a
+/// length that is no multiple of the block size (the short last block), both channels compared
+/// with the 16-bit values written (Chromium's Web Audio gives value / 32768 below zero, value /
+/// 32767 above).
+#[test]
+fn flac_files_decode_exactly_in_chromium() {
+    let Some(chrome) = crate::support::chromium("FLAC playback in a browser (report::browser)")
+    else {
+        return;
+    };
+    let (rate, frames) = (44_100u32, 57_331usize);
+    let mut rng = cadenza::rng::Rng::new(7);
+    let mut channel = |freq: f64| -> Vec<i16> {
+        (0..frames)
+            .map(|i| {
+                let t = i as f64 / rate as f64;
+                let v = 20_000.0 * (-2.0 * t).exp() * (std::f64::consts::TAU * freq * t).sin()
+                    + 500.0 * (rng.next_f64() - 0.5);
+                v.round() as i16
+            })
+            .collect()
+    };
+    let (left, right) = (channel(261.6), channel(392.0));
+    let to_f32 = |v: &[i16]| v.iter().map(|&x| x as f32 / i16::MAX as f32).collect();
+    let audio = cadenza::audio::Audio {
+        sample_rate: rate,
+        left: to_f32(&left),
+        right: to_f32(&right),
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let flac = cadenza::audio::flac_bytes(&audio).unwrap();
+    std::fs::write(dir.path().join("piece.flac"), flac).unwrap();
+    let want = serde_json::json!([left, right]);
+    std::fs::write(dir.path().join("want.js"), format!("const want = {want};")).unwrap();
+    let page = dir.path().join("decode.html");
+    std::fs::write(&page, DECODE_PAGE).unwrap();
+    let (dom, _) = browse(
+        &chrome,
+        &format!("file://{}", page.display()),
+        &[
+            "--allow-file-access-from-files".into(),
+            "--virtual-time-budget=30000".into(),
+            "--dump-dom".into(),
+        ],
+    );
+    let shown = &dom[dom.find("id=\"r\"").unwrap()..];
+    let shown = &shown[shown.find('>').unwrap() + 1..];
+    let shown = &shown[..shown.find('<').unwrap()];
+    assert_eq!(
+        shown,
+        format!("decoded 2 {frames} {rate}, 0 samples differ")
+    );
+}
+
+/// Decodes piece.flac with Web Audio (no resampling: the context runs at the file's rate) and
+/// compares every sample with want.js.
+const DECODE_PAGE: &str = r#"<!doctype html><html><body><p id="r">pending</p>
+<script src="want.js"></script><script>
+const r = document.getElementById('r');
+const x = new XMLHttpRequest();
+x.open('GET', 'piece.flac');
+x.responseType = 'arraybuffer';
+let result = null;
+x.onload = () => new OfflineAudioContext(2, 1, 44100).decodeAudioData(x.response).then(b => {
+  let differ = 0, first = '';
+  for (let ch = 0; ch < b.numberOfChannels; ch++) {
+    const d = b.getChannelData(ch);
+    for (let i = 0; i < d.length; i++) {
+      const got = Math.round(d[i] * (d[i] < 0 ? 32768 : 32767));
+      if (got !== want[ch][i]) {
+        if (!differ) first = ` (first: channel ${ch} sample ${i}: ${got}, not ${want[ch][i]})`;
+        differ++;
+      }
+    }
+  }
+  result = `decoded ${b.numberOfChannels} ${b.length} ${b.sampleRate}, ${differ} samples differ${first}`;
+}, e => { result = 'refused ' + e; });
+x.onerror = () => { result = 'unreadable'; };
+x.send();
+// Headless Chromium's virtual time skips ahead when the page is idle, and the decoder's thread
+// is not waited for: each poll spends some real time so the decode can finish within the budget.
+function poll() {
+  if (result !== null) { r.textContent = result; return; }
+  let spin = 0;
+  for (let i = 0; i < 2e6; i++) spin += Math.sqrt(i);
+  r.dataset.spin = spin;
+  setTimeout(poll, 50);
+}
+poll();
+</script></body></html>"#;
