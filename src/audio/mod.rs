@@ -56,6 +56,9 @@ pub enum AudioFormat {
 }
 
 impl AudioFormat {
+    /// Every format, in the order a reader looks for a piece's audio file.
+    pub const ALL: [AudioFormat; 2] = [AudioFormat::Flac, AudioFormat::Wav];
+
     /// The file extension.
     pub fn ext(self) -> &'static str {
         match self {

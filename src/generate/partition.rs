@@ -63,10 +63,9 @@ pub fn generate_pieces<M: NextToken>(
                     .prompts
                     .get(i % plan.prompts.len().max(1))
                     .ok_or_else(|| anyhow!("continuation needs at least one prompt"))?;
-                let bars = p.tokens.iter().filter(|&&t| t == sp.bar).count() as u32;
                 (
                     p.tokens.clone(),
-                    bars + gcfg.continuation_bars,
+                    p.bars(sp) + gcfg.continuation_bars,
                     Some(p.source.clone()),
                 )
             }
@@ -132,7 +131,7 @@ pub fn real_pieces(prompts: &[Prompt]) -> Result<Vec<GeneratedPiece>> {
                     n_tokens: p.real.len() as u32,
                     n_bars: song_bars(&song),
                     prompt_source: Some(p.source.clone()),
-                    start_bar: p.tokens.iter().filter(|&&t| t == sp.bar).count() as u32,
+                    start_bar: p.bars(sp),
                     seconds: song_seconds(&song),
                     has_wav: false,
                     tokens: p.real.clone(),

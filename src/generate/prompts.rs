@@ -19,6 +19,13 @@ pub struct Prompt {
     pub real: Vec<u16>,
 }
 
+impl Prompt {
+    /// The bars the prompt holds (its Bar tokens).
+    pub fn bars(&self, sp: Specials) -> u32 {
+        self.tokens.iter().filter(|&&t| t == sp.bar).count() as u32
+    }
+}
+
 /// The bars of `song` for a prompt of `bars` bars continued by `more` bars.
 fn prompt_of(source: String, song: &[u16], bars: u32, more: u32, sp: Specials) -> Prompt {
     let mut real = with_bos(cut_bars(song, bars + more, sp), sp);
@@ -114,7 +121,7 @@ pub fn dir_prompts(path: &Path, (bars, more): (u32, u32), sp: Specials) -> Resul
             crate::midi::read_file(&f).map_err(|e| anyhow!("prompt {}: {e}", f.display()))?;
         let enc = crate::remi::encode(&song).map_err(|e| anyhow!("prompt {}: {e}", f.display()))?;
         let p = prompt_of(f.display().to_string(), &enc.tokens, bars, more, sp);
-        let have = p.tokens.iter().filter(|&&t| t == sp.bar).count() as u32;
+        let have = p.bars(sp);
         if have < bars {
             eprintln!(
                 "note: prompt {} has {have} bars, fewer than the {bars} asked for: used whole",

@@ -335,9 +335,9 @@ pub fn generated_pieces(
                     .into_owned();
                 let key = piece_key(&id);
                 let row = rows.get(&key).cloned().unwrap_or_default();
-                let wav = ["flac", "wav"]
+                let wav = crate::audio::AudioFormat::ALL
                     .iter()
-                    .map(|ext| midi.with_extension(ext))
+                    .map(|f| midi.with_extension(f.ext()))
                     .find(|w| w.is_file());
                 // Without samples.parquet the prompt is unknown: nothing shaded, as evaluate
                 // scores such a continuation whole.

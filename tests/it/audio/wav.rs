@@ -3,6 +3,14 @@
 use cadenza::audio::{Audio, AudioConfig, AudioFormat, Renderer, song_seconds, wav_bytes};
 use cadenza::midi::{Note, Song, Tempo};
 
+/// The interleaved 16-bit samples after the canonical 44-byte header.
+fn wav_samples(b: &[u8]) -> Vec<i16> {
+    b[44..]
+        .chunks_exact(2)
+        .map(|c| i16::from_le_bytes([c[0], c[1]]))
+        .collect()
+}
+
 fn u16_at(b: &[u8], i: usize) -> u16 {
     u16::from_le_bytes([b[i], b[i + 1]])
 }
@@ -173,10 +181,9 @@ fn rendered_pieces_peak_at_the_configured_level_without_clipping() {
             "velocity {velocity}: peak {}",
             audio.peak()
         );
-        let b = wav_bytes(&audio);
-        let max = b[44..]
-            .chunks_exact(2)
-            .map(|c| i16::from_le_bytes([c[0], c[1]]).unsigned_abs())
+        let max = wav_samples(&wav_bytes(&audio))
+            .into_iter()
+            .map(i16::unsigned_abs)
             .max()
             .unwrap();
         assert!(max < i16::MAX as u16, "no sample at full scale: {max}");
@@ -252,10 +259,7 @@ fn flac_round_trips_the_rendered_samples_exactly() {
         .unwrap();
     let flac = cadenza::audio::flac_bytes(&audio).unwrap();
     let wav = wav_bytes(&audio);
-    let want: Vec<i32> = wav[44..]
-        .chunks_exact(2)
-        .map(|c| i16::from_le_bytes([c[0], c[1]]) as i32)
-        .collect();
+    let want: Vec<i32> = wav_samples(&wav).into_iter().map(i32::from).collect();
     let mut reader = claxon::FlacReader::new(std::io::Cursor::new(&flac)).unwrap();
     let info = reader.streaminfo();
     assert_eq!(

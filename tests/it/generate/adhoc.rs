@@ -258,7 +258,11 @@ fn the_cli_continues_a_users_midi_file() {
     let part = partition_dir(&out, "continuation", "t1.0_k40_fam");
     for i in 0..2 {
         let got = cadenza::midi::read_file(&part.join(format!("{i:03}.mid"))).unwrap();
-        let head: Vec<_> = got.notes.iter().filter(|n| n.start < 4 * 1920).collect();
+        let head: Vec<_> = got
+            .notes
+            .iter()
+            .filter(|n| n.start < 4 * cadenza::midi::BAR_TICKS)
+            .collect();
         assert_eq!(head.len(), prompt.notes.len(), "piece {i}");
         for (a, b) in head.iter().zip(&prompt.notes) {
             // REMI keeps velocity in bins of 4.

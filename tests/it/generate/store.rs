@@ -133,7 +133,7 @@ fn store_layout_skip_regenerate_and_remove() {
 
 /// A store written without a SoundFont becomes stale when one appears: the rerun renders the
 /// audio of the stored pieces and samples nothing (tokens and MIDI bytes unchanged); other
-/// audio settings do the same; the generate stage's inputs follow the SoundFont.
+/// audio settings do the same.
 #[test]
 fn a_soundfont_installed_later_renders_the_audio_only() {
     let Some(font) = crate::support::soundfont("audio rendered again (generate::store)") else {
