@@ -85,8 +85,11 @@ pub fn evaluate_dir(config: &Path, midi_dir: &Path, label: &str) -> Result<()> {
     let ctx = context(config)?;
     let metrics = ctx.layout.metrics_dir();
     let _lock = crate::fsio::Lock::acquire(&metrics)?;
-    let opts = ctx.cfg.evaluate.summary_options(ctx.cfg.run.seed);
-    let outcome = crate::metrics::evaluate_dir(&metrics, midi_dir, label, &opts)?;
+    let scoring = crate::metrics::Scoring {
+        bars: crate::stages::evaluate::scope_bars(&ctx.cfg),
+        summary: ctx.cfg.evaluate.summary_options(ctx.cfg.run.seed),
+    };
+    let outcome = crate::metrics::evaluate_dir(&metrics, midi_dir, label, &scoring)?;
     // The tables changed on purpose: the evaluate stage's record of them follows.
     crate::pipeline::Manifest::refresh_outputs(&metrics)?;
     println!("evaluate  {}", outcome.line());
@@ -160,6 +163,7 @@ pub fn generate(config: &Path, checkpoint: &Path, args: &AdhocArgs, out: &Path) 
         generate: &g,
         audio: &ctx.cfg.audio,
         seed: ctx.cfg.run.seed,
+        split: ctx.cfg.run.split(),
         tokens_dir: ctx.layout.tokens_dir(),
         checkpoint,
     };

@@ -12,6 +12,7 @@ use crate::check::{check, is_plain_name};
 use crate::generate::GenerateConfig;
 use crate::metrics::EvaluateConfig;
 use crate::model::ModelConfig;
+use crate::shards::Split;
 use crate::tokenize::TokenizeConfig;
 use crate::train::TrainConfig;
 
@@ -51,6 +52,17 @@ pub struct RunConfig {
     pub tokens_dir: PathBuf,
     #[serde(default = "default_artifacts_dir")]
     pub artifacts_dir: PathBuf,
+    /// The held-out split the run is judged on: continuation prompts, their real
+    /// continuations and the reference songs come from it. Tune on `valid`, report on `test`.
+    #[serde(default = "default_split")]
+    pub split: String,
+}
+
+impl RunConfig {
+    /// [`RunConfig::split`], checked by [`Config::parse`].
+    pub fn split(&self) -> Split {
+        Split::parse(&self.split).unwrap_or(Split::Test)
+    }
 }
 
 fn default_raw_dir() -> PathBuf {
@@ -61,6 +73,9 @@ fn default_tokens_dir() -> PathBuf {
 }
 fn default_artifacts_dir() -> PathBuf {
     "artifacts".into()
+}
+fn default_split() -> String {
+    "test".into()
 }
 
 impl Config {
@@ -89,6 +104,11 @@ impl Config {
             is_plain_name(&self.run.name),
             "run.name",
             "must be non-empty and use only letters, digits, '-', '_', '.'",
+        )?;
+        check(
+            Split::parse(&self.run.split).is_some(),
+            "run.split",
+            format!("is {:?}: must be train, valid or test", self.run.split),
         )?;
         self.tokenize.validate()?;
         self.model.validate()?;

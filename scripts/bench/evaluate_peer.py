@@ -142,6 +142,22 @@ def metrics(notes):
     jumps = [abs(b[1] - a[1]) for a, b in zip(ordered, ordered[1:])]
     empty_bars = sum(1 for hb in hists if sum(hb) == 0)
 
+    # Structure: each bar's set of (position, pitch); a bar repeats when an earlier one equals it.
+    bar_sets = [set() for _ in range(n_bars)]
+    for (_, _, pitch, _), s in zip(notes, steps):
+        bar_sets[s // 16].add((s % 16, pitch))
+    later = [i for i in range(1, n_bars) if bar_sets[i]]
+    repeated = [i for i in later if any(bar_sets[j] == bar_sets[i] for j in range(i))]
+    per_bar = [sum(hb) for hb in hists]
+    if n_bars < 16 or sum(per_bar[:8]) == 0:
+        drift = float("nan")
+    else:
+        drift = sum(per_bar[-8:]) / sum(per_bar[:8])
+    longest, streak = 0, 0
+    for k, (_, p) in enumerate(ordered):
+        streak = streak + 1 if k > 0 and ordered[k - 1][1] == p else 1
+        longest = max(longest, streak)
+
     return {
         "h1": h(1),
         "h4": h(4),
@@ -161,6 +177,9 @@ def metrics(notes):
         "empty_beat_rate": empty_beats / beats,
         "mean_ioi": mean(iois),
         "mean_pitch_jump": mean(jumps),
+        "repeated_bar_share": len(repeated) / len(later) if later else float("nan"),
+        "density_drift": drift,
+        "longest_pitch_run": longest,
     }
 
 

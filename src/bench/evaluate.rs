@@ -12,7 +12,8 @@ use crate::features::Feature;
 use crate::metrics::inputs::folder_jobs;
 use crate::metrics::pieces::EXTERNAL_TASK;
 use crate::metrics::{
-    EvaluateConfig, Group, PieceJob, ScoredPiece, SummaryOptions, score_all, summarize,
+    EvaluateConfig, Group, PieceJob, Scope, ScopeBars, ScoredPiece, SummaryOptions, score_all,
+    summarize,
 };
 
 /// One timed pass over a folder.
@@ -36,9 +37,18 @@ impl BenchPass {
     }
 }
 
+/// The lengths of the default config's pieces.
+const BARS: ScopeBars = ScopeBars {
+    excerpt: 32,
+    continuation: 24,
+};
+
+/// One pass: every file read and scored (whole and on its first 32 bars, as evaluate does);
+/// the whole-piece rows are kept.
 fn pass(jobs: &[PieceJob]) -> BenchPass {
     let t0 = Instant::now();
-    let rows = score_all(jobs);
+    let mut rows = score_all(jobs, BARS);
+    rows.retain(|r| r.scope == Scope::Piece);
     BenchPass {
         files: rows.len(),
         errors: rows.iter().filter(|r| r.metrics.is_err()).count(),
@@ -207,7 +217,13 @@ fn summary_seconds(rows: &[ScoredPiece], opts: &SummaryOptions) -> (f64, usize) 
         } else {
             Group::new("unconditional", format!("s{}", (i - 100) / 20))
         };
-        run.push(ScoredPiece { group, ..r.clone() });
+        let scope = group.compared_scopes()[0];
+        run.push(ScoredPiece {
+            group,
+            scope,
+            bars: BARS.of(scope),
+            ..r.clone()
+        });
     }
     let t0 = Instant::now();
     let summary = summarize(&run, opts);

@@ -40,12 +40,16 @@ pub fn grid_notes(notes: &[Note]) -> Vec<GridNote> {
     out
 }
 
-/// The notes with an onset in bar `start_bar` or later, moved `start_bar` bars earlier.
-pub fn from_bar(notes: &[GridNote], start_bar: u32) -> Vec<GridNote> {
+/// The notes with an onset in the `bars` bars from `start_bar` on (every later bar when `None`),
+/// moved `start_bar` bars earlier. Offsets are kept: a note may sound past the window's end.
+pub fn window(notes: &[GridNote], start_bar: u32, bars: Option<u32>) -> Vec<GridNote> {
     let shift = start_bar.saturating_mul(STEPS_PER_BAR);
+    let end = bars.map_or(u32::MAX, |b| {
+        start_bar.saturating_add(b).saturating_mul(STEPS_PER_BAR)
+    });
     notes
         .iter()
-        .filter(|n| n.step >= shift)
+        .filter(|n| n.step >= shift && n.step < end)
         .map(|n| GridNote {
             step: n.step - shift,
             end: n.end - shift,

@@ -4,6 +4,7 @@
 //! - [`grid`]: notes placed on the 16th-note grid (onset and offset steps, bars).
 //! - [`pitch`]: pitch-class entropies, scale consistency, pitch jumps.
 //! - [`rhythm`]: grooving similarity and consistency, polyphony, empty beats, onset intervals.
+//! - [`structure`]: repeated bars, density drift, runs of one pitch.
 //!
 //! Both the evaluate stage (after generation) and training (monitoring samples) score with
 //! these functions, so the two always agree.
@@ -11,6 +12,7 @@
 pub mod grid;
 pub mod pitch;
 pub mod rhythm;
+pub mod structure;
 
 use std::ops::Index;
 
@@ -39,11 +41,14 @@ pub enum Feature {
     EmptyBeatRate,
     MeanIoi,
     MeanPitchJump,
+    RepeatedBarShare,
+    DensityDrift,
+    LongestPitchRun,
 }
 
 impl Feature {
     /// Every feature, in table column order.
-    pub const ALL: [Feature; 18] = [
+    pub const ALL: [Feature; 21] = [
         Feature::H1,
         Feature::H4,
         Feature::Gs,
@@ -62,6 +67,9 @@ impl Feature {
         Feature::EmptyBeatRate,
         Feature::MeanIoi,
         Feature::MeanPitchJump,
+        Feature::RepeatedBarShare,
+        Feature::DensityDrift,
+        Feature::LongestPitchRun,
     ];
 
     /// The column name in the tables.
@@ -85,6 +93,9 @@ impl Feature {
             Feature::EmptyBeatRate => "empty_beat_rate",
             Feature::MeanIoi => "mean_ioi",
             Feature::MeanPitchJump => "mean_pitch_jump",
+            Feature::RepeatedBarShare => "repeated_bar_share",
+            Feature::DensityDrift => "density_drift",
+            Feature::LongestPitchRun => "longest_pitch_run",
         }
     }
 
@@ -96,7 +107,11 @@ impl Feature {
     pub fn is_count(self) -> bool {
         matches!(
             self,
-            Feature::NBars | Feature::NNotes | Feature::PitchRange | Feature::NPitchClasses
+            Feature::NBars
+                | Feature::NNotes
+                | Feature::PitchRange
+                | Feature::NPitchClasses
+                | Feature::LongestPitchRun
         )
     }
 
@@ -135,10 +150,11 @@ pub fn features(notes: &[Note]) -> Features {
     of_grid(&grid_notes(notes))
 }
 
-/// The features of the bars from `start_bar` on, re-based to bar 0: what a continuation adds
-/// after its prompt. Notes with an onset before `start_bar` are left out.
-pub fn features_from_bar(notes: &[Note], start_bar: u32) -> Features {
-    of_grid(&grid::from_bar(&grid_notes(notes), start_bar))
+/// The features of `bars` bars from `start_bar` on (all of them when `None`), re-based to bar 0:
+/// a piece's first W bars, or what a continuation adds after its prompt. Notes with an onset
+/// outside those bars are left out.
+pub fn features_of_bars(notes: &[Note], start_bar: u32, bars: Option<u32>) -> Features {
+    of_grid(&grid::window(&grid_notes(notes), start_bar, bars))
 }
 
 fn of_grid(notes: &[GridNote]) -> Features {
@@ -186,5 +202,14 @@ fn of_grid(notes: &[GridNote]) -> Features {
     );
     set(Feature::MeanIoi, rhythm::mean_ioi(notes));
     set(Feature::MeanPitchJump, pitch::mean_pitch_jump(notes));
+    set(
+        Feature::RepeatedBarShare,
+        structure::repeated_bar_share(notes, bars.len()),
+    );
+    set(Feature::DensityDrift, structure::density_drift(&bars));
+    set(
+        Feature::LongestPitchRun,
+        f64::from(structure::longest_pitch_run(notes)),
+    );
     Features(v)
 }

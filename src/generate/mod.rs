@@ -27,7 +27,7 @@ pub use config::{GenerateConfig, Task, default_samplers};
 pub use partition::{
     PartitionPlan, audio_fingerprint, generate_pieces, partition_fingerprint, piece_seed, song_bars,
 };
-pub use prompts::{Prompt, cut_bars, dir_prompts, test_prompts};
+pub use prompts::{Prompt, cut_bars, dir_prompts, split_prompts};
 pub use samples::{SampleRow, read_samples, write_samples};
 pub use store::{Fingerprinted, GenerateSummary, StoreSpec, write_store};
 
@@ -36,6 +36,7 @@ use std::path::Path;
 
 use crate::audio::AudioConfig;
 use crate::model::{Checkpoint, CpuBackend, KvDecoder, NextToken};
+use crate::shards::Split;
 use unigram::Unigram;
 
 /// What a generation run reads.
@@ -43,7 +44,9 @@ pub struct GenerateJob<'a> {
     pub generate: &'a GenerateConfig,
     pub audio: &'a AudioConfig,
     pub seed: u64,
-    /// The token shards: test-split prompts and the baseline's token frequencies.
+    /// The split whose songs are the continuation prompts.
+    pub split: Split,
+    /// The token shards: the prompts and the baseline's token frequencies.
     pub tokens_dir: &'a Path,
     /// A checkpoint folder, a checkpoints folder or a train output folder (newest checkpoint).
     pub checkpoint: &'a Path,
@@ -59,7 +62,7 @@ pub fn generate(job: &GenerateJob, out: &Path, force: bool) -> Result<GenerateSu
         .load_model::<CpuBackend>(&Default::default())
         .with_context(|| format!("loading checkpoint {}", ckpt.dir.display()))?;
     let decoder = KvDecoder::new(&model, ckpt.model_config()?.tgt_len, g.window)?;
-    let prompts = prompts_for(g, job.tokens_dir, job.seed)?;
+    let prompts = prompts_for(g, job.tokens_dir, job.split, job.seed)?;
     let unigram = if g.baseline {
         let songs = crate::shards::read_shards(job.tokens_dir)?;
         Some(Unigram::from_songs(&songs, decoder.vocab_size()))
@@ -90,9 +93,14 @@ pub fn generate(job: &GenerateJob, out: &Path, force: bool) -> Result<GenerateSu
     write_store(&spec, model, baseline)
 }
 
-/// Continuation prompts: `generate.prompt_dir` if set, else test-split songs from the shards.
+/// Continuation prompts: `generate.prompt_dir` if set, else songs of `split` from the shards.
 /// Empty when no configured task needs prompts.
-pub fn prompts_for(g: &GenerateConfig, tokens_dir: &Path, seed: u64) -> Result<Vec<Prompt>> {
+pub fn prompts_for(
+    g: &GenerateConfig,
+    tokens_dir: &Path,
+    split: Split,
+    seed: u64,
+) -> Result<Vec<Prompt>> {
     if !g.tasks.contains(&Task::Continuation) {
         return Ok(Vec::new());
     }
@@ -100,6 +108,6 @@ pub fn prompts_for(g: &GenerateConfig, tokens_dir: &Path, seed: u64) -> Result<V
     let bars = (g.prompt_bars, g.continuation_bars);
     match &g.prompt_dir {
         Some(dir) => dir_prompts(dir, bars, sp),
-        None => test_prompts(tokens_dir, seed, g.n_prompts, bars, sp),
+        None => split_prompts(tokens_dir, split, seed, g.n_prompts, bars, sp),
     }
 }

@@ -1,9 +1,11 @@
-//! Continuation prompts: the first bars of test-split songs, or of a folder of MIDI files, each
-//! with the song's real continuation (the reference that continuations are judged against).
+//! Continuation prompts: the first bars of the songs of one split, or of a folder of MIDI files,
+//! each with the song's real continuation (the reference that continuations are judged
+//! against).
 
 use anyhow::{Context, Result, anyhow, bail};
 use std::path::{Path, PathBuf};
 
+use crate::remi::vocab::{Kind, kind};
 use crate::rng::Rng;
 use crate::sampling::Specials;
 use crate::shards::{Split, read_shards};
@@ -11,11 +13,12 @@ use crate::shards::{Split, read_shards};
 /// A prompt: Bos + the first bars of a song, and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prompt {
-    /// `test:<song_id>` or the MIDI file's path.
+    /// `<split>:<song_id>` (`test:src_001/12`) or the MIDI file's path.
     pub source: String,
     pub tokens: Vec<u16>,
     /// Bos + the same song's first bars, as many as a continuation will have (fewer when the
-    /// song is shorter), + Eos: the prompt followed by its real continuation.
+    /// song is shorter, or ends them with empty bars), + Eos: the prompt followed by its real
+    /// continuation.
     pub real: Vec<u16>,
 }
 
@@ -29,6 +32,7 @@ impl Prompt {
 /// The bars of `song` for a prompt of `bars` bars continued by `more` bars.
 fn prompt_of(source: String, song: &[u16], bars: u32, more: u32, sp: Specials) -> Prompt {
     let mut real = with_bos(cut_bars(song, bars + more, sp), sp);
+    drop_trailing_empty_bars(&mut real, sp);
     real.push(sp.eos);
     Prompt {
         source,
@@ -59,10 +63,22 @@ pub fn cut_bars(tokens: &[u16], bars: u32, sp: Specials) -> Vec<u16> {
     out
 }
 
-/// `n` test-split songs with at least `bars` bars, chosen by a hash of (seed, song id), cut to
-/// `bars`, with their next `more` bars as the real continuation.
-pub fn test_prompts(
+/// Eos may only follow a bar with a note (the grammar): the bars after the last note go.
+fn drop_trailing_empty_bars(tokens: &mut Vec<u16>, sp: Specials) {
+    while let Some(last_bar) = tokens.iter().rposition(|&t| t == sp.bar) {
+        if tokens[last_bar..].iter().any(|&t| kind(t) == Kind::Pitch) {
+            break;
+        }
+        tokens.truncate(last_bar);
+    }
+}
+
+/// `n` songs of `split` with at least `bars + more` bars (a prompt and a whole real
+/// continuation), chosen by a hash of (seed, song id), cut to `bars`, with their next `more`
+/// bars as the real continuation.
+pub fn split_prompts(
     tokens_dir: &Path,
+    split: Split,
     seed: u64,
     n: usize,
     (bars, more): (u32, u32),
@@ -70,26 +86,27 @@ pub fn test_prompts(
 ) -> Result<Vec<Prompt>> {
     let songs = read_shards(tokens_dir)
         .with_context(|| format!("reading token shards in {}", tokens_dir.display()))?;
-    let mut test: Vec<_> = songs
+    let mut long: Vec<_> = songs
         .into_iter()
-        .filter(|s| s.split == Split::Test && s.n_bars >= bars)
+        .filter(|s| s.split == split && s.n_bars >= bars + more)
         .collect();
-    if test.is_empty() {
+    if long.is_empty() {
         bail!(
-            "no test-split song with at least {bars} bars in {}: run `pipeline run tokenize` first, or set generate.prompt_dir",
+            "no {split}-split song with at least {} bars in {}: run `pipeline run tokenize` first, or set generate.prompt_dir",
+            bars + more,
             tokens_dir.display()
         );
     }
-    test.sort_by_cached_key(|s| {
+    long.sort_by_cached_key(|s| {
         (
             Rng::derive(seed, &["prompt", &s.song_id]),
             s.song_id.clone(),
         )
     });
-    Ok(test
+    Ok(long
         .into_iter()
         .take(n)
-        .map(|s| prompt_of(format!("test:{}", s.song_id), &s.tokens, bars, more, sp))
+        .map(|s| prompt_of(format!("{split}:{}", s.song_id), &s.tokens, bars, more, sp))
         .collect())
 }
 

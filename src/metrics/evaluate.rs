@@ -8,7 +8,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::inputs::{folder_jobs, generated_jobs, reference_jobs};
-use super::pieces::{EXTERNAL_TASK, Group, PieceJob, Scope, ScoredPiece, check_label, score_job};
+use super::pieces::{
+    EXTERNAL_TASK, Group, PieceJob, Scope, ScopeBars, ScoredPiece, check_label, score_job,
+};
 use super::store::{read_piece_jobs, read_pieces, write_tables};
 use super::summary::{SummaryOptions, SummaryRow};
 use crate::shards::Split;
@@ -46,9 +48,9 @@ impl EvaluateOutcome {
     }
 }
 
-/// Score files in parallel, in job order. Unreadable files give a row with the error and a
-/// warning on stderr; they never stop the run.
-pub fn score_all(jobs: &[PieceJob]) -> Vec<ScoredPiece> {
+/// Score files in parallel, in job order, each in its scopes cut to `bars`. Unreadable files
+/// give a row with the error and a warning on stderr; they never stop the run.
+pub fn score_all(jobs: &[PieceJob], bars: ScopeBars) -> Vec<ScoredPiece> {
     let bar = crate::progress::bar(
         jobs.len() as u64,
         "evaluate {bar:30} {pos}/{len} files {per_sec} eta {eta}",
@@ -56,7 +58,7 @@ pub fn score_all(jobs: &[PieceJob]) -> Vec<ScoredPiece> {
     let rows: Vec<ScoredPiece> = jobs
         .par_iter()
         .flat_map_iter(|job| {
-            let rows = score_job(job);
+            let rows = score_job(job, bars);
             if let Some(Err(e)) = rows.first().map(|r| &r.metrics) {
                 bar.suspend(|| {
                     eprintln!(
@@ -82,6 +84,8 @@ pub struct RunInputs<'a> {
     /// The generated store (`task=…/sampler=…/*.mid`); missing is fine: reference rows only.
     pub generated_dir: &'a Path,
     pub reference_split: Split,
+    /// The lengths every comparison is made at.
+    pub bars: ScopeBars,
     pub summary: SummaryOptions,
 }
 
@@ -98,13 +102,18 @@ pub fn evaluate_run(inputs: &RunInputs, out: &Path) -> Result<EvaluateOutcome> {
     })?;
     let mut jobs = reference_jobs(&songs, inputs.reference_split, inputs.raw_dir);
     jobs.extend(generated_jobs(inputs.generated_dir)?);
-    score_into(
-        out,
-        &jobs,
-        |g| g.task == EXTERNAL_TASK,
-        &inputs.summary,
-        start,
-    )
+    let scoring = Scoring {
+        bars: inputs.bars,
+        summary: inputs.summary,
+    };
+    score_into(out, &jobs, |g| g.task == EXTERNAL_TASK, &scoring, start)
+}
+
+/// How every file of an evaluation is scored and summarised.
+#[derive(Debug, Clone, Copy)]
+pub struct Scoring {
+    pub bars: ScopeBars,
+    pub summary: SummaryOptions,
 }
 
 /// Scores `jobs` and writes the tables of `metrics` anew: these rows plus the rows already
@@ -113,19 +122,19 @@ fn score_into(
     metrics: &Path,
     jobs: &[PieceJob],
     keep: impl Fn(&Group) -> bool,
-    opts: &SummaryOptions,
+    scoring: &Scoring,
     start: Instant,
 ) -> Result<EvaluateOutcome> {
-    let mut rows = score_all(jobs);
+    let mut rows = score_all(jobs, scoring.bars);
     let files = jobs.len();
     // Every file has one whole-piece row.
     let errors = rows
         .iter()
         .filter(|r| r.scope == Scope::Piece && r.metrics.is_err())
         .count();
-    rows.extend(previous_rows(metrics, &keep)?);
+    rows.extend(previous_rows(metrics, &keep, scoring.bars)?);
     let t = Instant::now();
-    let summary = write_tables(metrics, &rows, opts)?;
+    let summary = write_tables(metrics, &rows, &scoring.summary)?;
     Ok(EvaluateOutcome {
         files,
         errors,
@@ -136,11 +145,25 @@ fn score_into(
 }
 
 /// The rows of the previous tables whose group `keep` selects. Tables that an older version
-/// wrote (other columns) are re-scored from the files they name, so no group is lost.
-fn previous_rows(metrics: &Path, keep: &impl Fn(&Group) -> bool) -> Result<Vec<ScoredPiece>> {
-    match read_pieces(metrics) {
-        Ok(rows) => Ok(rows.into_iter().filter(|r| keep(&r.group)).collect()),
-        Err(e) => {
+/// wrote (other columns), or cut to other lengths, are re-scored from the files they name, so
+/// no group is lost and every row is at today's lengths.
+fn previous_rows(
+    metrics: &Path,
+    keep: &impl Fn(&Group) -> bool,
+    bars: ScopeBars,
+) -> Result<Vec<ScoredPiece>> {
+    let kept = read_pieces(metrics).map(|rows| {
+        let rows: Vec<ScoredPiece> = rows.into_iter().filter(|r| keep(&r.group)).collect();
+        let current = rows.iter().all(|r| r.bars == bars.of(r.scope));
+        (rows, current)
+    });
+    match kept {
+        Ok((rows, true)) => Ok(rows),
+        read => {
+            let why = match read {
+                Ok(_) => "cut to other lengths".to_string(),
+                Err(e) => format!("from another version ({e:#})"),
+            };
             let jobs: Vec<PieceJob> = read_piece_jobs(metrics)
                 .with_context(|| {
                     format!("cannot read the previous tables in {}", metrics.display())
@@ -150,26 +173,27 @@ fn previous_rows(metrics: &Path, keep: &impl Fn(&Group) -> bool) -> Result<Vec<S
                 .collect();
             if !jobs.is_empty() {
                 eprintln!(
-                    "note: the previous tables in {} are from another version ({e:#}); re-scoring their {} kept files",
+                    "note: the previous tables in {} are {why}; re-scoring their {} kept files",
                     metrics.display(),
                     jobs.len()
                 );
             }
-            Ok(score_all(&jobs))
+            Ok(score_all(&jobs, bars))
         }
     }
 }
 
 /// `pipeline evaluate --midi-dir DIR --label NAME`: score every `.mid`/`.midi` under `midi_dir`
-/// (at any depth) as task=external, sampler=`label`, into the metrics folder beside the rows
-/// already there (a previous `external/label` partition is replaced), and recompute the
-/// summary over all groups, so the folder ranks against the reference and the samplers. The
-/// caller holds the evaluate stage's lock meanwhile.
+/// (at any depth) as task=external, sampler=`label`, on its first W bars and whole, into the
+/// metrics folder beside the rows already there (a previous `external/label` partition is
+/// replaced), and recompute the summary over all groups, so the folder ranks against the
+/// reference and the samplers at equal length. The caller holds the evaluate stage's lock
+/// meanwhile.
 pub fn evaluate_dir(
     metrics: &Path,
     midi_dir: &Path,
     label: &str,
-    opts: &SummaryOptions,
+    scoring: &Scoring,
 ) -> Result<EvaluateOutcome> {
     let start = Instant::now();
     check_label("label", label)?;
@@ -181,5 +205,5 @@ pub fn evaluate_dir(
     if jobs.is_empty() {
         bail!("no .mid or .midi files under {}", midi_dir.display());
     }
-    score_into(metrics, &jobs, |g| *g != group, opts, start)
+    score_into(metrics, &jobs, |g| *g != group, scoring, start)
 }

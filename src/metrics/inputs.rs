@@ -10,14 +10,14 @@ use crate::generate::store::{SAMPLES_FILE, piece_stem};
 use crate::shards::{SongRecord, Split};
 
 /// Every `*.mid` directly under `<generated>/task=T/sampler=S/`, sorted; the piece is the file
-/// stem, and its start bar comes from the partition's samples.parquet (none for a file that
-/// table does not list). A missing folder gives no jobs (reference rows only).
+/// stem, and its start bar and prompt come from the partition's samples.parquet (none for a
+/// file that table does not list). A missing folder gives no jobs (reference rows only).
 pub fn generated_jobs(generated_dir: &Path) -> Result<Vec<PieceJob>> {
     let mut jobs = Vec::new();
     for (task, task_dir) in hive_children(generated_dir, "task")? {
         for (sampler, sampler_dir) in hive_children(&task_dir, "sampler")? {
             let group = Group::new(task.clone(), sampler);
-            let start_bars = start_bars(&sampler_dir)?;
+            let facts = sample_facts(&sampler_dir)?;
             for path in sorted_entries(&sampler_dir)? {
                 if path.is_file() && has_ext(&path, &["mid"]) {
                     let piece = path
@@ -25,9 +25,11 @@ pub fn generated_jobs(generated_dir: &Path) -> Result<Vec<PieceJob>> {
                         .unwrap_or_default()
                         .to_string_lossy()
                         .into_owned();
+                    let (start_bar, prompt) = facts.get(&piece).cloned().unzip();
                     jobs.push(PieceJob {
                         group: group.clone(),
-                        start_bar: start_bars.get(&piece).copied(),
+                        start_bar,
+                        prompt: prompt.flatten(),
                         piece,
                         path,
                     });
@@ -38,15 +40,16 @@ pub fn generated_jobs(generated_dir: &Path) -> Result<Vec<PieceJob>> {
     Ok(jobs)
 }
 
-/// File stem -> start bar, from a partition's samples.parquet (empty without one).
-fn start_bars(partition: &Path) -> Result<BTreeMap<String, u32>> {
+/// File stem -> (start bar, prompt source), from a partition's samples.parquet (empty without
+/// one).
+fn sample_facts(partition: &Path) -> Result<BTreeMap<String, (u32, Option<String>)>> {
     let path = partition.join(SAMPLES_FILE);
     if !path.is_file() {
         return Ok(BTreeMap::new());
     }
     Ok(read_samples(&path)?
         .into_iter()
-        .map(|r| (piece_stem(r.piece), r.start_bar))
+        .map(|r| (piece_stem(r.piece), (r.start_bar, r.prompt_source)))
         .collect())
 }
 
@@ -60,6 +63,7 @@ pub fn reference_jobs(songs: &[SongRecord], split: Split, raw_dir: &Path) -> Vec
             piece: s.song_id.clone(),
             path: raw_dir.join(&s.source),
             start_bar: None,
+            prompt: None,
         })
         .collect();
     jobs.sort_by(|a, b| a.piece.cmp(&b.piece));
@@ -86,6 +90,7 @@ pub fn folder_jobs(dir: &Path, group: &Group) -> Result<Vec<PieceJob>> {
                 piece,
                 path,
                 start_bar: None,
+                prompt: None,
             }
         })
         .collect())

@@ -19,34 +19,31 @@
 //!   --midi-dir`, piece = relative path).
 //! - `summary.parquet`: one row per group and metric (see [`summary`]).
 
-mod distance;
+mod compare;
 pub mod evaluate;
 pub mod inputs;
 pub mod pieces;
 pub mod plot;
 pub mod query;
+pub mod resample;
 pub mod stats;
 pub mod store;
 pub mod summary;
+pub mod summary_frame;
 pub mod table;
 
-pub use evaluate::{EvaluateOutcome, RunInputs, evaluate_dir, evaluate_run, score_all};
-pub use pieces::{Group, PieceJob, Scope, ScoredPiece};
+pub use evaluate::{EvaluateOutcome, RunInputs, Scoring, evaluate_dir, evaluate_run, score_all};
+pub use pieces::{Group, PieceJob, Scope, ScopeBars, ScoredPiece};
 pub use query::{OutputFormat, format_frame, query, write_result};
 pub use summary::{MetricSummary, SummaryOptions, SummaryRow, summarize};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::shards::Split;
-
-/// `[evaluate]` section of the config.
+/// `[evaluate]` section of the config (the split it reports on is `run.split`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluateConfig {
-    /// The token-shard split whose songs are the real reference rows (train, valid or test).
-    #[serde(default = "default_reference_split")]
-    pub reference_split: String,
     /// Bootstrap resamples behind every interval of the summary.
     #[serde(default = "default_resamples")]
     pub resamples: usize,
@@ -56,30 +53,15 @@ fn default_resamples() -> usize {
     2000
 }
 
-fn default_reference_split() -> String {
-    "test".into()
-}
-
 impl Default for EvaluateConfig {
     fn default() -> Self {
         EvaluateConfig {
-            reference_split: default_reference_split(),
             resamples: default_resamples(),
         }
     }
 }
 
 impl EvaluateConfig {
-    /// The split that serves as the reference.
-    pub fn split(&self) -> Result<Split> {
-        Split::parse(&self.reference_split).with_context(|| {
-            format!(
-                "`evaluate.reference_split` = {:?}: expected train, valid or test",
-                self.reference_split
-            )
-        })
-    }
-
     /// The summary's options with the run's seed.
     pub fn summary_options(&self, seed: u64) -> SummaryOptions {
         SummaryOptions {
@@ -89,16 +71,7 @@ impl EvaluateConfig {
     }
 
     pub fn validate(&self) -> Result<()> {
-        use crate::check::check;
-        check(
-            Split::parse(&self.reference_split).is_some(),
-            "evaluate.reference_split",
-            format!(
-                "is {:?}: must be train, valid or test",
-                self.reference_split
-            ),
-        )?;
-        check(
+        crate::check::check(
             (100..=1_000_000).contains(&self.resamples),
             "evaluate.resamples",
             format!("is {}: must be between 100 and 1000000", self.resamples),

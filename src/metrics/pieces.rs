@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use polars::prelude::{Column, DataFrame, ParquetWriter};
 use std::path::Path;
 
-use crate::features::{Feature, Features, features, features_from_bar};
+use crate::features::{Feature, Features, features_of_bars};
 
 /// Which group a piece belongs to: a generation task and sampler, or a real reference.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -42,13 +42,28 @@ impl Group {
             && (self.task == REFERENCE_TASK || self.task == CONTINUATION_TASK)
     }
 
-    /// The scope the summary compares this group in, and the group it compares it with.
-    pub fn compared_in(&self) -> (Scope, Group) {
+    /// The scopes the summary compares this group in, the first one being the one a piece is
+    /// shown in: continuations on their generated bars; everything else on its first W bars
+    /// (the length of an unconditional piece); the real songs and external folders also whole.
+    pub fn compared_scopes(&self) -> &'static [Scope] {
         if self.task == CONTINUATION_TASK {
-            (Scope::Continuation, Group::real_continuation())
+            &[Scope::Continuation]
+        } else if self.task == EXTERNAL_TASK || *self == Group::reference() {
+            &[Scope::Excerpt, Scope::Piece]
         } else {
-            (Scope::Piece, Group::reference())
+            &[Scope::Excerpt]
         }
+    }
+
+    /// The scopes a file of this group is scored in: always whole, and in its compared scopes.
+    pub fn scored_scopes(&self) -> Vec<Scope> {
+        let mut scopes = vec![Scope::Piece];
+        scopes.extend(
+            self.compared_scopes()
+                .iter()
+                .filter(|s| **s != Scope::Piece),
+        );
+        scopes
     }
 }
 
@@ -77,10 +92,12 @@ pub fn check_label(what: &str, name: &str) -> Result<()> {
 /// What part of a piece was scored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Scope {
-    /// The whole file.
-    Piece,
+    /// The first W bars: a piece cut to an unconditional piece's length.
+    Excerpt,
     /// The bars from `start_bar` on, re-based to bar 0: what a continuation adds to its prompt.
     Continuation,
+    /// The whole file.
+    Piece,
 }
 
 impl Scope {
@@ -88,6 +105,7 @@ impl Scope {
         match self {
             Scope::Piece => "piece",
             Scope::Continuation => "continuation",
+            Scope::Excerpt => "excerpt",
         }
     }
 
@@ -95,7 +113,37 @@ impl Scope {
         match s {
             "piece" => Some(Scope::Piece),
             "continuation" => Some(Scope::Continuation),
+            "excerpt" => Some(Scope::Excerpt),
             _ => None,
+        }
+    }
+
+    /// The group a row in this scope is compared with.
+    pub fn reference(self) -> Group {
+        match self {
+            Scope::Continuation => Group::real_continuation(),
+            Scope::Piece | Scope::Excerpt => Group::reference(),
+        }
+    }
+}
+
+/// How many bars the cut scopes cover: the generated lengths, so that every comparison is made
+/// at equal length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct ScopeBars {
+    /// Bars of an excerpt (`generate.unconditional_bars`).
+    pub excerpt: u32,
+    /// Bars of a continuation after its prompt (`generate.continuation_bars`).
+    pub continuation: u32,
+}
+
+impl ScopeBars {
+    /// The bars `scope` covers; `None` for the whole piece.
+    pub fn of(self, scope: Scope) -> Option<u32> {
+        match scope {
+            Scope::Piece => None,
+            Scope::Continuation => Some(self.continuation),
+            Scope::Excerpt => Some(self.excerpt),
         }
     }
 }
@@ -108,15 +156,25 @@ pub struct ScoredPiece {
     pub piece: String,
     pub file: String,
     pub scope: Scope,
+    /// The bars the scope covers (`None`: the whole piece).
+    pub bars: Option<u32>,
     /// The bar where generated music starts (after a prompt), when known.
     pub start_bar: Option<u32>,
+    /// The continuation's prompt (samples.parquet's prompt_source): pairs a generated
+    /// continuation with the real one of the same prompt.
+    pub prompt: Option<String>,
     pub metrics: std::result::Result<Features, String>,
 }
 
 impl ScoredPiece {
-    /// Whether this row is in the scope its group is judged in ([`Group::compared_in`]).
+    /// Whether the summary compares this row ([`Group::compared_scopes`]).
     pub fn is_compared(&self) -> bool {
-        self.scope == self.group.compared_in().0
+        self.group.compared_scopes().contains(&self.scope)
+    }
+
+    /// Whether this is the row a piece is shown by (its group's first compared scope).
+    pub fn is_shown(&self) -> bool {
+        self.group.compared_scopes().first() == Some(&self.scope)
     }
 }
 
@@ -128,32 +186,27 @@ pub struct PieceJob {
     pub path: std::path::PathBuf,
     /// Where generated music starts (samples.parquet); a continuation is also scored from there.
     pub start_bar: Option<u32>,
+    /// The prompt a continuation continues (samples.parquet).
+    pub prompt: Option<String>,
 }
 
-impl PieceJob {
-    /// The scopes this file is scored in: the whole piece, and for continuations also the
-    /// continuation alone (the whole piece when no samples.parquet says where it starts).
-    pub fn scopes(&self) -> Vec<Scope> {
-        if self.group.task == CONTINUATION_TASK {
-            vec![Scope::Piece, Scope::Continuation]
-        } else {
-            vec![Scope::Piece]
-        }
-    }
-}
-
-/// Read a file from disk (as an outside evaluator would) and score it in each of its scopes. A
-/// panic while doing so becomes the rows' error, so one file never stops the evaluation.
-pub fn score_job(job: &PieceJob) -> Vec<ScoredPiece> {
-    let scopes = job.scopes();
+/// Read a file from disk (as an outside evaluator would) and score it in each of its scopes
+/// ([`Group::scored_scopes`]). A panic while doing so becomes the rows' error, so one file
+/// never stops the evaluation.
+pub fn score_job(job: &PieceJob, bars: ScopeBars) -> Vec<ScoredPiece> {
+    let scopes = job.group.scored_scopes();
     let score = || -> std::result::Result<Vec<Features>, String> {
         crate::fsio::fault::file_point("evaluate:file", &job.piece).map_err(|e| e.to_string())?;
         let song = crate::midi::read_file(&job.path).map_err(|e| e.to_string())?;
         Ok(scopes
             .iter()
-            .map(|scope| match scope {
-                Scope::Piece => features(&song.notes),
-                Scope::Continuation => features_from_bar(&song.notes, job.start_bar.unwrap_or(0)),
+            .map(|&scope| {
+                // A continuation without samples.parquet is scored from bar 0.
+                let start = match scope {
+                    Scope::Continuation => job.start_bar.unwrap_or(0),
+                    Scope::Piece | Scope::Excerpt => 0,
+                };
+                features_of_bars(&song.notes, start, bars.of(scope))
             })
             .collect())
     };
@@ -171,7 +224,9 @@ pub fn score_job(job: &PieceJob) -> Vec<ScoredPiece> {
             piece: job.piece.clone(),
             file: job.path.display().to_string(),
             scope,
+            bars: bars.of(scope),
             start_bar: job.start_bar,
+            prompt: job.prompt.clone(),
             metrics: scored.as_ref().map(|f| f[i]).map_err(Clone::clone),
         })
         .collect()
@@ -179,7 +234,7 @@ pub fn score_job(job: &PieceJob) -> Vec<ScoredPiece> {
 
 /// The columns of a pieces file, in order (`task` and `sampler` come from the folders).
 pub fn piece_columns() -> Vec<&'static str> {
-    let mut cols = vec!["piece", "file", "scope", "start_bar"];
+    let mut cols = vec!["piece", "file", "scope", "bars", "start_bar", "prompt"];
     cols.extend(Feature::ALL.map(Feature::name));
     cols.push("error");
     cols
@@ -198,9 +253,14 @@ pub fn pieces_frame(rows: &[&ScoredPiece]) -> Result<DataFrame> {
         text("file", &|r| Some(r.file.as_str())),
         text("scope", &|r| Some(r.scope.as_str())),
         Column::new(
+            "bars".into(),
+            rows.iter().map(|r| r.bars).collect::<Vec<_>>(),
+        ),
+        Column::new(
             "start_bar".into(),
             rows.iter().map(|r| r.start_bar).collect::<Vec<_>>(),
         ),
+        text("prompt", &|r| r.prompt.as_deref()),
     ];
     for f in Feature::ALL {
         let values = rows.iter().map(|r| {
@@ -238,15 +298,17 @@ pub fn rows_from_frame(df: &DataFrame) -> Result<Vec<ScoredPiece>> {
             .map(|v| v.map(str::to_string))
             .collect())
     };
-    let (task, sampler, piece, file, scope, error) = (
+    let (task, sampler, piece, file, scope, prompt, error) = (
         text("task")?,
         text("sampler")?,
         text("piece")?,
         text("file")?,
         text("scope")?,
+        text("prompt")?,
         text("error")?,
     );
     let start_bar: Vec<Option<u32>> = col("start_bar")?.u32()?.iter().collect();
+    let bars: Vec<Option<u32>> = col("bars")?.u32()?.iter().collect();
     let values: Vec<Vec<Option<f64>>> = Feature::ALL
         .iter()
         .map(|f| -> Result<Vec<Option<f64>>> {
@@ -277,7 +339,9 @@ pub fn rows_from_frame(df: &DataFrame) -> Result<Vec<ScoredPiece>> {
                 piece: piece[i].clone().unwrap_or_default(),
                 file: file[i].clone().unwrap_or_default(),
                 scope,
+                bars: bars[i],
                 start_bar: start_bar[i],
+                prompt: prompt[i].clone(),
                 metrics,
             })
         })

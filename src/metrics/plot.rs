@@ -8,7 +8,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::store::{PLOT_FILE, SUMMARY_FILE};
-use super::summary::{DISTANCE_FEATURES, SummaryRow, rows_from_frame};
+use super::summary::{DISTANCE_FEATURES, SummaryRow};
+use super::summary_frame::rows_from_frame;
 use crate::features::Feature;
 
 /// One group's point in the plot: means with their intervals.
@@ -32,11 +33,14 @@ pub fn print_and_plot(metrics: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// The rows as the report shows them: references first, then by rank, unranked last.
+/// The rows as the report shows them: by comparison (reference and scope, in the order the
+/// groups are compared), the reference first, then by rank, unranked last.
 pub fn report_order(summary: &[SummaryRow]) -> Vec<&SummaryRow> {
     let mut order: Vec<&SummaryRow> = summary.iter().collect();
     order.sort_by_key(|r| {
         (
+            r.scope,
+            r.reference.clone(),
             !r.group.is_reference(),
             r.rank.unwrap_or(u32::MAX),
             r.group.clone(),
@@ -61,7 +65,7 @@ pub fn mean_cell(row: &SummaryRow, f: Feature, digits: usize) -> String {
     format!("{}{ci}{star}", num(m.mean, digits))
 }
 
-/// `distance [lo, hi]`, marked `=` when tied with the best row of its reference.
+/// `distance [lo, hi]`, marked `=` when tied with the best row of its comparison.
 fn distance_cell(r: &SummaryRow) -> String {
     let ci = r
         .distance_ci
@@ -74,45 +78,90 @@ fn distance_cell(r: &SummaryRow) -> String {
     format!("{}{ci}{tied}", num(r.distance, 3))
 }
 
-/// The summary as aligned text: one line per task × sampler with H1, H4 and GS and their
-/// intervals, then the overlap of every metric with the reference.
+/// `oa_mean [lo, hi]`.
+fn oa_cell(r: &SummaryRow) -> String {
+    let ci = r
+        .oa_mean_ci
+        .map_or(String::new(), |(lo, hi)| format!(" [{lo:.2}, {hi:.2}]"));
+    format!("{}{ci}", num(r.oa_mean, 3))
+}
+
+/// The scope as the tables print it: `excerpt 32`, `continuation 24`, `piece`, and `paired`.
+pub fn scope_label(r: &SummaryRow) -> String {
+    let bars = r.bars.map_or(String::new(), |b| format!(" {b}"));
+    let paired = if r.paired { " paired" } else { "" };
+    format!("{}{bars}{paired}", r.scope.as_str())
+}
+
+/// The metrics of the drift block: where a model leaves the key, the range, the density or
+/// the repetition of real music.
+pub const DRIFT_FEATURES: [Feature; 5] = [
+    Feature::NotesPerBar,
+    Feature::PitchRange,
+    Feature::NPitchClasses,
+    Feature::RepeatedBarShare,
+    Feature::DensityDrift,
+];
+
+/// The summary as aligned text: one line per row with H1, H4 and GS and their intervals, the
+/// distance and the mean overlap; then the drift metrics; then the overlap of every metric
+/// with the reference.
 pub fn summary_text(summary: &[SummaryRow]) -> String {
     let order = report_order(summary);
+    let label = |r: &SummaryRow| format!("{}/{}", r.group.task, r.group.sampler);
     let mut out = format!(
-        "{:>2}  {:<30} {:>6} {:>4}  {:<27} {:<27} {:<27} {:<23} {:>7} {:>4}\n",
+        "{:>2}  {:<28} {:<22} {:>6} {:>3}  {:<25} {:<25} {:<25} {:<23} {:<21} {:>4}\n",
         "#",
         "task/sampler",
+        "scope (bars)",
         "pieces",
         "err",
         "H1 mean [CI]",
         "H4 mean [CI]",
         "GS mean [CI]",
         "distance [CI]",
-        "oa_mean",
+        "oa_mean [CI]",
         "rank"
     );
     for (i, r) in order.iter().enumerate() {
         let cells = DISTANCE_FEATURES.map(|f| mean_cell(r, f, 3));
         let _ = writeln!(
             out,
-            "{:>2}  {:<30} {:>6} {:>4}  {:<27} {:<27} {:<27} {:<23} {:>7} {:>4}",
+            "{:>2}  {:<28} {:<22} {:>6} {:>3}  {:<25} {:<25} {:<25} {:<23} {:<21} {:>4}",
             i + 1,
-            format!("{}/{}", r.group.task, r.group.sampler),
+            label(r),
+            scope_label(r),
             r.n_pieces,
             r.n_errors,
             cells[0],
             cells[1],
             cells[2],
             distance_cell(r),
-            num(r.oa_mean, 3),
+            oa_cell(r),
             r.rank.map_or("-".to_string(), |k| k.to_string())
         );
     }
     let _ = writeln!(
         out,
-        "distance: Σ over H1, H4, GS of |mean − reference mean| / reference std; = : not distinguishable \
-         from the best row with the same reference (the 95% interval of the gap includes 0)"
+        "every row is compared at the length in its scope: excerpt = the first bars, continuation = \
+         the generated bars against the real continuations of the same prompts (paired: the \
+         intervals resample prompts)\n\
+         distance: Σ over H1, H4, GS of |mean − reference mean| / reference std; = : not \
+         distinguishable from the best row of its comparison (the 95% interval of the gap \
+         includes 0); oa_mean: the mean overlap over every metric (1 = the same distribution)"
     );
+    let _ = write!(out, "\n{:>2}  {:<28}", "#", "drift: mean [CI]");
+    for f in DRIFT_FEATURES {
+        let _ = write!(out, " {:<25}", f.name());
+    }
+    out.push('\n');
+    for (i, r) in order.iter().enumerate() {
+        let _ = write!(out, "{:>2}  {:<28}", i + 1, label(r));
+        for f in DRIFT_FEATURES {
+            let _ = write!(out, " {:<25}", mean_cell(r, f, 2));
+        }
+        out.push('\n');
+    }
     let compared: Vec<(usize, &&SummaryRow)> = order
         .iter()
         .enumerate()
@@ -123,7 +172,7 @@ pub fn summary_text(summary: &[SummaryRow]) -> String {
     }
     let _ = writeln!(
         out,
-        "\noverlap with the reference (oa: 1 = same distribution, 0 = disjoint; * = the mean differs beyond its 95% interval);\ncontinuations are scored on their generated bars against continuation/real, the rest against reference/real"
+        "\noverlap with the reference (oa: 1 = same distribution, 0 = disjoint; * = the mean differs beyond its 95% interval)"
     );
     let _ = write!(out, "{:<20}", "metric");
     for (i, _) in &compared {
@@ -165,11 +214,13 @@ pub fn read_summary(metrics: &Path) -> Result<Vec<SummaryRow>> {
     })
 }
 
-/// Groups with a defined H4 and GS mean; an undefined interval draws no bar.
+/// Groups with a defined H4 and GS mean, each in the scope it is shown in; an undefined
+/// interval draws no bar.
 pub fn plot_points(summary: &[SummaryRow]) -> Vec<PlotPoint> {
     let finite = |v: Option<f64>| v.filter(|x| x.is_finite());
     summary
         .iter()
+        .filter(|r| r.group.compared_scopes().first() == Some(&r.scope))
         .filter_map(|r| {
             let (h4, gs) = (r.metric(Feature::H4)?, r.metric(Feature::Gs)?);
             let (h4_mean, gs_mean) = (finite(h4.mean)?, finite(gs.mean)?);

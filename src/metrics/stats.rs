@@ -71,17 +71,79 @@ pub fn kde(v: &[f64], h: f64, x: f64) -> f64 {
 /// max + 3h of both sets (h the larger bandwidth). 1 = the same distribution, 0 = disjoint.
 /// `None` when either set has fewer than two distinct values.
 pub fn overlap_area(a: &[f64], b: &[f64]) -> Option<f64> {
-    let (ha, hb) = (scott_bandwidth(a)?, scott_bandwidth(b)?);
+    let ones = |v: &[f64]| v.iter().map(|&x| (x, 1.0)).collect::<Vec<_>>();
+    overlap_area_weighted(&ones(a), &ones(b))
+}
+
+/// [`overlap_area`] of two samples given as (value, how often it was drawn): the same as the
+/// samples with each value repeated that often (a bootstrap resample), without repeating them.
+pub fn overlap_area_weighted(a: &[(f64, f64)], b: &[(f64, f64)]) -> Option<f64> {
+    let (ha, hb) = (weighted_bandwidth(a)?, weighted_bandwidth(b)?);
     let h = ha.max(hb);
-    let all = a.iter().chain(b);
-    let lo = all.clone().copied().fold(f64::INFINITY, f64::min) - 3.0 * h;
-    let hi = all.copied().fold(f64::NEG_INFINITY, f64::max) + 3.0 * h;
+    let all = a.iter().chain(b).map(|p| p.0);
+    let lo = all.clone().fold(f64::INFINITY, f64::min) - 3.0 * h;
+    let hi = all.fold(f64::NEG_INFINITY, f64::max) + 3.0 * h;
     let dx = (hi - lo) / (OA_GRID - 1) as f64;
-    let y: Vec<f64> = (0..OA_GRID)
-        .map(|k| {
-            let x = lo + k as f64 * dx;
-            kde(a, ha, x).min(kde(b, hb, x))
-        })
-        .collect();
+    let (fa, fb) = (kde_grid(a, ha, lo, dx), kde_grid(b, hb, lo, dx));
+    let y: Vec<f64> = fa.iter().zip(&fb).map(|(p, q)| p.min(*q)).collect();
     Some(y.windows(2).map(|w| (w[0] + w[1]) / 2.0 * dx).sum())
+}
+
+/// Scott's bandwidth of a weighted sample (n = the total weight).
+fn weighted_bandwidth(v: &[(f64, f64)]) -> Option<f64> {
+    let n: f64 = v.iter().map(|p| p.1).sum();
+    if n < 2.0 {
+        return None;
+    }
+    let m = v.iter().map(|p| p.0 * p.1).sum::<f64>() / n;
+    let var = v.iter().map(|p| p.1 * (p.0 - m).powi(2)).sum::<f64>() / (n - 1.0);
+    Some(var.sqrt() * n.powf(-0.2)).filter(|h| *h > 0.0 && h.is_finite())
+}
+
+/// Grid points between two exact evaluations of a kernel in [`kde_grid`].
+const ANCHOR_EVERY: usize = 64;
+
+/// The weighted Gaussian KDE at the [`OA_GRID`] points `lo + k·dx`, as [`kde`] gives it, in a few
+/// multiplications per point: along the grid, a kernel's value changes by a factor that itself
+/// changes by the constant exp(−(dx/h)²), so each kernel is evaluated exactly (exp) only every
+/// [`ANCHOR_EVERY`] points and carried between them (relative error below 1e-13). Eight kernels
+/// are summed side by side, so the loop vectorises.
+fn kde_grid(points: &[(f64, f64)], h: f64, lo: f64, dx: f64) -> Vec<f64> {
+    const LANES: usize = 8;
+    let n: f64 = points.iter().map(|p| p.1).sum();
+    let norm = 1.0 / (n * h * (2.0 * std::f64::consts::PI).sqrt());
+    let step = dx / h;
+    let q = (-step * step).exp();
+    let len = points.len().div_ceil(LANES) * LANES;
+    // Padding lanes have weight 0.
+    let (mut w, mut t0) = (vec![0.0; len], vec![0.0; len]);
+    for (i, p) in points.iter().enumerate() {
+        w[i] = p.1;
+        t0[i] = (lo - p.0) / h;
+    }
+    let (mut g, mut r) = (vec![0.0; len], vec![0.0; len]);
+    let mut out = vec![0.0; OA_GRID];
+    for (k, y) in out.iter_mut().enumerate() {
+        if k % ANCHOR_EVERY == 0 {
+            for i in 0..len {
+                let t = t0[i] + k as f64 * step;
+                g[i] = (-0.5 * t * t).exp();
+                r[i] = (-t * step - 0.5 * step * step).exp();
+            }
+        }
+        let mut acc = [0.0; LANES];
+        for ((w, g), r) in w
+            .chunks_exact(LANES)
+            .zip(g.chunks_exact_mut(LANES))
+            .zip(r.chunks_exact_mut(LANES))
+        {
+            for l in 0..LANES {
+                acc[l] += w[l] * g[l];
+                g[l] *= r[l];
+                r[l] *= q;
+            }
+        }
+        *y = norm * acc.iter().sum::<f64>();
+    }
+    out
 }

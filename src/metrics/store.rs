@@ -15,7 +15,8 @@ use crate::fsio::AtomicDir;
 use super::pieces::{
     Group, PieceJob, ScoredPiece, check_label, pieces_frame, rows_from_frame, write_parquet,
 };
-use super::summary::{SummaryOptions, SummaryRow, summarize, summary_frame};
+use super::summary::{SummaryOptions, SummaryRow, summarize};
+use super::summary_frame::summary_frame;
 
 pub const PIECES_DIR: &str = "pieces";
 pub const SUMMARY_FILE: &str = "summary.parquet";
@@ -98,6 +99,7 @@ pub fn read_piece_jobs(metrics_dir: &Path) -> Result<Vec<PieceJob>> {
             piece: piece[i].clone(),
             path: PathBuf::from(&file[i]),
             start_bar: None,
+            prompt: None,
         })
         .collect();
     jobs.sort_by(|a, b| (&a.group, &a.piece).cmp(&(&b.group, &b.piece)));

@@ -1,5 +1,5 @@
 //! What the page shows, read from a run's outputs: the train manifest, the summary table, the
-//! generated pieces with their metrics, and the real test-split songs.
+//! generated pieces with their metrics, and the real songs of the run's split.
 
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
@@ -17,8 +17,8 @@ use crate::shards::{self, Split};
 
 pub use crate::metrics::pieces::{CONTINUATION_TASK, REAL_SAMPLER, REFERENCE_TASK};
 
-/// A piece's scores from metrics/pieces, in the scope its group is compared in (a
-/// continuation's generated bars).
+/// A piece's scores from metrics/pieces, in the scope it is shown in (a continuation's
+/// generated bars, the first W bars of everything else).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Scores {
     pub h1: Option<f64>,
@@ -66,6 +66,8 @@ pub struct TrainInfo {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunData {
     pub run_name: String,
+    /// The split the run is judged on (its reference songs and prompts).
+    pub split: Split,
     pub train: Option<TrainInfo>,
     /// The model section of the config, flattened (shown when no checkpoint says more).
     pub model: Vec<(String, String)>,
@@ -73,7 +75,7 @@ pub struct RunData {
     /// Every scored row of metrics/pieces (for the distribution plots).
     pub scored: Vec<ScoredPiece>,
     pub pieces: Vec<Piece>,
-    /// The first test-split songs (at most the requested number), with their raw files.
+    /// The first songs of the split (at most the requested number), with their raw files.
     pub reference: Vec<Piece>,
     pub reference_total: usize,
     /// Problems worth telling the reader (missing tables, unreadable files).
@@ -92,6 +94,7 @@ pub struct TrainRun {
 /// Where a run's outputs are, and what the page needs from its config.
 pub struct Sources<'a> {
     pub run_name: &'a str,
+    pub split: Split,
     pub train_dir: &'a Path,
     pub generated_dir: &'a Path,
     pub metrics_dir: &'a Path,
@@ -130,7 +133,7 @@ pub fn collect(src: &Sources, max_reference: usize) -> Result<RunData> {
     let scores = scores_by_piece(&scored);
     let pieces = generated_pieces(src.generated_dir, &scores)?;
     let (reference, reference_total) = match shards::read_shards(src.tokens_dir) {
-        Ok(songs) => reference_pieces(songs, src.raw_dir, &scores, max_reference),
+        Ok(songs) => reference_pieces(songs, src.split, src.raw_dir, &scores, max_reference),
         Err(e) => {
             notes.push(format!("no reference songs: {e:#}"));
             (Vec::new(), 0)
@@ -138,6 +141,7 @@ pub fn collect(src: &Sources, max_reference: usize) -> Result<RunData> {
     };
     Ok(RunData {
         run_name: src.run_name.to_string(),
+        split: src.split,
         train,
         model: flatten(&serde_json::to_value(src.model).unwrap_or_default()),
         summary,
@@ -149,20 +153,18 @@ pub fn collect(src: &Sources, max_reference: usize) -> Result<RunData> {
     })
 }
 
-/// The first `max` test-split songs by id, with their scores, and how many there are.
+/// The first `max` songs of `split` by id, with their scores, and how many there are.
 fn reference_pieces(
     songs: Vec<shards::SongRecord>,
+    split: Split,
     raw_dir: &Path,
     scores: &BTreeMap<ScoreKey, Scores>,
     max: usize,
 ) -> (Vec<Piece>, usize) {
-    let mut test: Vec<_> = songs
-        .into_iter()
-        .filter(|s| s.split == Split::Test)
-        .collect();
-    test.sort_by(|a, b| a.song_id.cmp(&b.song_id));
-    let total = test.len();
-    let refs = test
+    let mut real: Vec<_> = songs.into_iter().filter(|s| s.split == split).collect();
+    real.sort_by(|a, b| a.song_id.cmp(&b.song_id));
+    let total = real.len();
+    let refs = real
         .into_iter()
         .take(max)
         .map(|s| Piece {
@@ -247,11 +249,10 @@ pub fn flatten(v: &serde_json::Value) -> Vec<(String, String)> {
 
 type ScoreKey = (String, String, String);
 
-/// Each piece's scores in the scope its group is compared in, keyed by (task, sampler, piece
-/// key).
+/// Each piece's scores in the scope it is shown in, keyed by (task, sampler, piece key).
 pub fn scores_by_piece(rows: &[ScoredPiece]) -> BTreeMap<ScoreKey, Scores> {
     rows.iter()
-        .filter(|r| r.is_compared())
+        .filter(|r| r.is_shown())
         .map(|r| {
             let value = |f: Feature| {
                 r.metrics

@@ -15,10 +15,10 @@ use crate::metrics::{Group, ScoredPiece};
 /// Points on each density curve.
 const POINTS: usize = 200;
 
-/// The defined values of `f` per group, in the scope each group is compared in.
+/// The defined values of `f` per group, in the scope each group is shown in.
 fn values(rows: &[ScoredPiece], f: Feature) -> BTreeMap<&Group, Vec<f64>> {
     let mut out: BTreeMap<&Group, Vec<f64>> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.is_compared()) {
+    for r in rows.iter().filter(|r| r.is_shown()) {
         if let Ok(m) = &r.metrics
             && !m[f].is_nan()
         {

@@ -9,8 +9,9 @@ use super::data::RunData;
 use super::escape::{exact, html, num};
 use crate::features::Feature;
 use crate::metrics::SummaryRow;
-use crate::metrics::plot::report_order;
+use crate::metrics::plot::{DRIFT_FEATURES, report_order, scope_label};
 use crate::metrics::summary::{DISTANCE_FEATURES, compared_features};
+use crate::shards::Split;
 
 const CSS: &str = include_str!("page.css");
 const JS: &str = include_str!("page.js");
@@ -39,10 +40,11 @@ pub fn page_html(p: &PageParts) -> String {
     let _ = writeln!(
         s,
         "<header><h1>Listening report · run <code>{}</code></h1><p>{} generated pieces, {} real \
-         test-split songs shown. Listen first, then look at the numbers.</p></header>",
+         {}-split songs shown. Listen first, then look at the numbers.</p></header>",
         html(&d.run_name),
         p.cards.len(),
-        p.reference.len()
+        p.reference.len(),
+        d.split
     );
     if d.train.as_ref().is_some_and(|t| t.demo_data) {
         s.push_str(
@@ -54,7 +56,8 @@ pub fn page_html(p: &PageParts) -> String {
         let _ = writeln!(s, "<p class=\"error\">{}</p>", html(n));
     }
     // The results first, then how the run was made.
-    summary_section(&mut s, &d.summary);
+    summary_section(&mut s, &d.summary, d.split);
+    drift_section(&mut s, &d.summary);
     run_section(&mut s, d);
     overlap_section(&mut s, &d.summary, p.distributions);
     s.push_str("<section id=\"plot\"><h2>H4 against GS</h2>");
@@ -70,7 +73,7 @@ pub fn page_html(p: &PageParts) -> String {
     }
     s.push_str("</section>\n");
     pieces_section(&mut s, p.cards);
-    reference_section(&mut s, p.reference, d.reference_total);
+    reference_section(&mut s, p.reference, d.reference_total, d.split);
     let _ = write!(s, "<script>{JS}</script>\n</body></html>\n");
     s
 }
@@ -120,19 +123,29 @@ fn run_section(s: &mut String, d: &RunData) {
 /// The metrics of the summary table: the three of the distance.
 const TABLE_METRICS: [Feature; 3] = DISTANCE_FEATURES;
 
-fn summary_section(s: &mut String, rows: &[SummaryRow]) {
-    s.push_str(
-        "<section id=\"summary\"><h2>Summary</h2><p>Each task × sampler against real music: \
-         continuations on their generated bars against the real continuations of the same \
-         prompts (<code>continuation/real</code>), everything else on whole pieces against the \
-         real songs (<code>reference/real</code>). Means with their 95% bootstrap interval; \
-         <b>*</b> marks a mean that differs from its reference by more than the interval of \
-         the difference. Distance: the H1, H4 and GS differences in units of the reference's \
-         std, summed (rank 1 is closest; <b>=</b>: not distinguishable from the closest row with \
-         the same reference, the 95% interval of the gap includes 0); oa mean: the mean overlap of the two distributions \
-         over all metrics (1 = the same).</p><div class=\"scroll\"><table id=\"summary-table\">\
-         <thead><tr><th>task</th><th>sampler</th><th>compared with</th><th>pieces</th>\
-         <th>errors</th>",
+fn summary_section(s: &mut String, rows: &[SummaryRow], split: Split) {
+    let use_of = match split {
+        Split::Test => "the split the results are reported on; tune on <code>valid</code>",
+        Split::Valid => "the split for tuning: report on <code>test</code>",
+        Split::Train => "the training songs: these rows measure memory, not generalisation",
+    };
+    let _ = write!(
+        s,
+        "<section id=\"summary\"><h2>Summary · {split} split</h2><p>Prompts and reference songs \
+         come from the <b>{split}</b> split ({use_of}). Each row against real music at equal \
+         length: continuations on their generated bars against the real continuations of the \
+         same prompts (<code>continuation/real</code>; <i>paired</i>: the intervals resample \
+         prompts, keeping each piece with its real continuation), everything else on its first \
+         bars against the real songs cut to as many bars (<code>reference/real</code>, scope \
+         <i>excerpt</i>); real songs and external folders also whole (<i>piece</i>). Means with \
+         their 95% bootstrap interval; <b>*</b> marks a mean that differs from its reference by \
+         more than the interval of the difference. Distance: the H1, H4 and GS differences in \
+         units of the reference's std, summed (rank 1 is closest within its comparison; \
+         <b>=</b>: not distinguishable from the closest row of the same comparison, the 95% \
+         interval of the gap includes 0); oa mean: the mean overlap of the two distributions \
+         over all metrics (1 = the same), with its interval.</p><div class=\"scroll\">\
+         <table id=\"summary-table\"><thead><tr><th>task</th><th>sampler</th><th>scope</th>\
+         <th>compared with</th><th>pieces</th><th>errors</th>"
     );
     for f in TABLE_METRICS {
         let _ = write!(
@@ -141,54 +154,107 @@ fn summary_section(s: &mut String, rows: &[SummaryRow]) {
             html(&f.name().to_uppercase())
         );
     }
-    s.push_str("<th>distance</th><th>oa mean</th><th>rank</th></tr></thead><tbody>");
+    s.push_str(
+        "<th>distance</th><th>oa mean</th><th>oa mean 95% CI</th><th>rank</th></tr></thead><tbody>",
+    );
     for r in report_order(rows) {
-        let reference = r.group.is_reference();
+        row_start(s, r, true);
+        for f in TABLE_METRICS {
+            mean_cells(s, r, f, 3);
+        }
+        s.push_str(&distance_cell(r));
         let _ = write!(
             s,
-            "<tr class=\"{}\" data-task=\"{}\" data-sampler=\"{}\"><td>{}</td><td>{}</td><td>{}/{}</td><td>{}</td><td>{}</td>",
-            if reference { "ref" } else { "gen" },
-            html(&r.group.task),
-            html(&r.group.sampler),
-            html(&r.group.task),
-            html(&r.group.sampler),
+            "<td data-col=\"oa_mean\" data-value=\"{}\">{}</td>{}<td data-col=\"rank\" \
+             data-value=\"{}\">{}</td></tr>",
+            exact(r.oa_mean),
+            num(r.oa_mean, 3),
+            ci_cell(None, r.oa_mean_ci, 3).replace("data-col=\"ci\"", "data-col=\"oa_mean_ci\""),
+            exact(r.rank.map(f64::from)),
+            num(r.rank.map(f64::from), 0)
+        );
+    }
+    s.push_str("</tbody></table></div></section>\n");
+}
+
+/// The first cells of a table row: task, sampler, scope (with bars), and with `counts` the
+/// reference, pieces and errors.
+fn row_start(s: &mut String, r: &SummaryRow, counts: bool) {
+    let _ = write!(
+        s,
+        "<tr class=\"{}\" data-task=\"{}\" data-sampler=\"{}\" data-scope=\"{}\"><td>{}</td><td>{}</td><td>{}</td>",
+        if r.group.is_reference() { "ref" } else { "gen" },
+        html(&r.group.task),
+        html(&r.group.sampler),
+        r.scope.as_str(),
+        html(&r.group.task),
+        html(&r.group.sampler),
+        html(&scope_label(r)),
+    );
+    if counts {
+        let _ = write!(
+            s,
+            "<td>{}/{}</td><td>{}</td><td>{}</td>",
             html(&r.reference.task),
             html(&r.reference.sampler),
             r.n_pieces,
             r.n_errors
         );
-        for f in TABLE_METRICS {
-            let m = r.metric(f);
-            let mean = m.and_then(|m| m.mean);
-            let star = if m.and_then(|m| m.differs()) == Some(true) {
-                "*"
-            } else {
-                ""
-            };
-            let ci = m.and_then(|m| m.mean_ci);
-            let _ = write!(
-                s,
-                "<td data-metric=\"{0}\" data-col=\"mean\" data-value=\"{1}\">{2}{star}</td>\
-                 <td data-metric=\"{0}\" data-col=\"ci\" data-lo=\"{3}\" data-hi=\"{4}\">{5}</td>",
-                f.name(),
-                exact(mean),
-                num(mean, 3),
-                exact(ci.map(|c| c.0)),
-                exact(ci.map(|c| c.1)),
-                ci.map_or("–".into(), |(lo, hi)| format!("[{lo:.3}, {hi:.3}]"))
-            );
-        }
-        s.push_str(&distance_cell(r));
-        for (col, v, digits) in [
-            ("oa_mean", r.oa_mean, 3),
-            ("rank", r.rank.map(f64::from), 0),
-        ] {
-            let _ = write!(
-                s,
-                "<td data-col=\"{col}\" data-value=\"{}\">{}</td>",
-                exact(v),
-                num(v, digits)
-            );
+    }
+}
+
+/// A metric's mean (starred when it differs from the reference) and its interval.
+fn mean_cells(s: &mut String, r: &SummaryRow, f: Feature, digits: usize) {
+    let m = r.metric(f);
+    let mean = m.and_then(|m| m.mean);
+    let star = if m.and_then(|m| m.differs()) == Some(true) {
+        "*"
+    } else {
+        ""
+    };
+    let _ = write!(
+        s,
+        "<td data-metric=\"{0}\" data-col=\"mean\" data-value=\"{1}\">{2}{star}</td>{3}",
+        f.name(),
+        exact(mean),
+        num(mean, digits),
+        ci_cell(Some(f), m.and_then(|m| m.mean_ci), digits)
+    );
+}
+
+/// An interval's cell (of a metric's mean, or of the row's), its bounds in data attributes.
+fn ci_cell(metric: Option<Feature>, ci: Option<(f64, f64)>, digits: usize) -> String {
+    let metric = metric.map_or(String::new(), |f| format!(" data-metric=\"{}\"", f.name()));
+    format!(
+        "<td{metric} data-col=\"ci\" data-lo=\"{}\" data-hi=\"{}\">{}</td>",
+        exact(ci.map(|c| c.0)),
+        exact(ci.map(|c| c.1)),
+        ci.map_or("–".into(), |(lo, hi)| format!(
+            "[{lo:.digits$}, {hi:.digits$}]"
+        ))
+    )
+}
+
+/// Key, range, density and repetition against real music: where a model drifts.
+fn drift_section(s: &mut String, rows: &[SummaryRow]) {
+    if rows.is_empty() {
+        return;
+    }
+    s.push_str(
+        "<section id=\"drift\"><h2>Drift</h2><p>What H1, H4 and GS do not show: notes per bar, \
+         the span of pitches, the pitch classes used, the share of bars that repeat an earlier \
+         bar exactly, and the notes of the last 8 bars over the first 8. Means with their 95% \
+         interval, <b>*</b> where they differ from the reference's.</p><div class=\"scroll\">\
+         <table id=\"drift-table\"><thead><tr><th>task</th><th>sampler</th><th>scope</th>",
+    );
+    for f in DRIFT_FEATURES {
+        let _ = write!(s, "<th>{0}</th><th>{0} 95% CI</th>", html(f.name()));
+    }
+    s.push_str("</tr></thead><tbody>");
+    for r in report_order(rows) {
+        row_start(s, r, false);
+        for f in DRIFT_FEATURES {
+            mean_cells(s, r, f, 2);
         }
         s.push_str("</tr>");
     }
@@ -233,9 +299,10 @@ fn overlap_section(s: &mut String, rows: &[SummaryRow], dist: &[(Feature, String
     for r in &compared {
         let _ = write!(
             s,
-            "<th>{}/{}</th>",
+            "<th>{}/{}<br><small>{}</small></th>",
             html(&r.group.task),
-            html(&r.group.sampler)
+            html(&r.group.sampler),
+            html(&scope_label(r))
         );
     }
     s.push_str("</tr></thead><tbody>");
@@ -247,9 +314,10 @@ fn overlap_section(s: &mut String, rows: &[SummaryRow], dist: &[(Feature, String
             let differs = m.and_then(|m| m.differs()) == Some(true);
             let _ = write!(
                 s,
-                "<td data-task=\"{}\" data-sampler=\"{}\" data-metric=\"{}\" data-value=\"{}\"{}>{}{}</td>",
+                "<td data-task=\"{}\" data-sampler=\"{}\" data-scope=\"{}\" data-metric=\"{}\" data-value=\"{}\"{}>{}{}</td>",
                 html(&r.group.task),
                 html(&r.group.sampler),
+                r.scope.as_str(),
                 f.name(),
                 exact(oa),
                 if differs { " class=\"differs\"" } else { "" },
@@ -313,12 +381,12 @@ fn pieces_section(s: &mut String, cards: &[Card]) {
     s.push_str("</div></section>\n");
 }
 
-fn reference_section(s: &mut String, cards: &[Card], total: usize) {
+fn reference_section(s: &mut String, cards: &[Card], total: usize, split: Split) {
     let _ = writeln!(
         s,
-        "<section id=\"reference\"><h2>Real test-split songs</h2><p>{} of {} songs of the \
-         test split, the reference the summary compares against (MIDI copied into this \
-         folder).</p><div class=\"cards\">",
+        "<section id=\"reference\"><h2>Real {split}-split songs</h2><p>{} of {} songs of the \
+         {split} split, the reference the summary compares against (its first bars; MIDI \
+         copied into this folder).</p><div class=\"cards\">",
         cards.len(),
         total
     );

@@ -105,34 +105,48 @@ pub struct FamilySettings {
     pub top_p: Option<f64>,
 }
 
-/// `family.<name>` overrides, one optional entry per [`Family`].
+/// `family.<name>` overrides, one optional entry per [`Family`]. An entry that sets nothing
+/// (`family.pitch = {}`) is no entry: it changes neither the pieces nor their fingerprint.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Families {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "unset")]
     pub bar_position: Option<FamilySettings>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "unset")]
     pub chord: Option<FamilySettings>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "unset")]
     pub tempo: Option<FamilySettings>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "unset")]
     pub pitch: Option<FamilySettings>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "unset")]
     pub velocity: Option<FamilySettings>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "unset")]
     pub duration: Option<FamilySettings>,
 }
 
+impl FamilySettings {
+    /// Whether it overrides nothing.
+    pub fn is_unset(&self) -> bool {
+        self.temperature.is_none() && self.top_k.is_none() && self.top_p.is_none()
+    }
+}
+
+fn unset(s: &Option<FamilySettings>) -> bool {
+    s.is_none_or(|s| s.is_unset())
+}
+
 impl Families {
+    /// Family `f`'s overrides, when it sets any.
     pub fn get(&self, f: Family) -> Option<&FamilySettings> {
-        match f {
-            Family::BarPosition => self.bar_position.as_ref(),
-            Family::Chord => self.chord.as_ref(),
-            Family::Tempo => self.tempo.as_ref(),
-            Family::Pitch => self.pitch.as_ref(),
-            Family::Velocity => self.velocity.as_ref(),
-            Family::Duration => self.duration.as_ref(),
-        }
+        let entry = match f {
+            Family::BarPosition => &self.bar_position,
+            Family::Chord => &self.chord,
+            Family::Tempo => &self.tempo,
+            Family::Pitch => &self.pitch,
+            Family::Velocity => &self.velocity,
+            Family::Duration => &self.duration,
+        };
+        entry.as_ref().filter(|s| !s.is_unset())
     }
 
     pub fn get_mut(&mut self, f: Family) -> &mut Option<FamilySettings> {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::{Ctx, config_hash};
 use crate::metrics::inputs::generated_fingerprint;
 use crate::metrics::store::tables_fingerprint;
-use crate::metrics::{EvaluateConfig, RunInputs, evaluate_run};
+use crate::metrics::{EvaluateConfig, RunInputs, ScopeBars, evaluate_run};
 use crate::pipeline::{Counts, Inputs, Job, Stage, StageOutput, Upstream};
 
 pub struct Evaluate;
@@ -19,6 +19,18 @@ struct Sections<'a> {
     seed: u64,
     /// The reference songs are re-read from here.
     raw_dir: &'a std::path::Path,
+    /// The split of the reference songs.
+    split: &'a str,
+    /// The lengths the pieces are compared at.
+    bars: ScopeBars,
+}
+
+/// The lengths of the generated pieces: every comparison is made at them.
+pub fn scope_bars(cfg: &crate::config::Config) -> ScopeBars {
+    ScopeBars {
+        excerpt: cfg.generate.unconditional_bars,
+        continuation: cfg.generate.continuation_bars,
+    }
 }
 
 /// The stages whose outputs this one reads.
@@ -44,6 +56,8 @@ impl Stage<Ctx> for Evaluate {
             evaluate: &ctx.cfg.evaluate,
             seed: ctx.cfg.run.seed,
             raw_dir: ctx.layout.raw_dir(),
+            split: &ctx.cfg.run.split,
+            bars: scope_bars(&ctx.cfg),
         })
     }
     /// The generated MIDI files themselves (paths and contents): pieces added or edited by
@@ -58,7 +72,8 @@ impl Stage<Ctx> for Evaluate {
             tokens_dir: ctx.layout.tokens_dir(),
             raw_dir: ctx.layout.raw_dir(),
             generated_dir: &ctx.layout.generated_dir(),
-            reference_split: ctx.cfg.evaluate.split()?,
+            reference_split: ctx.cfg.run.split(),
+            bars: scope_bars(&ctx.cfg),
             summary: ctx.cfg.evaluate.summary_options(ctx.cfg.run.seed),
         };
         let outcome = evaluate_run(&inputs, job.out)?;

@@ -1,4 +1,4 @@
-//! generate: a checkpoint (+ test-split prompts) -> generated/task=…/sampler=…/
+//! generate: a checkpoint (+ prompts from the run's split) -> generated/task=…/sampler=…/
 //! (`crate::generate`).
 
 use anyhow::Result;
@@ -18,6 +18,8 @@ struct Sections<'a> {
     generate: &'a GenerateConfig,
     audio: &'a AudioConfig,
     seed: u64,
+    /// The split of the continuation prompts.
+    split: &'a str,
 }
 
 /// The stages whose outputs this one reads.
@@ -39,6 +41,7 @@ impl Stage<Ctx> for Generate {
             generate: &c.generate,
             audio: &c.audio,
             seed: c.run.seed,
+            split: &c.run.split,
         })
     }
 
@@ -61,6 +64,7 @@ impl Stage<Ctx> for Generate {
             generate: g,
             audio: &ctx.cfg.audio,
             seed: ctx.cfg.run.seed,
+            split: ctx.cfg.run.split(),
             tokens_dir: layout.tokens_dir(),
             checkpoint: &checkpoint,
         };

@@ -69,7 +69,7 @@ mod tests {
         let cfg = Config::parse(&text, "default.toml".as_ref()).unwrap();
         let mut other = cfg.clone();
         other.generate.samplers[0].temperature += 0.1;
-        other.evaluate.reference_split = "valid".into();
+        other.evaluate.resamples += 1;
         other.tokenize.songs_per_shard += 1;
         other.model.dropout = Some(0.2);
         other.audio.tail_seconds += 1.0;

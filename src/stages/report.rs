@@ -92,6 +92,7 @@ pub fn write_page(ctx: &Ctx, out: &Path, max_reference: usize) -> Result<ReportS
     };
     let src = Sources {
         run_name: &ctx.cfg.run.name,
+        split: ctx.cfg.run.split(),
         train_dir: &train_dir,
         generated_dir: &generated,
         metrics_dir: &metrics,

@@ -1,7 +1,8 @@
 //! Musical metrics during training: at every validation, a few short unconditional pieces
 //! decoded with the cached decoder (the same seeds every time, so the curves show the model
-//! changing, not the dice), scored with H1, H4 and GS and compared with the validation songs'
-//! first bars. Only the evaluation-mode copy of the model is read: training is unchanged.
+//! changing, not the dice), scored with H1, H4, GS and the drift metrics, and compared with the
+//! validation songs' first bars. Only the evaluation-mode copy of the model is read: training
+//! is unchanged.
 
 use anyhow::{Context, Result, anyhow};
 use burn::tensor::backend::Backend;
@@ -15,8 +16,18 @@ use crate::remi::{Grammar, STEPS_PER_BAR, Vocab, onset_step};
 use crate::rng::Rng;
 use crate::sampling::{DecodeOptions, Request, SamplerConfig, decode_batch, remi_specials};
 
-/// The metrics logged as `samples/<name>` and `samples/<name>_delta`.
-pub const MONITORED: [Feature; 3] = [Feature::H1, Feature::H4, Feature::Gs];
+/// The metrics logged as `samples/<name>` and `samples/<name>_delta`: the summary's distance
+/// metrics, and those that show a model drifting out of key, range, density or repetition.
+pub const MONITORED: [Feature; 8] = [
+    Feature::H1,
+    Feature::H4,
+    Feature::Gs,
+    Feature::NotesPerBar,
+    Feature::PitchRange,
+    Feature::NPitchClasses,
+    Feature::RepeatedBarShare,
+    Feature::DensityDrift,
+];
 
 /// `[train.monitor]`: what is decoded at every validation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,7 +35,7 @@ pub const MONITORED: [Feature; 3] = [Feature::H1, Feature::H4, Feature::Gs];
 pub struct MonitorConfig {
     /// Unconditional pieces per validation; 0 = off.
     pub pieces: usize,
-    /// Bars of each piece (the validation songs are cut to as many).
+    /// Bars of each piece (the validation songs are cut to as many); density_drift needs 16.
     pub bars: u32,
     pub temperature: f64,
     /// 0 = off.
@@ -39,7 +50,7 @@ impl Default for MonitorConfig {
     fn default() -> Self {
         MonitorConfig {
             pieces: 8,
-            bars: 8,
+            bars: 16,
             temperature: 1.0,
             top_k: 40,
             top_p: 1.0,
@@ -79,15 +90,15 @@ impl MonitorConfig {
 /// mean| (None when no piece defines it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MonitorScores {
-    pub means: [Option<f64>; 3],
-    pub deltas: [Option<f64>; 3],
+    pub means: [Option<f64>; MONITORED.len()],
+    pub deltas: [Option<f64>; MONITORED.len()],
 }
 
 /// The sampler, the piece seeds and the validation means, fixed for the whole run.
 pub struct Monitor {
     cfg: MonitorConfig,
     seeds: Vec<u64>,
-    reference: [Option<f64>; 3],
+    reference: [Option<f64>; MONITORED.len()],
     /// The model's training segment length (the decoder's prompts go in such segments).
     tgt_len: usize,
 }
@@ -162,7 +173,7 @@ fn first_bars(mut notes: Vec<Note>, bars: u32) -> Vec<Note> {
 }
 
 /// Per monitored metric, the mean over the pieces that define it.
-fn means(pieces: &[Vec<Note>]) -> [Option<f64>; 3] {
+fn means(pieces: &[Vec<Note>]) -> [Option<f64>; MONITORED.len()] {
     let scored: Vec<_> = pieces.iter().map(|n| features(n)).collect();
     std::array::from_fn(|i| {
         let v: Vec<f64> = scored

@@ -115,7 +115,69 @@ pub fn all(notes: &[Note]) -> Vec<(&'static str, f64)> {
         ("empty_beat_rate", empty_beat_rate(notes)),
         ("mean_ioi", mean_ioi(notes)),
         ("mean_pitch_jump", mean_pitch_jump(notes)),
+        ("repeated_bar_share", repeated_bar_share(notes)),
+        ("density_drift", density_drift(notes)),
+        ("longest_pitch_run", longest_pitch_run(notes) as f64),
     ]
+}
+
+/// The set of (position, pitch) of the notes with an onset in `bar`.
+fn bar_set(notes: &[Note], bar: usize) -> std::collections::BTreeSet<(usize, u8)> {
+    notes
+        .iter()
+        .filter(|n| bar_pos(n).0 == bar)
+        .map(|n| (bar_pos(n).1, n.pitch))
+        .collect()
+}
+
+pub fn repeated_bar_share(notes: &[Note]) -> f64 {
+    let (mut eligible, mut repeated) = (0, 0);
+    for i in 1..n_bars(notes) {
+        let b = bar_set(notes, i);
+        if b.is_empty() {
+            continue;
+        }
+        eligible += 1;
+        if (0..i).any(|j| bar_set(notes, j) == b) {
+            repeated += 1;
+        }
+    }
+    if eligible == 0 {
+        f64::NAN
+    } else {
+        repeated as f64 / eligible as f64
+    }
+}
+
+pub fn density_drift(notes: &[Note]) -> f64 {
+    let bars = n_bars(notes);
+    let count = |range: std::ops::Range<usize>| {
+        notes
+            .iter()
+            .filter(|n| range.contains(&bar_pos(n).0))
+            .count() as f64
+    };
+    let first = count(0..8);
+    if bars < 16 || first == 0.0 {
+        return f64::NAN;
+    }
+    count(bars - 8..bars) / first
+}
+
+pub fn longest_pitch_run(notes: &[Note]) -> usize {
+    let mut order: Vec<(usize, u8)> = notes.iter().map(|n| (step_of(n.start), n.pitch)).collect();
+    order.sort();
+    let mut best = 0;
+    let mut k = 0;
+    while k < order.len() {
+        let mut j = k;
+        while j < order.len() && order[j].1 == order[k].1 {
+            j += 1;
+        }
+        best = best.max(j - k);
+        k = j;
+    }
+    best
 }
 
 pub fn scale_consistency(pitches: &[u8]) -> f64 {
@@ -252,11 +314,42 @@ pub fn gs(notes: &[Note]) -> f64 {
     }
 }
 
-/// A random piece: a few bars (some left empty), onsets anywhere in ticks, including exact
-/// half-steps, so rounding across bar lines is exercised.
+/// A random piece: a few bars or a few dozen (some left empty, some repeating an earlier bar
+/// exactly), onsets anywhere in ticks, including exact half-steps, so rounding across bar lines
+/// is exercised.
 pub fn random_notes(rng: &mut Rng) -> Vec<Note> {
-    let bars = rng.range_i64(1, 14) as u32;
-    let n = rng.range_i64(1, 80) as usize;
+    let bars = if rng.below(2) == 0 {
+        rng.range_i64(1, 14)
+    } else {
+        rng.range_i64(16, 40)
+    } as u32;
+    let n = rng.range_i64(1, 8 * bars as i64) as usize;
+    let mut notes = random_bars(rng, bars, n);
+    // Copy one bar's notes (whole, as placed on the grid) onto a later bar.
+    if bars > 2 && rng.below(2) == 0 {
+        let (from, to) = (rng.range_i64(0, bars as i64 - 2) as u32, bars - 1);
+        let grid = |t: u32| (t as f64 / STEP as f64 + 0.5).floor() as u32;
+        let copies: Vec<Note> = notes
+            .iter()
+            .filter(|n| grid(n.start) / 16 == from)
+            .map(|n| {
+                let start = (grid(n.start) + 16 * (to - from)) * STEP;
+                Note {
+                    start,
+                    end: start + (n.end - n.start),
+                    ..*n
+                }
+            })
+            .collect();
+        if !copies.is_empty() {
+            notes.retain(|n| grid(n.start) / 16 != to);
+            notes.extend(copies);
+        }
+    }
+    notes
+}
+
+fn random_bars(rng: &mut Rng, bars: u32, n: usize) -> Vec<Note> {
     let empty_bar = rng.range_i64(0, bars as i64 - 1) as u32;
     (0..n)
         .map(|_| {

@@ -1,7 +1,7 @@
 //! The feature definitions on hand-made pieces, with values worked out by hand.
 
 use cadenza::features::Feature::*;
-use cadenza::features::{Feature, Features, features, features_from_bar};
+use cadenza::features::{Feature, Features, features, features_of_bars};
 use cadenza::midi::Note;
 
 const BAR: u32 = 1920; // ticks per 4/4 bar at 480 tpb
@@ -304,7 +304,7 @@ fn a_continuation_is_scored_from_its_start_bar_and_the_prompt_does_not_count() {
             end: n.end + 8 * BAR,
             ..*n
         }));
-        features_from_bar(&all, 8)
+        features_of_bars(&all, 8, None)
     };
     let alone = features(&continuation);
     let quiet_prompt: Vec<Note> = (0..8).map(|b| note(b, 0, 40)).collect();

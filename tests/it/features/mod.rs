@@ -1,3 +1,4 @@
 pub mod brute;
 mod known;
 mod random;
+mod real;

@@ -94,6 +94,7 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
                 generate: &g,
                 audio: &cfg.audio,
                 seed: cfg.run.seed,
+                split: cfg.run.split(),
                 tokens_dir: layout.tokens_dir(),
                 checkpoint: &root.join("train"),
             };

@@ -2,5 +2,6 @@ mod adhoc;
 mod beam;
 mod config;
 mod decode;
+mod prompts;
 mod sampler;
 mod store;

@@ -258,3 +258,35 @@ fn family_overrides_are_validated_by_key() {
     s.family = Default::default();
     s.validate_settings(&|k| k.to_string()).unwrap();
 }
+
+/// `family.pitch = {}` sets nothing: with top-k and top-p on, the distribution and the
+/// partition's fingerprint are those of the sampler without it (an override of any family used
+/// to switch top-k and top-p to work inside each family).
+#[test]
+fn an_empty_family_override_changes_nothing() {
+    let (logits, mask) = vocab_logits(5);
+    let plain: SamplerConfig =
+        toml::from_str("name = \"s\"\ntemperature = 0.9\ntop_k = 20\ntop_p = 0.9").unwrap();
+    let empty: SamplerConfig = toml::from_str(
+        "name = \"s\"\ntemperature = 0.9\ntop_k = 20\ntop_p = 0.9\nfamily.pitch = {}",
+    )
+    .unwrap();
+    assert!(empty.family.pitch.is_some(), "the entry was read");
+    assert_eq!(
+        distribution(&logits, &mask, &plain).unwrap(),
+        distribution(&logits, &mask, &empty).unwrap()
+    );
+    assert_eq!(
+        serde_json::to_string(&plain).unwrap(),
+        serde_json::to_string(&empty).unwrap()
+    );
+    // A family that does set something still works inside the families.
+    let pitch: SamplerConfig = toml::from_str(
+        "name = \"s\"\ntemperature = 0.9\ntop_k = 20\ntop_p = 0.9\nfamily.pitch = { top_k = 2 }",
+    )
+    .unwrap();
+    assert_ne!(
+        distribution(&logits, &mask, &plain).unwrap(),
+        distribution(&logits, &mask, &pitch).unwrap()
+    );
+}

@@ -9,8 +9,11 @@ use cadenza::features::Feature::{self, Gs, H4, NBars};
 use cadenza::layout::RunLayout;
 use cadenza::metrics::pieces::{Group, Scope};
 use cadenza::metrics::store::read_pieces;
-use cadenza::metrics::{EvaluateOutcome, RunInputs, SummaryOptions, evaluate_dir, evaluate_run};
+use cadenza::metrics::{
+    EvaluateOutcome, RunInputs, ScopeBars, Scoring, SummaryOptions, evaluate_dir, evaluate_run,
+};
 use cadenza::midi::{Note, Song, write_bytes};
+use cadenza::remi::{STEPS_PER_BAR, onset_step};
 use cadenza::rng::Rng;
 use cadenza::shards::{SongRecord, Split, write_shards};
 use std::path::Path;
@@ -89,6 +92,19 @@ fn opts() -> SummaryOptions {
     }
 }
 
+/// Pieces of 32 bars, continuations of 24.
+const BARS: ScopeBars = ScopeBars {
+    excerpt: 32,
+    continuation: 24,
+};
+
+fn scoring() -> Scoring {
+    Scoring {
+        bars: BARS,
+        summary: opts(),
+    }
+}
+
 /// The evaluate stage's work for the run of `cfg`, into `out`.
 fn evaluate(cfg: &Config, out: &Path) -> anyhow::Result<EvaluateOutcome> {
     let layout = RunLayout::new(cfg);
@@ -96,7 +112,8 @@ fn evaluate(cfg: &Config, out: &Path) -> anyhow::Result<EvaluateOutcome> {
         tokens_dir: layout.tokens_dir(),
         raw_dir: layout.raw_dir(),
         generated_dir: &layout.generated_dir(),
-        reference_split: cfg.evaluate.split()?,
+        reference_split: cfg.run.split(),
+        bars: BARS,
         summary: opts(),
     };
     evaluate_run(&inputs, out)
@@ -126,25 +143,36 @@ fn random_pieces_from_files_agree_with_brute_force() {
         originals.push((format!("set{}/{i:03}", i % 3), notes));
     }
     let metrics = dir.path().join("metrics");
-    let outcome = evaluate_dir(&metrics, &midi, "random", &opts()).unwrap();
+    let outcome = evaluate_dir(&metrics, &midi, "random", &scoring()).unwrap();
     assert_eq!((outcome.files, outcome.errors), (300, 0));
     let rows = read_pieces(&metrics).unwrap();
-    assert_eq!(rows.len(), 300);
+    assert_eq!(rows.len(), 600, "each file whole and on its first 32 bars");
+    let mut cut = 0;
     for (piece, notes) in originals {
-        let row = rows
+        let first_32: Vec<Note> = notes
             .iter()
-            .find(|r| r.piece == piece)
-            .unwrap_or_else(|| panic!("{piece} missing"));
-        assert_eq!(row.group, Group::new("external", "random"));
-        let m = row.metrics.as_ref().unwrap();
-        // Every feature, through a MIDI file and the Parquet table and back.
-        for (name, want) in brute::all(&notes) {
-            let got = m[Feature::parse(name).unwrap()];
-            let same =
-                (got.is_nan() && want.is_nan()) || (got - want).abs() <= 1e-9 * want.abs().max(1.0);
-            assert!(same, "{piece} {name}: {got} vs {want}");
+            .filter(|n| onset_step(n.start) / STEPS_PER_BAR < 32)
+            .copied()
+            .collect();
+        cut += usize::from(first_32.len() < notes.len());
+        for (scope, plain) in [(Scope::Piece, &notes), (Scope::Excerpt, &first_32)] {
+            let row = rows
+                .iter()
+                .find(|r| r.piece == piece && r.scope == scope)
+                .unwrap_or_else(|| panic!("{piece} {scope:?} missing"));
+            assert_eq!(row.group, Group::new("external", "random"));
+            assert_eq!(row.bars, BARS.of(scope));
+            let m = row.metrics.as_ref().unwrap();
+            // Every feature, through a MIDI file and the Parquet table and back.
+            for (name, want) in brute::all(plain) {
+                let got = m[Feature::parse(name).unwrap()];
+                let same = (got.is_nan() && want.is_nan())
+                    || (got - want).abs() <= 1e-9 * want.abs().max(1.0);
+                assert!(same, "{piece} {scope:?} {name}: {got} vs {want}");
+            }
         }
     }
+    assert!(cut > 20, "only {cut} pieces are longer than 32 bars");
 }
 
 #[test]
@@ -225,7 +253,7 @@ fn a_corrupt_generated_file_is_an_error_row_and_tables_are_written() {
     // The real test-split songs are the reference rows, named by song id; the train song is not.
     let mut real: Vec<_> = rows
         .iter()
-        .filter(|r| r.group == Group::reference())
+        .filter(|r| r.group == Group::reference() && r.scope == Scope::Piece)
         .collect();
     real.sort_by(|a, b| a.piece.cmp(&b.piece));
     assert_eq!(real.len(), 2);
@@ -235,13 +263,21 @@ fn a_corrupt_generated_file_is_an_error_row_and_tables_are_written() {
         assert_eq!(m[Gs], brute::gs(notes));
         assert_eq!(m[H4], brute::h(notes, 4));
     }
-    let names: Vec<String> = outcome
+    let names: Vec<(&str, Scope)> = outcome
         .summary
         .iter()
-        .map(|s| s.group.task.clone())
+        .map(|s| (s.group.task.as_str(), s.scope))
         .collect();
-    assert_eq!(names, ["reference", "unconditional"]);
-    let s = &outcome.summary[1];
+    assert_eq!(
+        names,
+        [
+            ("reference", Scope::Excerpt),
+            ("reference", Scope::Piece),
+            ("unconditional", Scope::Excerpt)
+        ]
+    );
+    let s = &outcome.summary[2];
+    assert_eq!(s.bars, Some(32));
     assert_eq!((s.n_pieces, s.n_errors), (3, 1));
     assert!(s.rank == Some(1) && s.distance.is_some());
     assert_eq!(
@@ -281,7 +317,7 @@ fn external_folders_live_beside_the_run_rows() {
     let out = RunLayout::new(&cfg).metrics_dir();
 
     evaluate(&cfg, &out).unwrap();
-    evaluate_dir(&out, &ext, "mine", &opts()).unwrap();
+    evaluate_dir(&out, &ext, "mine", &scoring()).unwrap();
     let groups = |rows: &[cadenza::metrics::ScoredPiece]| {
         let mut g: Vec<String> = rows
             .iter()
@@ -305,11 +341,11 @@ fn external_folders_live_beside_the_run_rows() {
             velocity: 90,
         }],
     );
-    let outcome = evaluate_dir(&out, &ext, "mine", &opts()).unwrap();
+    let outcome = evaluate_dir(&out, &ext, "mine", &scoring()).unwrap();
     assert_eq!(
         outcome.summary.len(),
-        3,
-        "reference, continuation/greedy, external/mine"
+        5,
+        "reference and external/mine on 32 bars and whole, continuation/greedy"
     );
     assert_eq!(
         groups(&read_pieces(&out).unwrap()),
@@ -326,7 +362,7 @@ fn external_folders_live_beside_the_run_rows() {
     assert!(
         format!(
             "{:#}",
-            evaluate_dir(&out, &ext, "a/b", &opts()).unwrap_err()
+            evaluate_dir(&out, &ext, "a/b", &scoring()).unwrap_err()
         )
         .contains("label")
     );
@@ -335,7 +371,7 @@ fn external_folders_live_beside_the_run_rows() {
     assert!(
         format!(
             "{:#}",
-            evaluate_dir(&out, &empty, "x", &opts()).unwrap_err()
+            evaluate_dir(&out, &empty, "x", &scoring()).unwrap_err()
         )
         .contains("no .mid")
     );

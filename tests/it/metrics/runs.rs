@@ -3,7 +3,7 @@
 use super::query;
 use cadenza::features::{Feature, Features};
 use cadenza::metrics::SummaryOptions;
-use cadenza::metrics::pieces::{Group, Scope, ScoredPiece};
+use cadenza::metrics::pieces::{Group, ScoredPiece};
 use cadenza::metrics::query::{QueryTables, runs_with_metrics};
 use cadenza::metrics::store::write_tables;
 use polars::prelude::*;
@@ -15,8 +15,10 @@ fn piece(group: &Group, i: usize, x: f64) -> ScoredPiece {
         group: group.clone(),
         piece: format!("{i:03}"),
         file: format!("{i:03}.mid"),
-        scope: Scope::Piece,
+        scope: group.compared_scopes()[0],
+        bars: Some(8),
         start_bar: None,
+        prompt: None,
         metrics: Ok(Features::from_values(
             Feature::ALL.map(|_| x + i as f64 / 10.0),
         )),

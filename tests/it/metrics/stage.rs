@@ -111,7 +111,7 @@ fn evaluate_stage_tracks_tokenize_and_generated_pieces() {
     let n = super::query(
         &metrics,
         ctx.layout.tokens_dir(),
-        "SELECT count(*) AS n FROM pieces WHERE task = 'unconditional'",
+        "SELECT count(*) AS n FROM pieces WHERE task = 'unconditional' AND scope = 'piece'",
     )
     .unwrap();
     assert_eq!(

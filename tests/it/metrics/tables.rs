@@ -23,13 +23,18 @@ fn metrics(h1: f64, h4: f64, gs: f64) -> Features {
     }))
 }
 
+/// A row in the scope its group is shown in (the first 8 bars, or a continuation's 8).
 fn row(task: &str, sampler: &str, piece: &str, m: Result<Features, String>) -> ScoredPiece {
+    let group = Group::new(task, sampler);
+    let scope = group.compared_scopes()[0];
     ScoredPiece {
-        group: Group::new(task, sampler),
+        group,
         piece: piece.into(),
         file: format!("/x/{piece}.mid"),
-        scope: Scope::Piece,
+        scope,
+        bars: (scope != Scope::Piece).then_some(8),
         start_bar: None,
+        prompt: None,
         metrics: m,
     }
 }
@@ -196,19 +201,19 @@ fn report_writes_a_labelled_svg() {
 }
 
 #[test]
-fn evaluate_config_names_a_bad_key() {
-    let text = "[run]\nname = \"x\"\n[evaluate]\nreference_split = \"tests\"\n";
+fn the_split_and_evaluate_keys_are_checked_by_name() {
+    let text = "[run]\nname = \"x\"\nsplit = \"tests\"\n";
     let err = cadenza::config::Config::parse(text, Path::new("x.toml")).unwrap_err();
-    assert!(
-        format!("{err:#}").contains("evaluate.reference_split"),
-        "{err:#}"
-    );
+    assert!(format!("{err:#}").contains("run.split"), "{err:#}");
     let text = "[run]\nname = \"x\"\n[evaluate]\nreference = \"test\"\n";
     let err = cadenza::config::Config::parse(text, Path::new("x.toml")).unwrap_err();
     assert!(format!("{err:#}").contains("reference"), "{err:#}");
-    let text = "[run]\nname = \"x\"\n[evaluate]\nreference_split = \"valid\"\n";
+    let text = "[run]\nname = \"x\"\nsplit = \"valid\"\n";
     let cfg = cadenza::config::Config::parse(text, Path::new("x.toml")).unwrap();
-    assert_eq!(cfg.evaluate.split().unwrap(), Split::Valid);
+    assert_eq!(cfg.run.split(), Split::Valid);
+    let text = "[run]\nname = \"x\"\n";
+    let cfg = cadenza::config::Config::parse(text, Path::new("x.toml")).unwrap();
+    assert_eq!(cfg.run.split(), Split::Test);
 }
 
 /// The distance interval covers a clear distance, a row drawn like the reference cannot be told
@@ -256,8 +261,8 @@ fn distance_intervals_tie_near_rows_and_separate_a_far_one() {
         "the reference has no interval"
     );
 
-    let df = cadenza::metrics::summary::summary_frame(&s).unwrap();
-    let back = cadenza::metrics::summary::rows_from_frame(&df).unwrap();
+    let df = cadenza::metrics::summary_frame::summary_frame(&s).unwrap();
+    let back = cadenza::metrics::summary_frame::rows_from_frame(&df).unwrap();
     for (a, b) in s.iter().zip(&back) {
         assert_eq!((a.distance_ci, a.gap_ci), (b.distance_ci, b.gap_ci));
     }

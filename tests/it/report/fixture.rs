@@ -6,12 +6,19 @@ use polars::prelude::*;
 use std::path::{Path, PathBuf};
 
 use crate::support::write;
-use cadenza::features::{features, features_from_bar};
+use cadenza::features::features_of_bars;
+use cadenza::metrics::ScopeBars;
 use cadenza::metrics::{Group, Scope, ScoredPiece, SummaryOptions};
 use cadenza::midi::{self, Note, Song, Tempo};
 use cadenza::pipeline::manifest::Manifest;
 use cadenza::report::ReportStats;
 use cadenza::shards::{self, SongRecord, Split};
+
+/// The lengths the fixture's pieces are compared at (as evaluate cuts them).
+const BARS: ScopeBars = ScopeBars {
+    excerpt: 32,
+    continuation: 4,
+};
 
 pub struct Run {
     pub dir: tempfile::TempDir,
@@ -212,33 +219,39 @@ impl Run {
             let error = (*task == "continuation" && *sampler == "greedy" && *stem == "001")
                 .then(|| "bad file".to_string());
             let start = (*task == "continuation").then_some(START_BAR);
-            for scope in [Scope::Piece, Scope::Continuation] {
-                if scope == Scope::Continuation && start.is_none() {
-                    continue;
-                }
-                let values = match scope {
-                    Scope::Piece => features(&song.notes),
-                    Scope::Continuation => features_from_bar(&song.notes, START_BAR),
+            for scope in group.scored_scopes() {
+                let from = if scope == Scope::Continuation {
+                    START_BAR
+                } else {
+                    0
                 };
+                let values = features_of_bars(&song.notes, from, BARS.of(scope));
                 rows.push(ScoredPiece {
                     group: group.clone(),
                     piece: stem.to_string(),
                     file: format!("{stem}.mid"),
                     scope,
+                    bars: BARS.of(scope),
                     start_bar: start,
+                    prompt: None,
                     metrics: error.clone().map_or(Ok(values), Err),
                 });
             }
         }
         for (i, (id, _)) in REFERENCE.iter().enumerate() {
-            rows.push(ScoredPiece {
-                group: Group::reference(),
-                piece: id.to_string(),
-                file: id.to_string(),
-                scope: Scope::Piece,
-                start_bar: None,
-                metrics: Ok(features(&song(3 + i as u32, i as u8).notes)),
-            });
+            for scope in Group::reference().scored_scopes() {
+                let notes = song(3 + i as u32, i as u8).notes;
+                rows.push(ScoredPiece {
+                    group: Group::reference(),
+                    piece: id.to_string(),
+                    file: id.to_string(),
+                    scope,
+                    bars: BARS.of(scope),
+                    start_bar: None,
+                    prompt: None,
+                    metrics: Ok(features_of_bars(&notes, 0, BARS.of(scope))),
+                });
+            }
         }
         let opts = SummaryOptions {
             seed: 1,

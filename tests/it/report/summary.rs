@@ -46,9 +46,10 @@ fn summary_table_equals_summary_parquet() {
     let df = ParquetReader::new(std::fs::File::open(path).unwrap())
         .finish()
         .unwrap();
-    let (tasks, samplers, metrics) = (
+    let (tasks, samplers, scopes, metrics) = (
         texts(&df, "task"),
         texts(&df, "sampler"),
+        texts(&df, "scope"),
         texts(&df, "metric"),
     );
     let (mean, lo, hi) = (
@@ -63,23 +64,29 @@ fn summary_table_equals_summary_parquet() {
         floats(&df, "rank"),
         floats(&df, "oa"),
     );
-    let find = |t: &str, s: &str, m: &str| {
+    let (oa_lo, oa_hi) = (floats(&df, "oa_mean_lo"), floats(&df, "oa_mean_hi"));
+    let find = |t: &str, s: &str, scope: &str, m: &str| {
         (0..df.height())
-            .find(|&i| tasks[i] == t && samplers[i] == s && metrics[i] == m)
-            .unwrap_or_else(|| panic!("no summary row {t}/{s}/{m}"))
+            .find(|&i| tasks[i] == t && samplers[i] == s && scopes[i] == scope && metrics[i] == m)
+            .unwrap_or_else(|| panic!("no summary row {t}/{s}/{scope}/{m}"))
     };
-    let groups: std::collections::BTreeSet<(&str, &str)> = (0..df.height())
-        .map(|i| (tasks[i].as_str(), samplers[i].as_str()))
+    let groups: std::collections::BTreeSet<(&str, &str, &str)> = (0..df.height())
+        .map(|i| (tasks[i].as_str(), samplers[i].as_str(), scopes[i].as_str()))
         .collect();
-    // Reference, real continuations, three generated partitions.
-    assert_eq!(groups.len(), 5, "{groups:?}");
+    // The reference on its first bars and whole, real continuations, three generated partitions.
+    assert_eq!(groups.len(), 6, "{groups:?}");
     let rows: Vec<&str> = table.split("<tr ").skip(1).collect();
-    assert_eq!(rows.len(), groups.len(), "one table row per task × sampler");
+    assert_eq!(
+        rows.len(),
+        groups.len(),
+        "one table row per task × sampler × scope"
+    );
     let mut checked = 0;
     for row in rows {
-        let (t, s) = (
+        let (t, s, sc) = (
             attr(row, "data-task").unwrap(),
             attr(row, "data-sampler").unwrap(),
+            attr(row, "data-scope").unwrap(),
         );
         for cell in row.split("<td ").skip(1) {
             let cell = format!(" {cell}");
@@ -87,7 +94,7 @@ fn summary_table_equals_summary_parquet() {
             let col = attr(&cell, "data-col").unwrap();
             match attr(&cell, "data-metric") {
                 Some(m) => {
-                    let i = find(&t, &s, &m);
+                    let i = find(&t, &s, &sc, &m);
                     if col == "mean" {
                         let shown = attr(&cell, "data-value").unwrap();
                         assert_eq!(shown.parse::<f64>().ok(), mean[i], "{t}/{s} {m} mean");
@@ -104,8 +111,13 @@ fn summary_table_equals_summary_parquet() {
                         assert_eq!((got("data-lo"), got("data-hi")), (lo[i], hi[i]));
                     }
                 }
+                None if col == "oa_mean_ci" => {
+                    let i = find(&t, &s, &sc, "h1");
+                    let got = |k| attr(&cell, k).unwrap().parse::<f64>().ok();
+                    assert_eq!((got("data-lo"), got("data-hi")), (oa_lo[i], oa_hi[i]));
+                }
                 None => {
-                    let i = find(&t, &s, "h1");
+                    let i = find(&t, &s, &sc, "h1");
                     let want = match col.as_str() {
                         "distance" => distance[i],
                         "oa_mean" => oa_mean[i],
@@ -122,38 +134,42 @@ fn summary_table_equals_summary_parquet() {
             checked += 1;
         }
     }
-    // Mean and interval of H1, H4, GS, then distance, oa mean and rank: every one of them.
-    assert_eq!(checked, 9 * groups.len());
+    // Mean and interval of H1, H4, GS, then distance, oa mean, its interval and rank.
+    assert_eq!(checked, 10 * groups.len());
     // The overlap table: one cell per compared row and metric, each equal to the table's oa.
     let oa_table = &html[html.find("id=\"oa-table\"").unwrap()..];
     let oa_table = &oa_table[..oa_table.find("</table>").unwrap()];
     let cells: Vec<&str> = oa_table.split("<td ").skip(1).collect();
-    let compared = groups.iter().filter(|(_, s)| *s != "real").count();
+    let compared = groups.iter().filter(|(_, s, _)| *s != "real").count();
     assert_eq!(
         cells.len(),
         compared * cadenza::metrics::summary::compared_features().len()
     );
     for cell in cells {
         let cell = format!(" {cell}");
-        let (t, s, m) = (
+        let (t, s, sc, m) = (
             attr(&cell, "data-task").unwrap(),
             attr(&cell, "data-sampler").unwrap(),
+            attr(&cell, "data-scope").unwrap(),
             attr(&cell, "data-metric").unwrap(),
         );
         let shown = attr(&cell, "data-value").unwrap();
         assert_eq!(
             shown.parse::<f64>().ok(),
-            oa[find(&t, &s, &m)],
+            oa[find(&t, &s, &sc, &m)],
             "{t}/{s} {m} oa"
         );
     }
-    // The H4/GS plot with intervals, and one distribution plot per metric.
+    // The H4/GS plot with intervals, and one distribution plot per metric with values (the
+    // fixture's pieces are too short for density_drift).
     assert!(run.report_dir().join("h4_gs.svg").is_file());
     assert!(html.contains("src=\"h4_gs.svg\""));
     for f in cadenza::metrics::summary::compared_features() {
         let svg = run.report_dir().join(format!("dist/{}.svg", f.name()));
-        assert!(svg.is_file(), "{}", svg.display());
+        let defined = (0..df.height()).any(|i| metrics[i] == f.name() && mean[i].is_some());
+        assert_eq!(svg.is_file(), defined, "{}", svg.display());
     }
+    assert!(!run.report_dir().join("dist/density_drift.svg").exists());
 }
 
 /// The page leads with the results: the summary before the run table, and the cards in the
@@ -168,7 +184,7 @@ fn cards_follow_the_summary_rank() {
     let df = ParquetReader::new(std::fs::File::open(path).unwrap())
         .finish()
         .unwrap();
-    let rows = cadenza::metrics::summary::rows_from_frame(&df).unwrap();
+    let rows = cadenza::metrics::summary_frame::rows_from_frame(&df).unwrap();
     let rank = |task: &str, sampler: &str| {
         rows.iter()
             .find(|r| r.group.task == task && r.group.sampler == sampler)

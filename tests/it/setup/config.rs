@@ -58,11 +58,8 @@ fn a_bad_value_in_any_section_is_refused_before_any_work() {
             "generate.sampler[0].temperature",
         ),
         ("required = true", "sample_rate = 10", "audio.sample_rate"),
-        (
-            "reference_split = \"test\"",
-            "reference_split = \"tset\"",
-            "evaluate.reference_split",
-        ),
+        ("split = \"test\"", "split = \"tset\"", "run.split"),
+        ("resamples = 2000", "resamples = 5", "evaluate.resamples"),
     ];
     for (good, bad, key) in cases {
         assert!(
