@@ -268,9 +268,11 @@ pub fn write_store<M: NextToken, U: NextToken>(
     let mut w = Writer {
         spec,
         renderer: spec.audio.renderer()?,
-        bar: crate::progress::bar(
+        bar: crate::progress::Bar::new(
             n_parts as u64,
             "generate {bar:30} {pos}/{len} partitions {msg}",
+            "generate",
+            "partitions",
         ),
         keep: BTreeSet::new(),
         summary: GenerateSummary::default(),
@@ -296,7 +298,7 @@ pub fn write_store<M: NextToken, U: NextToken>(
 struct Writer<'a> {
     spec: &'a StoreSpec<'a>,
     renderer: Option<Renderer>,
-    bar: indicatif::ProgressBar,
+    bar: crate::progress::Bar,
     /// The partitions configured now, as (task, sampler).
     keep: BTreeSet<(String, String)>,
     summary: GenerateSummary,

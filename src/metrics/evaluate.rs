@@ -51,9 +51,11 @@ impl EvaluateOutcome {
 /// Score files in parallel, in job order, each in its scopes cut to `bars`. Unreadable files
 /// give a row with the error and a warning on stderr; they never stop the run.
 pub fn score_all(jobs: &[PieceJob], bars: ScopeBars) -> Vec<ScoredPiece> {
-    let bar = crate::progress::bar(
+    let bar = crate::progress::Bar::new(
         jobs.len() as u64,
         "evaluate {bar:30} {pos}/{len} files {per_sec} eta {eta}",
+        "evaluate",
+        "files",
     );
     let rows: Vec<ScoredPiece> = jobs
         .par_iter()

@@ -128,11 +128,12 @@ fn read_and_encode(src: &Source) -> Result<SongRecord, Reject> {
 /// Reads and encodes `sources` on all cores, with a progress bar; songs and rejects keep the
 /// order of `sources`.
 pub fn tokenize(sources: &[Source]) -> Tokenized {
-    let pb = crate::progress::bar(
+    let pb = crate::progress::Bar::new(
         sources.len() as u64,
-        "{prefix:>9} [{bar:30}] {pos}/{len} {per_sec} eta {eta}",
+        "tokenize  [{bar:30}] {pos}/{len} {per_sec} eta {eta}",
+        "tokenize",
+        "files",
     );
-    pb.set_prefix("tokenize");
     let results: Vec<Result<SongRecord, Reject>> = sources
         .par_iter()
         .map(|s| {

@@ -1,12 +1,12 @@
 //! One training session: from a fresh start or a checkpoint, updates with periodic logging,
 //! validation and checkpoints, until the run is finished or the session's steps are done.
 
+use crate::progress::Bar;
 use anyhow::{Context, Result, bail};
 use burn::module::{AutodiffModule, Module, ParamId};
 use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::ElementConversion;
 use burn::tensor::backend::AutodiffBackend;
-use indicatif::ProgressBar;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -48,7 +48,7 @@ pub(super) struct Session<'a, B: AutodiffBackend> {
     /// leave it out, so the monitor cannot change how far training gets).
     pub(super) monitor_secs: f64,
     logger: Logger,
-    bar: ProgressBar,
+    bar: Bar,
     ckpts: PathBuf,
     pub(super) resumed_from: Option<usize>,
     /// When this session started, and the training time of earlier sessions.
@@ -385,15 +385,16 @@ fn remove_outputs(dirs: &[&Path]) -> Result<()> {
     Ok(())
 }
 
-fn progress_bar(show: bool, max_steps: usize, at: usize) -> ProgressBar {
+fn progress_bar(show: bool, max_steps: usize, at: usize) -> Bar {
     let bar = if show {
-        crate::progress::bar(
+        Bar::new(
             max_steps as u64,
             "train {bar:30} {pos}/{len} steps  {msg}  [{elapsed_precise}<{eta}]",
+            "train",
+            "steps",
         )
     } else {
-        ProgressBar::hidden()
+        Bar::hidden("train")
     };
-    bar.set_position(at as u64);
-    bar
+    bar.starting_at(at as u64)
 }

@@ -115,6 +115,16 @@ fn whole_pipeline_on_demo_data() {
         text(&o)
     );
     assert!(text(&o).contains("stage times:"), "{}", text(&o));
+    // stderr is a pipe here, as in a batch log: training's validation lines and the loops' last
+    // progress lines are printed as plain lines.
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(log.contains("valid loss"), "{log}");
+    for line in ["train 4/4 steps", "tokenize ", "evaluate "] {
+        assert!(
+            log.lines().any(|l| l.starts_with(line)),
+            "no `{line}` line: {log}"
+        );
+    }
 
     // Every output exists and reads back.
     let tokens = run.path("tokens/remi");
