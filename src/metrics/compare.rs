@@ -56,7 +56,7 @@ pub fn add_comparisons(out: &mut [SummaryRow], samples: &BTreeMap<CellKey, Sampl
     for (row, d) in out.iter_mut().zip(&draws) {
         if let Some(d) = d {
             row.distance_ci = interval(d.distance.clone());
-            row.oa_mean_ci = interval(d.oa_mean.clone());
+            row.oa_mean_ci = row.oa_mean.and_then(|oa| centred_interval(oa, &d.oa_mean));
         }
     }
     // The best row of each comparison, by its distance.
@@ -79,6 +79,17 @@ pub fn add_comparisons(out: &mut [SummaryRow], samples: &BTreeMap<CellKey, Sampl
             out[i].gap_ci = interval(gaps.map(|(a, b)| a - b).collect());
         }
     }
+}
+
+/// The percentile interval of the draws, moved by their bias (their mean minus `estimate`) so
+/// that it is centred on the estimate: the overlap of a resample, whose pieces repeat, is
+/// systematically below the overlap of the pieces themselves, and the plain percentile interval
+/// would then sit below the estimate. What is left is the spread at this number of pieces.
+fn centred_interval(estimate: f64, draws: &[f64]) -> Option<(f64, f64)> {
+    let defined: Vec<f64> = draws.iter().copied().filter(|x| !x.is_nan()).collect();
+    let bias = mean(&defined)? - estimate;
+    let (lo, hi) = interval(defined)?;
+    Some(((lo - bias).max(0.0), (hi - bias).min(1.0)))
 }
 
 /// The reference's std of each distance metric, as `distance` divides by (1 where undefined

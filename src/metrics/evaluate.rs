@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use std::path::Path;
 use std::time::Instant;
 
-use super::inputs::{folder_jobs, generated_jobs, reference_jobs};
+use super::inputs::{folder_jobs, generated_jobs, real_train_jobs, reference_jobs};
 use super::pieces::{
     EXTERNAL_TASK, Group, PieceJob, Scope, ScopeBars, ScoredPiece, check_label, score_job,
 };
@@ -86,6 +86,9 @@ pub struct RunInputs<'a> {
     /// The generated store (`task=…/sampler=…/*.mid`); missing is fine: reference rows only.
     pub generated_dir: &'a Path,
     pub reference_split: Split,
+    /// Training songs scored as a row of their own ([`Group::real_train`]): as many as a
+    /// generated row has pieces; 0 = none.
+    pub real_train: usize,
     /// The lengths every comparison is made at.
     pub bars: ScopeBars,
     pub summary: SummaryOptions,
@@ -103,6 +106,13 @@ pub fn evaluate_run(inputs: &RunInputs, out: &Path) -> Result<EvaluateOutcome> {
         )
     })?;
     let mut jobs = reference_jobs(&songs, inputs.reference_split, inputs.raw_dir);
+    let seed = inputs.summary.seed;
+    jobs.extend(real_train_jobs(
+        &songs,
+        inputs.real_train,
+        seed,
+        inputs.raw_dir,
+    ));
     jobs.extend(generated_jobs(inputs.generated_dir)?);
     let scoring = Scoring {
         bars: inputs.bars,

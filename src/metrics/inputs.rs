@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::pieces::{Group, PieceJob};
 use crate::generate::read_samples;
 use crate::generate::store::{SAMPLES_FILE, piece_stem};
+use crate::rng::Rng;
 use crate::shards::{SongRecord, Split};
 
 /// Every `*.mid` directly under `<generated>/task=T/sampler=S/`, sorted; the piece is the file
@@ -58,16 +59,38 @@ pub fn reference_jobs(songs: &[SongRecord], split: Split, raw_dir: &Path) -> Vec
     let mut jobs: Vec<PieceJob> = songs
         .iter()
         .filter(|s| s.split == split)
-        .map(|s| PieceJob {
-            group: Group::reference(),
-            piece: s.song_id.clone(),
-            path: raw_dir.join(&s.source),
-            start_bar: None,
-            prompt: None,
-        })
+        .map(|s| song_job(Group::reference(), s, raw_dir))
         .collect();
     jobs.sort_by(|a, b| a.piece.cmp(&b.piece));
     jobs
+}
+
+/// `n` training songs chosen by a hash of (seed, song id), as [`Group::real_train`] jobs.
+pub fn real_train_jobs(songs: &[SongRecord], n: usize, seed: u64, raw_dir: &Path) -> Vec<PieceJob> {
+    let mut train: Vec<&SongRecord> = songs.iter().filter(|s| s.split == Split::Train).collect();
+    train.sort_by_cached_key(|s| {
+        (
+            Rng::derive(seed, &["real-train", &s.song_id]),
+            s.song_id.clone(),
+        )
+    });
+    let mut jobs: Vec<PieceJob> = train
+        .into_iter()
+        .take(n)
+        .map(|s| song_job(Group::real_train(), s, raw_dir))
+        .collect();
+    jobs.sort_by(|a, b| a.piece.cmp(&b.piece));
+    jobs
+}
+
+fn song_job(group: Group, s: &SongRecord, raw_dir: &Path) -> PieceJob {
+    PieceJob {
+        group,
+        piece: s.song_id.clone(),
+        path: raw_dir.join(&s.source),
+        start_bar: None,
+        prompt: None,
+    }
 }
 
 /// Every `.mid`/`.midi` under `dir` at any depth, sorted; the piece is the path relative to

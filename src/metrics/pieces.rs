@@ -36,6 +36,12 @@ impl Group {
         Group::new(CONTINUATION_TASK, REAL_SAMPLER)
     }
 
+    /// Real training songs, as many as a row has pieces, compared like a generated row: what
+    /// "indistinguishable from the reference" scores at that number of pieces.
+    pub fn real_train() -> Self {
+        Group::new(REFERENCE_TASK, TRAIN_SAMPLER)
+    }
+
     /// Real music that other groups are compared with.
     pub fn is_reference(&self) -> bool {
         self.sampler == REAL_SAMPLER
@@ -68,6 +74,8 @@ impl Group {
 }
 
 pub const REFERENCE_TASK: &str = "reference";
+/// The sampler name of the real training songs in [`Group::real_train`].
+pub const TRAIN_SAMPLER: &str = "train";
 /// The sampler name of real music: the reference songs, and the real continuations.
 pub use crate::generate::store::REAL_SAMPLER;
 /// The task whose pieces continue a prompt.

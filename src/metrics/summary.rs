@@ -20,9 +20,9 @@
 //!   rows with the same reference and scope by distance (1 = closest). Reference rows have
 //!   delta and distance 0 and no rank; without their reference, deltas, overlap, distance and
 //!   rank are null.
-//! - `distance_lo`/`distance_hi`, `oa_mean_lo`/`oa_mean_hi` and `gap_lo`/`gap_hi` (distance
-//!   minus the best row's of the same comparison) come from the same draws
-//!   ([`super::compare`]); `tied_with_best` says the gap interval includes 0.
+//! - `distance_lo`/`distance_hi`, `oa_mean_lo`/`oa_mean_hi` (centred on the estimate) and
+//!   `gap_lo`/`gap_hi` (distance minus the best row's of the same comparison) come from the
+//!   same draws ([`super::compare`]); `tied_with_best` says the gap interval includes 0.
 
 use rayon::prelude::*;
 use std::collections::BTreeMap;

@@ -23,6 +23,8 @@ struct Sections<'a> {
     split: &'a str,
     /// The lengths the pieces are compared at.
     bars: ScopeBars,
+    /// How many training songs make the real-music row.
+    real_train: usize,
 }
 
 /// The lengths of the generated pieces: every comparison is made at them.
@@ -58,6 +60,7 @@ impl Stage<Ctx> for Evaluate {
             raw_dir: ctx.layout.raw_dir(),
             split: &ctx.cfg.run.split,
             bars: scope_bars(&ctx.cfg),
+            real_train: ctx.cfg.generate.pieces_per_sampler,
         })
     }
     /// The generated MIDI files themselves (paths and contents): pieces added or edited by
@@ -73,6 +76,7 @@ impl Stage<Ctx> for Evaluate {
             raw_dir: ctx.layout.raw_dir(),
             generated_dir: &ctx.layout.generated_dir(),
             reference_split: ctx.cfg.run.split(),
+            real_train: ctx.cfg.generate.pieces_per_sampler,
             bars: scope_bars(&ctx.cfg),
             summary: ctx.cfg.evaluate.summary_options(ctx.cfg.run.seed),
         };

@@ -113,6 +113,7 @@ fn evaluate(cfg: &Config, out: &Path) -> anyhow::Result<EvaluateOutcome> {
         raw_dir: layout.raw_dir(),
         generated_dir: &layout.generated_dir(),
         reference_split: cfg.run.split(),
+        real_train: 1,
         bars: BARS,
         summary: opts(),
     };
@@ -214,7 +215,7 @@ fn a_corrupt_generated_file_is_an_error_row_and_tables_are_written() {
 
     let out = RunLayout::new(&cfg).metrics_dir();
     let outcome = evaluate(&cfg, &out).unwrap();
-    assert_eq!((outcome.files, outcome.errors), (5, 1));
+    assert_eq!((outcome.files, outcome.errors), (6, 1));
     assert!(
         out.join("pieces/task=reference/sampler=real/part-0.parquet")
             .is_file()
@@ -273,13 +274,17 @@ fn a_corrupt_generated_file_is_an_error_row_and_tables_are_written() {
         [
             ("reference", Scope::Excerpt),
             ("reference", Scope::Piece),
+            ("reference", Scope::Excerpt),
             ("unconditional", Scope::Excerpt)
         ]
     );
-    let s = &outcome.summary[2];
+    // The training song is the real-music row, compared like a generated one.
+    assert_eq!(outcome.summary[2].group, Group::real_train());
+    assert_eq!(outcome.summary[2].n_pieces, 1);
+    let s = &outcome.summary[3];
     assert_eq!(s.bars, Some(32));
     assert_eq!((s.n_pieces, s.n_errors), (3, 1));
-    assert!(s.rank == Some(1) && s.distance.is_some());
+    assert!(s.rank.is_some() && s.distance.is_some());
     assert_eq!(
         s.metric(Gs).unwrap().mean,
         Some(1.0),
@@ -321,7 +326,7 @@ fn external_folders_live_beside_the_run_rows() {
     let groups = |rows: &[cadenza::metrics::ScoredPiece]| {
         let mut g: Vec<String> = rows
             .iter()
-            .filter(|r| r.group != Group::reference() && r.scope == Scope::Piece)
+            .filter(|r| r.group.task != "reference" && r.scope == Scope::Piece)
             .map(|r| format!("{}/{}/{}", r.group.task, r.group.sampler, r.piece))
             .collect();
         g.sort();
@@ -344,8 +349,8 @@ fn external_folders_live_beside_the_run_rows() {
     let outcome = evaluate_dir(&out, &ext, "mine", &scoring()).unwrap();
     assert_eq!(
         outcome.summary.len(),
-        5,
-        "reference and external/mine on 32 bars and whole, continuation/greedy"
+        6,
+        "reference and external/mine on 32 bars and whole, reference/train, continuation/greedy"
     );
     assert_eq!(
         groups(&read_pieces(&out).unwrap()),

@@ -162,8 +162,9 @@ fn whole_pipeline_on_demo_data() {
         run.query("SELECT task, sampler, count(*) AS n FROM pieces GROUP BY 1, 2 ORDER BY 1, 2");
     assert_eq!(
         df.height(),
-        7,
-        "4 generated groups, the real continuations, the unigram baseline and the reference: {df}"
+        8,
+        "4 generated groups, the real continuations, the unigram baseline, the reference and \
+         the real training songs: {df}"
     );
     // Every scored metric of every row has its intervals (oa needs two distinct values on
     // both sides, rare with 2 pieces a row: it is checked in metrics::stats).
