@@ -73,6 +73,10 @@ impl Bar {
         self
     }
 
+    pub fn set_length(&self, len: u64) {
+        self.bar.set_length(len);
+    }
+
     pub fn inc(&self, n: u64) {
         self.bar.inc(n);
         self.plain_update(|p| p.position += n);

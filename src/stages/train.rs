@@ -75,13 +75,15 @@ impl Stage<Ctx> for Train {
             progress: true,
         };
         let r = train_on_configured_backend(&spec)?;
-        let counts = Counts::from([
+        let mut counts = Counts::from([
             ("steps".into(), r.step.into()),
             ("planned_steps".into(), r.planned_steps.into()),
             (
                 "stopped_by".into(),
                 if r.time_capped() {
                     "train.max_minutes"
+                } else if r.plan.is_some() {
+                    "train.budget_minutes"
                 } else {
                     "train.max_steps"
                 }
@@ -96,6 +98,9 @@ impl Stage<Ctx> for Train {
             ("tokens_per_sec".into(), json!(r.tokens_per_sec)),
             ("monitor_seconds".into(), json!(r.monitor_secs)),
         ]);
+        if let Some(p) = r.plan {
+            counts.insert("planned_tokens_per_sec".into(), json!(p.tokens_per_sec));
+        }
         Ok(StageOutput {
             counts,
             fingerprint: Checkpoint::resolve(&r.checkpoint)?.fingerprint()?,

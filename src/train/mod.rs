@@ -36,6 +36,9 @@ pub fn train_on_configured_backend(spec: &TrainSpec) -> Result<TrainReport> {
     on_backend(&t.backend, &t.checkpointing, Work(spec))
 }
 
+/// The updates after which the budget's speed measurement starts (the first ones are slower).
+pub const MEASURE_FROM: usize = 5;
+
 /// The `train.precision` values.
 pub const PRECISIONS: [&str; 3] = ["f32", "bf16-mixed", "f16-mixed"];
 
@@ -64,8 +67,15 @@ pub struct TrainConfig {
     /// Learning rate at the end of the cosine decay.
     pub min_lr: f64,
     pub warmup_steps: usize,
+    /// The steps of the schedule (with `budget_minutes`: the most it may plan).
     pub max_steps: usize,
-    /// Wall-time budget over all resumes; 0 = none. Training stops at whichever limit comes first.
+    /// Plans the steps from the measured speed: as many as fit this many minutes of training
+    /// (at most `max_steps`), measured over the warmup, before the cosine starts, so the run
+    /// follows the schedule of a run with that many steps. The plan is recorded
+    /// (`planned_steps`): `max_steps` = it and `budget_minutes = 0` reproduce the run. 0 = off.
+    pub budget_minutes: f64,
+    /// Wall-time safety cap over all resumes; 0 = none. Training stops at whichever limit
+    /// comes first (a cut schedule does not finish its decay).
     pub max_minutes: f64,
     pub weight_decay: f64,
     pub beta1: f64,
@@ -109,6 +119,7 @@ impl Default for TrainConfig {
             min_lr: 1e-5,
             warmup_steps: 100,
             max_steps: 2000,
+            budget_minutes: 0.0,
             max_minutes: 0.0,
             weight_decay: 0.01,
             beta1: 0.9,
@@ -148,6 +159,19 @@ impl TrainConfig {
             self.max_minutes >= 0.0,
             "train.max_minutes",
             "must be >= 0 (0 = no limit)",
+        )?;
+        check(
+            self.budget_minutes >= 0.0 && self.budget_minutes.is_finite(),
+            "train.budget_minutes",
+            "must be >= 0 (0 = off)",
+        )?;
+        check(
+            self.budget_minutes == 0.0 || self.warmup_steps >= MEASURE_FROM + 10,
+            "train.warmup_steps",
+            format!(
+                "must be >= {} with train.budget_minutes: the warmup's steps measure the speed",
+                MEASURE_FROM + 10
+            ),
         )?;
         check(
             self.weight_decay >= 0.0,
@@ -242,13 +266,22 @@ impl TrainConfig {
         self.compute() == Compute::F16
     }
 
-    pub fn schedule(&self) -> schedule::LrSchedule {
+    /// The schedule of a run of `max_steps` steps (`train.max_steps`, or what the budget planned).
+    pub fn schedule(&self, max_steps: usize) -> schedule::LrSchedule {
         schedule::LrSchedule {
             lr: self.lr,
             min_lr: self.min_lr,
             warmup_steps: self.warmup_steps,
-            max_steps: self.max_steps,
+            max_steps,
         }
+    }
+
+    /// The steps a budget of `budget_minutes` holds at `secs_per_step`, counted from `step`
+    /// after `elapsed` seconds: at least one past the warmup, at most `max_steps`.
+    pub fn plan_steps(&self, step: usize, elapsed: f64, secs_per_step: f64) -> usize {
+        let left = (self.budget_minutes * 60.0 - elapsed).max(0.0);
+        let more = (left / secs_per_step.max(1e-9)).floor() as usize;
+        (step + more).max(self.warmup_steps + 1).min(self.max_steps)
     }
 }
 

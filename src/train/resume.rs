@@ -42,6 +42,17 @@ pub struct TrainState {
     /// The loss scaler of f16 mixed precision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss_scale: Option<LossScale>,
+    /// The steps `train.budget_minutes` planned, once the warmup has measured the speed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<BudgetPlan>,
+}
+
+/// What `train.budget_minutes` planned, and from what speed.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BudgetPlan {
+    pub steps: usize,
+    /// Training tokens per second over the warmup's measured steps.
+    pub tokens_per_sec: f64,
 }
 
 pub fn read_state(ckpt: &Checkpoint) -> Result<TrainState> {

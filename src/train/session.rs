@@ -17,7 +17,7 @@ use super::loader::{Augment, Batch, SongPositions, StreamLoader, valid_batches};
 use super::logger::{Logger, tags};
 use super::loss_scale::LossScale;
 use super::monitor::{MONITORED, Monitor};
-use super::resume::{self, Snapshot, TrainState, resume_first};
+use super::resume::{self, BudgetPlan, Snapshot, TrainState, resume_first};
 use super::trainer::{TrainSpec, cross_entropy, evaluate, tensors};
 use crate::model::checkpoint::Checkpoint;
 use crate::model::{Memory, Pass, TransformerXl, dropout};
@@ -58,6 +58,8 @@ pub(super) struct Session<'a, B: AutodiffBackend> {
     pub(super) tokens: usize,
     window: LogWindow,
     window_clock: Instant,
+    /// The budget's speed measurement: (step, training time) where it starts.
+    measure_from: Option<(usize, f64)>,
     /// The position biases: 2-D parameters that weight decay leaves alone (their ids do not
     /// change across steps or a resume).
     no_decay: HashSet<ParamId>,
@@ -94,6 +96,7 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
             last_valid_loss: None,
             song_positions: (!tc.memory_across_songs).then(|| SongPositions::new(tc.batch_size)),
             loss_scale: tc.scales_loss().then(|| LossScale::new(tc.loss_scale)),
+            plan: None,
         };
         let mut mems = None;
         let mut resumed_from = None;
@@ -112,7 +115,8 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
             tc.valid_tokens,
         );
         let logger = Logger::new(&spec.out_dir.join("tensorboard"))?;
-        let bar = progress_bar(spec.progress, tc.max_steps, state.step);
+        let planned = state.plan.map_or(tc.max_steps, |p| p.steps);
+        let bar = progress_bar(spec.progress, planned, state.step);
         let session = Session {
             spec,
             device,
@@ -132,9 +136,52 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
             tokens: 0,
             window: LogWindow::default(),
             window_clock: Instant::now(),
+            measure_from: None,
             no_decay,
         };
         Ok((session, model))
+    }
+
+    /// The steps of this run: `train.max_steps`, or what the budget planned.
+    pub(super) fn max_steps(&self) -> usize {
+        self.state
+            .plan
+            .map_or(self.spec.train.max_steps, |p| p.steps)
+    }
+
+    /// With `train.budget_minutes`: measures the speed over the warmup and, where it ends,
+    /// plans the run's steps (before the cosine, the only part of the schedule they change).
+    fn plan_budget(&mut self) {
+        let tc = &self.spec.train;
+        let step = self.state.step;
+        if tc.budget_minutes <= 0.0 || self.state.plan.is_some() {
+            return;
+        }
+        if self.measure_from.is_none() && step >= super::MEASURE_FROM {
+            self.measure_from = Some((step, self.elapsed()));
+        }
+        if step < tc.warmup_steps {
+            return;
+        }
+        let now = self.elapsed();
+        // Resumed right at the warmup's end: the run's average so far.
+        let (from, t0) = match self.measure_from {
+            Some((from, t0)) if from < step => (from, t0),
+            _ => (0, 0.0),
+        };
+        let secs_per_step = (now - t0) / (step - from).max(1) as f64;
+        let steps = tc.plan_steps(step, now, secs_per_step);
+        let tokens_per_step = (tc.batch_size * self.spec.model.tgt_len) as f64;
+        self.state.plan = Some(BudgetPlan {
+            steps,
+            tokens_per_sec: tokens_per_step / secs_per_step.max(1e-9),
+        });
+        self.bar.set_length(steps as u64);
+        self.bar.println(format!(
+            "train.budget_minutes = {}: {steps} steps at {:.0} tok/s (train.max_steps = {steps} reproduces this run)",
+            tc.budget_minutes,
+            tokens_per_step / secs_per_step.max(1e-9)
+        ));
     }
 
     /// Training time over all sessions (monitoring left out).
@@ -155,7 +202,7 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
         loop {
             let elapsed = self.elapsed();
             let out_of_time = tc.max_minutes > 0.0 && elapsed >= tc.max_minutes * 60.0;
-            if self.state.step >= tc.max_steps || out_of_time {
+            if self.state.step >= self.max_steps() || out_of_time {
                 self.state.finished = true;
             }
             let pause = session_end.is_some_and(|e| self.state.step >= e);
@@ -169,8 +216,9 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
                 return Ok(last);
             }
             model = self.update(model)?;
+            self.plan_budget();
             let step = self.state.step;
-            if step % tc.eval_every == 0 && step < tc.max_steps {
+            if step % tc.eval_every == 0 && step < self.max_steps() {
                 if let Some(v) = self.validate(&model) {
                     self.bar.println(format!(
                         "step {step:>6}  valid loss {v:.4} (ppl {:.2})",
@@ -179,7 +227,7 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
                 }
                 self.logger.flush();
             }
-            if step % tc.checkpoint_every == 0 && step < tc.max_steps {
+            if step % tc.checkpoint_every == 0 && step < self.max_steps() {
                 self.save(&model, self.elapsed())?;
                 crate::fsio::fault::point("train:after-checkpoint")?;
             }
@@ -220,7 +268,7 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
             ),
             None => true,
         };
-        let lr = tc.schedule().at(step);
+        let lr = tc.schedule(self.max_steps()).at(step);
         let model = if apply {
             if tc.clip_norm > 0.0 {
                 clip_to_norm::<B, _>(&model, &mut grads, norm, tc.clip_norm);

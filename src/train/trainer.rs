@@ -12,7 +12,7 @@ use std::time::Instant;
 use super::TrainConfig;
 use super::loader::{Batch, SongPositions, TempoShifter, Transposer, unigram_entropy};
 use super::loss_scale::LossScale;
-use super::resume::{self, TrainState};
+use super::resume::{self, BudgetPlan, TrainState};
 use super::session::Session;
 use crate::model::checkpoint::{CHECKPOINTS_DIR, Checkpoint};
 use crate::model::{Memory, Pass, TransformerXl, TransformerXlConfig};
@@ -47,8 +47,10 @@ pub struct TrainSpec<'a> {
 #[derive(Debug, Clone)]
 pub struct TrainReport {
     pub step: usize,
-    /// `train.max_steps`: the steps planned.
+    /// The steps planned: `train.max_steps`, or what `train.budget_minutes` planned.
     pub planned_steps: usize,
+    /// The budget's plan, when `train.budget_minutes` made one.
+    pub plan: Option<BudgetPlan>,
     pub finished: bool,
     pub resumed_from: Option<usize>,
     pub tokens_seen: u64,
@@ -103,8 +105,14 @@ impl TrainReport {
         } else {
             ""
         };
+        let planned = self.plan.map_or(String::new(), |p| {
+            format!(
+                " (planned by train.budget_minutes at {:.0} tok/s; train.max_steps = {} reproduces it)",
+                p.tokens_per_sec, p.steps
+            )
+        });
         format!(
-            "{} of {} steps{capped}{resumed}, {} tokens, {:.0} tok/s; valid loss {valid} vs unigram entropy {:.3} nats{scale}{monitor}; checkpoint {}",
+            "{} of {} steps{planned}{capped}{resumed}, {} tokens, {:.0} tok/s; valid loss {valid} vs unigram entropy {:.3} nats{scale}{monitor}; checkpoint {}",
             self.step,
             self.planned_steps,
             self.tokens_seen,
@@ -208,7 +216,8 @@ pub fn train<B: AutodiffBackend>(spec: &TrainSpec, device: &B::Device) -> Result
         };
         return Ok(TrainReport {
             step: state.step,
-            planned_steps: spec.train.max_steps,
+            planned_steps: state.plan.map_or(spec.train.max_steps, |p| p.steps),
+            plan: state.plan,
             finished: true,
             resumed_from: Some(state.step),
             tokens_seen: state.tokens_seen,
@@ -227,7 +236,8 @@ pub fn train<B: AutodiffBackend>(spec: &TrainSpec, device: &B::Device) -> Result
     let s = &session.state;
     Ok(TrainReport {
         step: s.step,
-        planned_steps: spec.train.max_steps,
+        planned_steps: session.max_steps(),
+        plan: s.plan,
         finished: s.finished,
         resumed_from: session.resumed_from,
         tokens_seen: s.tokens_seen,

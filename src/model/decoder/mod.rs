@@ -52,18 +52,57 @@ pub trait NextToken {
     }
 }
 
-/// How many keys a decoding step attends to, its own included.
+/// How many keys a decoding step attends to, its own included: `"mem_len+1"`,
+/// `"mem_len+tgt_len"` or a number of keys (in the config, a string or an integer).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "WindowSetting", into = "WindowSetting")]
 pub enum Window {
     /// The XL memory and the new position, as the model's forward one token at a time.
-    #[serde(rename = "mem_len+1")]
     Memory,
     /// The most keys a training query saw (the last position of a segment). The default:
     /// on the default model it gives the lower teacher-forced valid loss (`pipeline bench
     /// window`, README "Decoder window").
     #[default]
-    #[serde(rename = "mem_len+tgt_len")]
     Segment,
+    /// This many keys: more than training saw lets a piece remember further back (the
+    /// sinusoidal relative positions extend to any distance; Dai et al. 2019 evaluate with a
+    /// longer attention than they train with).
+    Keys(usize),
+}
+
+/// The most keys [`Window::Keys`] may name.
+pub const MAX_WINDOW: usize = 8192;
+
+/// How a [`Window`] is written in the config.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum WindowSetting {
+    Name(String),
+    Keys(usize),
+}
+
+impl TryFrom<WindowSetting> for Window {
+    type Error = String;
+    fn try_from(s: WindowSetting) -> std::result::Result<Window, String> {
+        match s {
+            WindowSetting::Name(n) if n == "mem_len+1" => Ok(Window::Memory),
+            WindowSetting::Name(n) if n == "mem_len+tgt_len" => Ok(Window::Segment),
+            WindowSetting::Name(n) => Err(format!(
+                "window {n:?}: expected \"mem_len+1\", \"mem_len+tgt_len\" or a number of keys"
+            )),
+            WindowSetting::Keys(k) if (2..=MAX_WINDOW).contains(&k) => Ok(Window::Keys(k)),
+            WindowSetting::Keys(k) => Err(format!("window {k}: must be 2..={MAX_WINDOW} keys")),
+        }
+    }
+}
+
+impl From<Window> for WindowSetting {
+    fn from(w: Window) -> WindowSetting {
+        match w {
+            Window::Keys(k) => WindowSetting::Keys(k),
+            other => WindowSetting::Name(other.name()),
+        }
+    }
 }
 
 impl Window {
@@ -71,13 +110,15 @@ impl Window {
         match self {
             Window::Memory => mem_len + 1,
             Window::Segment => mem_len + tgt_len,
+            Window::Keys(k) => k,
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub fn name(self) -> String {
         match self {
-            Window::Memory => "mem_len+1",
-            Window::Segment => "mem_len+tgt_len",
+            Window::Memory => "mem_len+1".into(),
+            Window::Segment => "mem_len+tgt_len".into(),
+            Window::Keys(k) => k.to_string(),
         }
     }
 }

@@ -184,7 +184,7 @@ fn resumed_run_matches_straight_run_and_logs_scalars() {
 
 #[test]
 fn schedule_hits_peak_after_warmup_and_min_at_the_end() {
-    let s = train_config(100).schedule();
+    let s = train_config(100).schedule(100);
     assert!(
         (s.at(2) - 3e-3).abs() < 1e-15,
         "last warmup step is at peak"
@@ -344,4 +344,46 @@ fn gradient_checkpointing_trains_the_same_model() {
     bad.train.checkpointing = "full".into();
     let err = bad.train.validate().unwrap_err().to_string();
     assert!(err.contains("train.checkpointing"), "{err}");
+}
+
+/// `train.budget_minutes` plans the steps from the warmup's speed and records the plan; a run
+/// with `train.max_steps` set to the plan (no budget) gives the same weights, bit for bit.
+#[test]
+fn a_budgeted_run_is_reproduced_by_its_planned_steps() {
+    let _g = crate::support::SEEDED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let (tr, va) = (songs(6, 1), songs(2, 2));
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("budget"), tmp.path().join("steps"));
+    let mut budget = spec(&tr, &va, &a, 400);
+    budget.train.warmup_steps = 20;
+    // A fraction of a second: fewer steps than the cap of 400, more than the warmup.
+    budget.train.budget_minutes = 0.004;
+    budget.train.validate().unwrap();
+    let planned = train::<CpuTrainBackend>(&budget, &Default::default()).unwrap();
+    let plan = planned.plan.expect("the budget made a plan");
+    assert!(planned.finished && planned.step == plan.steps);
+    assert_eq!(planned.planned_steps, plan.steps);
+    assert!(plan.steps > 20 && plan.tokens_per_sec > 0.0, "{plan:?}");
+    assert!(
+        planned.summary().contains("train.budget_minutes"),
+        "{}",
+        planned.summary()
+    );
+
+    let mut fixed = spec(&tr, &va, &b, plan.steps);
+    fixed.train.warmup_steps = 20;
+    let same = train::<CpuTrainBackend>(&fixed, &Default::default()).unwrap();
+    assert_eq!((same.step, same.plan), (plan.steps, None));
+    assert_eq!(planned.valid_loss, same.valid_loss);
+    assert!(
+        params(&a) == params(&b),
+        "the planned run and its reproduction differ"
+    );
+
+    // Too short a warmup cannot measure the speed: refused, naming the key.
+    budget.train.warmup_steps = 10;
+    let err = format!("{:#}", budget.train.validate().unwrap_err());
+    assert!(err.contains("train.warmup_steps"), "{err}");
 }
