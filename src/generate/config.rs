@@ -63,7 +63,7 @@ fn default_tasks() -> Vec<Task> {
     vec![Task::Unconditional, Task::Continuation]
 }
 fn default_pieces() -> usize {
-    20
+    40
 }
 fn default_unconditional_bars() -> u32 {
     32
@@ -77,39 +77,31 @@ fn default_continuation_bars() -> u32 {
 fn default_max_tokens() -> usize {
     8192
 }
-/// The grid of configs/default.toml (README "Samplers" says why each entry is there).
+/// The grid of configs/default.toml (docs/study.md says why each entry is there).
 pub fn default_samplers() -> Vec<SamplerConfig> {
-    let mut family = Families::default();
-    let temperature = |t| FamilySettings {
-        temperature: Some(t),
+    let settings = |temperature, top_p| FamilySettings {
+        temperature,
+        top_p,
         ..Default::default()
     };
-    family.pitch = Some(temperature(0.9));
-    family.velocity = Some(temperature(1.2));
-    family.duration = Some(temperature(1.2));
-    let continuation = vec![Task::Continuation];
-    vec![
-        SamplerConfig::new("t0.8_k20", 0.8, 20, 1.0),
+    let pitch_nucleus = |name, p| {
+        let mut family = Families::default();
+        family.pitch = Some(settings(None, Some(p)));
         SamplerConfig {
-            min_p: 0.05,
-            ..SamplerConfig::new("t1.0_min0.05", 1.0, 0, 1.0)
-        },
+            family,
+            ..SamplerConfig::new(name, 1.0, 40, 1.0)
+        }
+    };
+    let mut family = Families::default();
+    family.pitch = Some(settings(Some(0.9), None));
+    family.velocity = Some(settings(Some(1.2), None));
+    family.duration = Some(settings(Some(1.2), None));
+    vec![
+        pitch_nucleus("t1.0_k40_pitchp0.9", 0.9),
+        pitch_nucleus("t1.0_k40_pitchp0.8", 0.8),
         SamplerConfig {
             family,
             ..SamplerConfig::new("t1.0_k40_fam", 1.0, 40, 1.0)
-        },
-        SamplerConfig {
-            tasks: continuation.clone(),
-            ..SamplerConfig::new("t0.9_p0.8", 0.9, 0, 0.8)
-        },
-        SamplerConfig {
-            tasks: continuation,
-            beam: Some(BeamConfig {
-                width: 4,
-                stochastic: true,
-                length_penalty: 1.0,
-            }),
-            ..SamplerConfig::new("sbeam4", 1.0, 0, 1.0)
         },
     ]
 }

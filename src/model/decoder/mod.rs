@@ -61,7 +61,7 @@ pub enum Window {
     Memory,
     /// The most keys a training query saw (the last position of a segment). The default:
     /// on the default model it gives the lower teacher-forced valid loss (`pipeline bench
-    /// window`, README "Decoder window").
+    /// window`, docs/earlier-studies.md "Decoder window").
     #[default]
     Segment,
     /// This many keys: more than training saw lets a piece remember further back (the

@@ -91,8 +91,9 @@ fn hundreds_of_random_model_pieces_are_grammatical_with_exact_bars() {
         }
     }
     assert_eq!(total, 60 * n_samplers);
-    assert!(
-        n_samplers >= 11,
+    assert_eq!(
+        n_samplers,
+        default_samplers().len() + 6,
         "every option: the default grid and the extra entries"
     );
 }

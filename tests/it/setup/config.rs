@@ -48,13 +48,13 @@ fn a_bad_value_in_any_section_is_refused_before_any_work() {
         ("preset = \"small\"", "preset = \"huge\"", "model.preset"),
         ("lr = 1e-3", "lr = -1.0", "train.lr"),
         (
-            "pieces_per_sampler = 20",
+            "pieces_per_sampler = 40",
             "pieces_per_sampler = 0",
             "generate.pieces_per_sampler",
         ),
         (
-            "temperature = 0.8",
-            "temperature = 0.0",
+            "name = \"t1.0_k40_pitchp0.9\"",
+            "name = \"t1.0_k40_pitchp0.9\"\ntemperature = 0.0",
             "generate.sampler[0].temperature",
         ),
         ("required = true", "sample_rate = 10", "audio.sample_rate"),
