@@ -11,20 +11,12 @@ use super::brute;
 
 /// `n` songs spread over the corpus, when it is here.
 fn songs(n: usize) -> Vec<(PathBuf, Vec<Note>)> {
-    let Some(dir) = crate::support::corpus("the features on real files (features::real)") else {
-        return Vec::new();
-    };
-    let mut files: Vec<PathBuf> = cadenza::hash::tree_files(&dir)
-        .unwrap()
+    crate::support::corpus_files("the features on real files (features::real)", n)
         .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "mid"))
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .step_by((files.len() / n).max(1))
-        .take(n)
-        .map(|p| (p.clone(), cadenza::midi::read_file(p).unwrap().notes))
+        .map(|p| {
+            let notes = cadenza::midi::read_file(&p).unwrap().notes;
+            (p, notes)
+        })
         .collect()
 }
 

@@ -3,7 +3,6 @@
 //! returns a song or a reason; none panics or hangs, and none allocates more than the file can
 //! back (a length field that claims gigabytes must not become an allocation).
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use cadenza::midi;
@@ -42,19 +41,8 @@ fn hand_made() -> Vec<Vec<u8>> {
 
 /// A few files of the real corpus, when it is here.
 fn real(n: usize) -> Vec<Vec<u8>> {
-    let Some(dir) = crate::support::corpus("the reader fuzzed with real files (midi::fuzz)") else {
-        return Vec::new();
-    };
-    let mut files: Vec<PathBuf> = cadenza::hash::tree_files(&dir)
-        .unwrap()
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "mid"))
-        .collect();
-    files.sort();
-    files
+    crate::support::corpus_files("the reader fuzzed with real files (midi::fuzz)", n)
         .iter()
-        .step_by((files.len() / n).max(1))
-        .take(n)
         .map(|p| std::fs::read(p).unwrap())
         .collect()
 }

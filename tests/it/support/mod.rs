@@ -209,6 +209,22 @@ pub fn corpus(check: &str) -> Option<PathBuf> {
     None
 }
 
+/// `n` `.mid` files spread evenly over the sorted corpus, when it is here (else none, and the
+/// skip of `check` is recorded).
+pub fn corpus_files(check: &str, n: usize) -> Vec<PathBuf> {
+    let Some(dir) = corpus(check) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = cadenza::hash::tree_files(&dir)
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "mid"))
+        .collect();
+    files.sort();
+    let step = (files.len() / n).max(1);
+    files.into_iter().step_by(step).take(n).collect()
+}
+
 // ---- seeded models ---------------------------------------------------------------------------
 
 /// Burn's CPU backend draws from one process-wide generator: tests that seed it and draw (a
