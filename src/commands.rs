@@ -85,13 +85,16 @@ pub fn evaluate_dir(config: &Path, midi_dir: &Path, label: &str) -> Result<()> {
     let ctx = context(config)?;
     let metrics = ctx.layout.metrics_dir();
     let _lock = crate::fsio::Lock::acquire(&metrics)?;
+    let manifest = crate::pipeline::Manifest::read(&metrics)?;
     let scoring = crate::metrics::Scoring {
         bars: crate::stages::evaluate::scope_bars(&ctx.cfg),
         summary: ctx.cfg.evaluate.summary_options(ctx.cfg.run.seed),
     };
     let outcome = crate::metrics::evaluate_dir(&metrics, midi_dir, label, &scoring)?;
     // The tables changed on purpose: the evaluate stage's record of them follows.
-    crate::pipeline::Manifest::refresh_outputs(&metrics)?;
+    if let Some(m) = manifest {
+        m.with_outputs_of(&metrics)?.write(&metrics)?;
+    }
     println!("evaluate  {}", outcome.line());
     Ok(())
 }
@@ -159,6 +162,10 @@ pub fn report(config: &Path) -> Result<()> {
 pub fn generate(config: &Path, checkpoint: &Path, args: &AdhocArgs, out: &Path) -> Result<()> {
     let ctx = context(config)?;
     let g = ctx.cfg.generate.adhoc(args)?;
+    // The same lock as any writer of `out` (its commits clear what other writers left), and
+    // the token shards' read lock, as a stage that reads them holds it.
+    let _writing = crate::fsio::Lock::acquire(out)?;
+    let _reading = crate::fsio::Lock::shared(ctx.layout.tokens_dir())?;
     let job = GenerateJob {
         generate: &g,
         audio: &ctx.cfg.audio,

@@ -12,8 +12,15 @@ use cadenza::pipeline::ShardSpec;
 ///
 /// Stages: tokenize -> train -> generate -> evaluate -> report. Each writes a manifest.json; a
 /// stage whose config sections and inputs are unchanged is fresh and skipped.
+/// `pipeline --version`: the version and the training backends built in (batch scripts ask
+/// for a GPU when `cuda` is among them).
+#[cfg(feature = "cuda")]
+const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\nbackends: cpu cuda");
+#[cfg(not(feature = "cuda"))]
+const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\nbackends: cpu");
+
 #[derive(Parser)]
-#[command(name = "pipeline", version, about, long_about)]
+#[command(name = "pipeline", version, long_version = LONG_VERSION, about, long_about)]
 struct Cli {
     /// Run configuration (one section per stage).
     #[arg(long, global = true, default_value = "configs/default.toml")]

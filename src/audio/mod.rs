@@ -116,6 +116,25 @@ impl Default for AudioConfig {
     }
 }
 
+/// What makes `path` no usable SoundFont, from its RIFF header: absent, empty, another
+/// format, or shorter than its header says.
+fn sf2_problem(path: &std::path::Path) -> Option<String> {
+    use std::io::Read;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return Some("not found".into());
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut head = [0u8; 12];
+    if file.read_exact(&mut head).is_err() {
+        return Some(format!("is not a SoundFont ({len} bytes)"));
+    }
+    if &head[0..4] != b"RIFF" || &head[8..12] != b"sfbk" {
+        return Some("is not a SoundFont (no RIFF sfbk header)".into());
+    }
+    let declared = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as u64 + 8;
+    (len < declared).then(|| format!("is truncated ({len} of {declared} bytes)"))
+}
+
 impl AudioConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
         check(
@@ -146,32 +165,40 @@ impl AudioConfig {
         Ok(())
     }
 
-    /// Why there will be no audio, when the SoundFont is missing: what to install, which key
-    /// to set, and how to go on without sound.
+    /// Why there will be no audio, when the SoundFont is missing or is no SoundFont (an empty
+    /// or truncated file, another format): what is wrong, what to install, which key to set,
+    /// and how to go on without sound.
     pub fn missing(&self) -> Option<String> {
-        (!self.soundfont.is_file()).then(|| {
-            format!(
-                "SoundFont {} not found: install Debian's fluid-soundfont-gm \
-                 (`sudo apt-get install fluid-soundfont-gm`; `make pipeline` does it when it can), \
-                 or set audio.soundfont to a General MIDI .sf2 file, \
-                 or set audio.required = false to write MIDI only",
-                self.soundfont.display()
+        let problem = sf2_problem(&self.soundfont)?;
+        Some(format!(
+            "SoundFont {} {problem}: install Debian's fluid-soundfont-gm \
+             (`sudo apt-get install fluid-soundfont-gm`; `make pipeline` does it when it can), \
+             or set audio.soundfont to a General MIDI .sf2 file, \
+             or set audio.required = false to write MIDI only",
+            self.soundfont.display()
+        ))
+    }
+
+    /// Refuses a run that needs audio it cannot have (`audio.required`), before any work: the
+    /// SoundFont must be there and read whole.
+    pub fn check_available(&self) -> anyhow::Result<()> {
+        if !self.required {
+            return Ok(());
+        }
+        if let Some(msg) = self.missing() {
+            anyhow::bail!("{msg} (audio.required = true)");
+        }
+        Renderer::load(self).map(drop).map_err(|e| {
+            e.context(
+                "set audio.soundfont to a good General MIDI .sf2 file (audio.required = true)",
             )
         })
     }
 
-    /// Refuses a run that needs audio it cannot have (`audio.required`), before any work.
-    pub fn check_available(&self) -> anyhow::Result<()> {
-        match (self.required, self.missing()) {
-            (true, Some(msg)) => anyhow::bail!("{msg} (audio.required = true)"),
-            _ => Ok(()),
-        }
-    }
-
     /// The renderer, or `None` with a printed notice when the SoundFont is missing and not required.
     pub fn renderer(&self) -> anyhow::Result<Option<Renderer>> {
-        self.check_available()?;
         if let Some(msg) = self.missing() {
+            anyhow::ensure!(!self.required, "{msg} (audio.required = true)");
             eprintln!("warning: {msg}; writing MIDI only (has_wav = false)");
             return Ok(None);
         }

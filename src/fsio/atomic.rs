@@ -12,6 +12,11 @@
 //! [`AtomicDir::new`] runs first, puts an orphaned old folder back and removes the rest. It must
 //! run under the output's lock ([`super::Lock`]), so that no other process is committing.
 //!
+//! Durability (a lost machine, not only a killed process): before 2, every file and folder of
+//! the new tree is fsynced, deepest first; after 3, the parent folder is fsynced, so the renames
+//! are on disk before anything (a manifest, a pruned checkpoint) depends on them. An error inside
+//! the commit (a failed rename, an injected `error`) puts the old folder back before it returns.
+//!
 //! Steps 2 and 3 run under an exclusive lock on the hidden file `.<name>.swap`; a reader that
 //! holds [`ReadGuard`] (the same lock, shared) sees the old output or the new one, never the
 //! moment between the two renames.
@@ -67,18 +72,36 @@ impl AtomicDir {
 
     /// Replaces `target` with the written folder (steps 2 to 4 above).
     pub fn commit(mut self) -> Result<()> {
+        sync_tree(&self.tmp)?;
         let old = sibling(&self.target, "old");
         let swap = swap_file(&self.target)?;
         swap.lock()
             .with_context(|| format!("cannot lock {}", self.target.display()))?;
-        if self.target.exists() {
+        let had_old = self.target.exists();
+        if had_old {
             std::fs::rename(&self.target, &old)
                 .with_context(|| format!("cannot move {} aside", self.target.display()))?;
         }
-        fault::point("commit:aside")?;
-        std::fs::rename(&self.tmp, &self.target)
-            .with_context(|| format!("cannot move new output into {}", self.target.display()))?;
+        let swapped = fault::point("commit:aside")
+            .map_err(anyhow::Error::from)
+            .and_then(|()| {
+                std::fs::rename(&self.tmp, &self.target).with_context(|| {
+                    format!("cannot move new output into {}", self.target.display())
+                })
+            });
+        if let Err(e) = swapped {
+            if had_old {
+                std::fs::rename(&old, &self.target).with_context(|| {
+                    format!(
+                        "{e:#}; and cannot put the old output back from {}",
+                        old.display()
+                    )
+                })?;
+            }
+            return Err(e);
+        }
         self.committed = true;
+        sync_parent(&self.target)?;
         swap.unlock()?;
         fault::point("commit:swapped")?;
         if old.exists() {
@@ -135,12 +158,17 @@ impl ReadGuard {
     }
 }
 
-/// Finishes what an interrupted commit of `target` left: an old folder moved aside but no new
-/// one in its place goes back; other leftovers (`.tmp-*`, an `.old-*` beside a complete
-/// target) are removed. Call it holding the output's lock.
-pub fn recover(target: &Path) -> Result<()> {
+/// Whether a commit of `target` was interrupted between its two renames: no `target`, but its
+/// old folder aside.
+pub fn interrupted(target: &Path) -> bool {
+    !target.exists() && !leftovers(target).0.is_empty()
+}
+
+/// The old folders moved aside and the temporary ones beside `target`.
+fn leftovers(target: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let (mut olds, mut tmps) = (Vec::new(), Vec::new());
     let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else {
-        return Ok(());
+        return (olds, tmps);
     };
     let parent = if parent.as_os_str().is_empty() {
         Path::new(".")
@@ -148,10 +176,9 @@ pub fn recover(target: &Path) -> Result<()> {
         parent
     };
     let Ok(entries) = std::fs::read_dir(parent) else {
-        return Ok(());
+        return (olds, tmps);
     };
     let prefix = format!(".{}.", name.to_string_lossy());
-    let (mut olds, mut tmps) = (Vec::new(), Vec::new());
     for e in entries.flatten() {
         let n = e.file_name().to_string_lossy().into_owned();
         match n.strip_prefix(&prefix) {
@@ -160,6 +187,14 @@ pub fn recover(target: &Path) -> Result<()> {
             _ => {}
         }
     }
+    (olds, tmps)
+}
+
+/// Finishes what an interrupted commit of `target` left: an old folder moved aside but no new
+/// one in its place goes back; other leftovers (`.tmp-*`, an `.old-*` beside a complete
+/// target) are removed. Call it holding the output's lock.
+pub fn recover(target: &Path) -> Result<()> {
+    let (mut olds, tmps) = leftovers(target);
     if !target.exists()
         && let Some(old) = olds.pop()
     {
@@ -169,6 +204,7 @@ pub fn recover(target: &Path) -> Result<()> {
                 old.display()
             )
         })?;
+        sync_parent(target)?;
         eprintln!(
             "note: {} restored: a previous run was interrupted while replacing it",
             target.display()
@@ -185,12 +221,47 @@ pub fn recover(target: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes a file atomically (temp file in the same folder + rename).
+/// Writes a file atomically and durably: a temp file in the same folder, fsynced, renamed into
+/// place, then the folder fsynced.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
     let tmp = sibling(path, "tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let mut file = File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    sync_parent(path)
+}
+
+/// Fsyncs every file and folder under `dir` (files and subfolders before their folder).
+pub fn sync_tree(dir: &Path) -> Result<()> {
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    for e in entries {
+        let path = e?.path();
+        if path.is_dir() {
+            sync_tree(&path)?;
+        } else {
+            sync(&path)?;
+        }
+    }
+    sync(dir)
+}
+
+/// Fsyncs the folder that holds `path`, so a rename or removal in it is on disk.
+pub fn sync_parent(path: &Path) -> Result<()> {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => sync(p),
+        _ => sync(Path::new(".")),
+    }
+}
+
+/// Fsyncs one file or folder.
+pub fn sync(path: &Path) -> Result<()> {
+    File::open(path)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("cannot sync {} to disk", path.display()))
 }
 
 #[cfg(test)]

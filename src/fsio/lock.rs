@@ -10,14 +10,25 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::Path;
 
-/// Held while the output is being written; released when dropped (or when the process dies).
+/// Held while the output is being written (exclusive) or read (shared: by the stages that read
+/// it, and by the `--shard` runs that each write one part of it); released when dropped (or when
+/// the process dies).
 pub struct Lock {
     _file: File,
 }
 
 impl Lock {
-    /// Takes `<output>.lock`, or fails at once naming the process that holds it.
+    /// Takes `<output>.lock` alone, or fails at once naming the process that holds it.
     pub fn acquire(output: &Path) -> Result<Lock> {
+        Lock::take(output, false)
+    }
+
+    /// Takes `<output>.lock` beside other readers, or fails at once if a run is writing it.
+    pub fn shared(output: &Path) -> Result<Lock> {
+        Lock::take(output, true)
+    }
+
+    fn take(output: &Path, shared: bool) -> Result<Lock> {
         let name = output
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -34,8 +45,22 @@ impl Lock {
             .truncate(false)
             .open(&path)
             .with_context(|| format!("cannot open lock {}", path.display()))?;
-        match file.try_lock() {
+        let taken = if shared {
+            file.try_lock_shared()
+        } else {
+            file.try_lock()
+        };
+        match taken {
             Ok(()) => {}
+            Err(TryLockError::WouldBlock) if shared => bail!(
+                "{} is being written by another run; wait for it to finish",
+                output.display()
+            ),
+            // Readers hold it if a shared lock can still be had.
+            Err(TryLockError::WouldBlock) if file.try_lock_shared().is_ok() => bail!(
+                "{} is being read by another run; wait for it to finish",
+                output.display()
+            ),
             Err(TryLockError::WouldBlock) => {
                 let mut owner = String::new();
                 file.read_to_string(&mut owner).ok();
@@ -52,7 +77,10 @@ impl Lock {
                 return Err(e).with_context(|| format!("cannot lock {}", path.display()));
             }
         }
-        // Ours now: record the pid for the message above.
+        if shared {
+            return Ok(Lock { _file: file });
+        }
+        // Ours alone now: record the pid for the message above.
         file.set_len(0)?;
         file.rewind()?;
         write!(file, "{}", std::process::id())?;
@@ -72,7 +100,12 @@ mod tests {
         let err = Lock::acquire(&out).err().unwrap().to_string();
         assert!(err.contains("being written by another run"), "{err}");
         assert!(err.contains(&std::process::id().to_string()), "{err}");
+        assert!(Lock::shared(&out).is_err(), "no reader while it is written");
         drop(first);
+        let (r1, r2) = (Lock::shared(&out).unwrap(), Lock::shared(&out).unwrap());
+        let err = Lock::acquire(&out).err().unwrap().to_string();
+        assert!(err.contains("being read by another run"), "{err}");
+        drop((r1, r2));
         Lock::acquire(&out).unwrap();
     }
 }

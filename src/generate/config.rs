@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::check::{check, is_plain_name};
 use crate::model::Window;
 pub use crate::sampling::Task;
-use crate::sampling::{BeamConfig, Families, FamilySettings, SamplerConfig};
+use crate::sampling::{Families, FamilySettings, SamplerConfig};
 
 /// `[generate]` section of the config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

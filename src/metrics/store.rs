@@ -108,8 +108,8 @@ pub fn read_piece_jobs(metrics_dir: &Path) -> Result<Vec<PieceJob>> {
 }
 
 /// Write the tables for `rows` as the new contents of `metrics_dir`, atomically. Plain files
-/// of the old folder that the tables do not replace (manifest.json, ...) are carried over; the
-/// old plot is dropped since it no longer matches. Returns the summary that was written.
+/// of the old folder that the tables do not replace are carried over; the old plot is dropped
+/// since it no longer matches, and so is the manifest, which the caller writes anew. Returns the summary that was written.
 pub fn write_tables(
     metrics_dir: &Path,
     rows: &[ScoredPiece],
@@ -148,8 +148,11 @@ fn fill(
         {
             let entry = entry?;
             let file_name = entry.file_name();
-            let keep =
-                entry.file_type()?.is_file() && file_name != SUMMARY_FILE && file_name != PLOT_FILE;
+            // The manifest stays behind: until the new one is written the folder is not a
+            // finished output (it would describe the old tables).
+            let keep = entry.file_type()?.is_file()
+                && ![SUMMARY_FILE, PLOT_FILE, "manifest.json"]
+                    .contains(&&*file_name.to_string_lossy());
             if keep {
                 std::fs::copy(entry.path(), tmp.join(&file_name))
                     .with_context(|| format!("cannot carry over {}", entry.path().display()))?;

@@ -4,10 +4,10 @@ use anyhow::{Context, Result, bail};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use super::stage::{Counts, Inputs, PART_PREFIX};
+use super::stage::{Counts, Inputs, ShardSpec};
 
 pub const FILE: &str = "manifest.json";
 
@@ -96,26 +96,46 @@ pub struct Manifest {
     pub outputs: BTreeMap<String, OutputFile>,
 }
 
+/// What a folder's manifest.json says about it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Found {
+    /// No manifest: the folder never finished (or a stage is rewriting it).
+    Absent,
+    /// A manifest that cannot be read or parsed (what a power loss can leave): the folder is
+    /// stale, never an error that stops `status` or `run`.
+    Damaged(String),
+    Complete(Manifest),
+}
+
 impl Manifest {
-    pub fn read(dir: &Path) -> Result<Option<Manifest>> {
+    /// The manifest of `dir`, or why there is none.
+    pub fn find(dir: &Path) -> Found {
         let path = dir.join(FILE);
-        if !path.exists() {
-            return Ok(None);
+        let text = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Found::Absent,
+            Err(e) => return Found::Damaged(format!("cannot read {}: {e}", path.display())),
+        };
+        match serde_json::from_slice(&text) {
+            Ok(m) => Found::Complete(m),
+            Err(e) => Found::Damaged(format!("{} is not a valid manifest: {e}", path.display())),
         }
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let m = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a valid manifest", path.display()))?;
-        Ok(Some(m))
     }
 
-    /// Records the outputs under `dir` anew (after a command changed them on purpose).
-    pub fn refresh_outputs(dir: &Path) -> Result<()> {
-        if let Some(mut m) = Manifest::read(dir)? {
-            m.outputs = record_outputs(dir)?;
-            m.write(dir)?;
+    /// The manifest of `dir`: `Ok(None)` when there is none, an error when it is damaged.
+    pub fn read(dir: &Path) -> Result<Option<Manifest>> {
+        match Manifest::find(dir) {
+            Found::Absent => Ok(None),
+            Found::Damaged(why) => bail!("{why}"),
+            Found::Complete(m) => Ok(Some(m)),
         }
-        Ok(())
+    }
+
+    /// This manifest with the outputs under `dir` recorded anew (after a command changed them
+    /// on purpose).
+    pub fn with_outputs_of(mut self, dir: &Path) -> Result<Manifest> {
+        self.outputs = record_outputs(dir)?;
+        Ok(self)
     }
 
     pub fn write(&self, dir: &Path) -> Result<()> {
@@ -123,44 +143,68 @@ impl Manifest {
         crate::fsio::write_file(&dir.join(FILE), text.as_bytes())
     }
 
+    /// Removes the manifest of `dir` (durably), so that the folder no longer counts as
+    /// finished: what a stage that rewrites its folder in place does before it starts.
+    pub fn remove(dir: &Path) -> Result<()> {
+        let path = dir.join(FILE);
+        match std::fs::remove_file(&path) {
+            Ok(()) => crate::fsio::atomic::sync_parent(&path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("cannot remove {}", path.display())),
+        }
+    }
+
     /// The manifest of a sharded output: the parts' manifests (folders part-i-of-N/) count as
     /// one once all N are there, with a fingerprint over theirs. `Ok(None)` when there are no
-    /// finished parts.
+    /// parts; an error naming what is missing when they are incomplete or from different N.
     pub fn read_parts(dir: &Path) -> Result<Option<Manifest>> {
-        let mut parts = Vec::new();
-        let Ok(entries) = std::fs::read_dir(dir) else {
+        let parts = part_dirs(dir);
+        let Some(&(first, _)) = parts.first() else {
             return Ok(None);
         };
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with(PART_PREFIX)
-                && let Some(m) = Manifest::read(&e.path())?
-            {
-                parts.push((name, m));
+        let mut finished = Vec::new();
+        for (spec, path) in &parts {
+            if spec.count != first.count {
+                bail!(
+                    "{}: parts of different splits (of {} and of {}): run `pipeline run <stage> --shard i/N` for one N only",
+                    dir.display(),
+                    first.count,
+                    spec.count
+                );
+            }
+            if let Found::Complete(m) = Manifest::find(path) {
+                finished.push(m);
             }
         }
-        parts.sort_by(|a, b| a.0.cmp(&b.0));
-        let Some((first, _)) = parts.first() else {
-            return Ok(None);
-        };
-        let Some(total) = first
-            .rsplit('-')
-            .next()
-            .and_then(|n| n.parse::<usize>().ok())
-        else {
-            return Ok(None);
-        };
-        if parts.len() != total {
+        if finished.len() != first.count {
             bail!(
-                "{}: {} of {total} shards are finished; run the others first",
+                "{}: {} of {} shards are finished; run the others first",
                 dir.display(),
-                parts.len()
+                finished.len(),
+                first.count
             );
         }
-        let mut m = parts[0].1.clone();
-        let joined: Vec<&str> = parts.iter().map(|(_, p)| p.fingerprint.as_str()).collect();
+        let mut m = finished[0].clone();
+        let joined: Vec<&str> = finished.iter().map(|p| p.fingerprint.as_str()).collect();
         m.fingerprint = crate::hash::sha256_hex(joined.join(",").as_bytes());
-        m.demo_data = parts.iter().any(|(_, p)| p.demo_data);
+        m.demo_data = finished.iter().any(|p| p.demo_data);
         Ok(Some(m))
     }
+}
+
+/// The part folders (`part-i-of-N`) of a sharded output, sorted by N then i.
+pub fn part_dirs(dir: &Path) -> Vec<(ShardSpec, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut parts: Vec<(ShardSpec, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| {
+            let spec = ShardSpec::of_part_name(&e.file_name().to_string_lossy())?;
+            Some((spec, e.path()))
+        })
+        .collect();
+    parts.sort_by_key(|(s, _)| (s.count, s.index));
+    parts
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::graph::Graph;
-use super::manifest::{Manifest, damaged_outputs, record_outputs};
+use super::manifest::{Found, Manifest, damaged_outputs, part_dirs, record_outputs};
 use super::stage::{Inputs, Job, ShardSpec, Stage};
 use crate::fsio::Lock;
 
@@ -56,13 +56,14 @@ fn output_dir<C>(stage: &dyn Stage<C>, ctx: &C, shard: ShardSpec) -> PathBuf {
     shard.part_dir(&stage.output_dir(ctx))
 }
 
-/// The finished output of `stage` (one manifest, or all parts of a sharded one).
+/// The finished output of `stage` (one manifest, or all parts of a sharded one). A damaged
+/// manifest is no finished output.
 fn finished<C>(stage: &dyn Stage<C>, ctx: &C) -> Result<Option<Manifest>> {
     let dir = stage.output_dir(ctx);
-    match Manifest::read(&dir)? {
-        Some(m) => Ok(Some(m)),
-        None if stage.shardable() => Manifest::read_parts(&dir),
-        None => Ok(None),
+    match Manifest::find(&dir) {
+        Found::Complete(m) => Ok(Some(m)),
+        Found::Absent if stage.shardable() => Manifest::read_parts(&dir),
+        Found::Absent | Found::Damaged(_) => Ok(None),
     }
 }
 
@@ -71,9 +72,7 @@ fn finished<C>(stage: &dyn Stage<C>, ctx: &C) -> Result<Option<Manifest>> {
 pub fn inputs<C>(graph: &Graph<C>, stage: &dyn Stage<C>, ctx: &C) -> Result<Inputs> {
     let mut inputs = Inputs::new();
     for up in stage.upstream() {
-        let Some(upstream) = graph.get(up.stage) else {
-            bail!("stage `{}` is not in the graph", up.stage);
-        };
+        let upstream = upstream_stage(graph, up.stage)?;
         match finished(upstream, ctx)? {
             Some(m) => {
                 inputs.insert(up.stage.to_string(), m.fingerprint);
@@ -90,6 +89,13 @@ pub fn inputs<C>(graph: &Graph<C>, stage: &dyn Stage<C>, ctx: &C) -> Result<Inpu
     Ok(inputs)
 }
 
+fn upstream_stage<'g, C>(graph: &'g Graph<C>, name: &str) -> Result<&'g dyn Stage<C>> {
+    match graph.get(name) {
+        Some(s) => Ok(s),
+        None => bail!("stage `{name}` is not in the graph"),
+    }
+}
+
 /// Compares what a stage would use now with its manifest.
 pub fn state<C>(
     graph: &Graph<C>,
@@ -103,10 +109,49 @@ pub fn state<C>(
     }
 }
 
+/// A sharded output without a whole manifest, compared part by part: fresh when all N parts
+/// of one N are there and each is fresh.
+fn compare_parts<C>(stage: &dyn Stage<C>, ctx: &C, inputs: &Inputs) -> Result<State> {
+    let parts = part_dirs(&stage.output_dir(ctx));
+    let Some(&(first, _)) = parts.first() else {
+        return Ok(State::Missing);
+    };
+    let mut why = Vec::new();
+    if let Some((other, _)) = parts.iter().find(|(s, _)| s.count != first.count) {
+        why.push(format!(
+            "parts of different splits (of {} and of {})",
+            first.count, other.count
+        ));
+    }
+    for index in 0..first.count {
+        let spec = ShardSpec {
+            index,
+            count: first.count,
+        };
+        let part = format!("part {index}/{}", first.count);
+        match compare(stage, ctx, spec, inputs)? {
+            State::Fresh => {}
+            State::Missing => why.push(format!("{part} never finished")),
+            State::Stale(w) => why.push(format!("{part}: {}", w.join("; "))),
+            State::Blocked(w) => why.push(format!("{part}: {w}")),
+        }
+    }
+    Ok(if why.is_empty() {
+        State::Fresh
+    } else {
+        State::Stale(why)
+    })
+}
+
 /// Compares the manifest with these current inputs.
 fn compare<C>(stage: &dyn Stage<C>, ctx: &C, shard: ShardSpec, inputs: &Inputs) -> Result<State> {
-    let Some(m) = Manifest::read(&output_dir(stage, ctx, shard))? else {
-        return Ok(State::Missing);
+    let m = match Manifest::find(&output_dir(stage, ctx, shard)) {
+        Found::Complete(m) => m,
+        Found::Damaged(why) => return Ok(State::Stale(vec![why])),
+        Found::Absent if shard == ShardSpec::ALL && stage.shardable() => {
+            return compare_parts(stage, ctx, inputs);
+        }
+        Found::Absent => return Ok(State::Missing),
     };
     let mut why = Vec::new();
     if m.config_hash != stage.config_hash(ctx) {
@@ -158,7 +203,8 @@ pub fn run<C>(graph: &Graph<C>, ctx: &C, target: &str, opts: RunOptions) -> Resu
             );
         }
         let out = output_dir(stage, ctx, opts.shard);
-        let _lock = Lock::acquire(&out)?;
+        let _locks = lock_output(stage, ctx, opts.shard)?;
+        let _reading = lock_upstream(graph, stage, ctx)?;
         crate::fsio::atomic::recover(&out)?;
         let inputs = inputs(graph, stage, ctx).with_context(|| format!("cannot run `{name}`"))?;
         if !opts.force && compare(stage, ctx, opts.shard, &inputs)? == State::Fresh {
@@ -172,6 +218,10 @@ pub fn run<C>(graph: &Graph<C>, ctx: &C, target: &str, opts: RunOptions) -> Resu
         }
         if opts.demo {
             crate::demo::banner();
+        }
+        if stage.in_place() {
+            // Until its new manifest is written, the folder is not a finished output.
+            Manifest::remove(&out)?;
         }
         crate::fsio::fault::point(&format!("{name}:start"))?;
         let t0 = Instant::now();
@@ -208,11 +258,93 @@ pub fn run<C>(graph: &Graph<C>, ctx: &C, target: &str, opts: RunOptions) -> Resu
     Ok(report)
 }
 
-/// Each stage of the graph with its state, in run order.
+/// The locks a run of `stage` holds while it writes: the output alone for a whole run; for a
+/// `--shard i/N` run its part alone and the output shared with the other parts. The first part
+/// to start replaces what is not a part of this N (a whole output, parts of another N), taking
+/// the output alone for that moment.
+fn lock_output<C>(stage: &dyn Stage<C>, ctx: &C, shard: ShardSpec) -> Result<Vec<Lock>> {
+    let whole = stage.output_dir(ctx);
+    if shard.count <= 1 {
+        return Ok(vec![Lock::acquire(&whole)?]);
+    }
+    let foreign = || not_parts_of(&whole, shard.count);
+    match Lock::acquire(&whole) {
+        Ok(alone) => {
+            remove_foreign(&whole, &foreign()?)?;
+            drop(alone);
+        }
+        Err(e) if !foreign()?.is_empty() => {
+            return Err(e.context(format!(
+                "cannot replace {} by parts of {}",
+                whole.display(),
+                shard.count
+            )));
+        }
+        Err(_) => {}
+    }
+    Ok(vec![
+        Lock::shared(&whole)?,
+        Lock::acquire(&shard.part_dir(&whole))?,
+    ])
+}
+
+/// What in a sharded output folder is not a part of `count`: the entries of a whole output
+/// (its manifest first) and parts of another N. Hidden files and lock files stay.
+fn not_parts_of(whole: &std::path::Path, count: usize) -> Result<Vec<PathBuf>> {
+    let Ok(entries) = std::fs::read_dir(whole) else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    for e in entries {
+        let e = e.with_context(|| format!("cannot list {}", whole.display()))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        let ours = ShardSpec::of_part_name(&name).is_some_and(|s| s.count == count);
+        if !ours && !name.starts_with('.') && !name.ends_with(".lock") {
+            found.push(e.path());
+        }
+    }
+    found.sort_by_key(|p| !p.ends_with(super::manifest::FILE));
+    Ok(found)
+}
+
+fn remove_foreign(whole: &std::path::Path, foreign: &[PathBuf]) -> Result<()> {
+    for path in foreign {
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(path)
+        } else {
+            std::fs::remove_file(path)
+        };
+        removed.with_context(|| format!("cannot remove {}", path.display()))?;
+    }
+    if !foreign.is_empty() {
+        crate::fsio::atomic::sync(whole)?;
+    }
+    Ok(())
+}
+
+/// Shared locks on the outputs `stage` reads, so that no run replaces them meanwhile.
+fn lock_upstream<C>(graph: &Graph<C>, stage: &dyn Stage<C>, ctx: &C) -> Result<Vec<Lock>> {
+    stage
+        .upstream()
+        .iter()
+        .map(|up| Lock::shared(&upstream_stage(graph, up.stage)?.output_dir(ctx)))
+        .collect()
+}
+
+/// Each stage of the graph with its state, in run order. An output that an interrupted commit
+/// left aside is put back first, where no run is writing it (what the next run would do).
 pub fn status<C>(graph: &Graph<C>, ctx: &C) -> Result<Vec<(&'static str, State)>> {
     graph
         .stages()
         .iter()
-        .map(|s| Ok((s.name(), state(graph, *s, ctx, ShardSpec::ALL)?)))
+        .map(|s| {
+            let out = s.output_dir(ctx);
+            if crate::fsio::atomic::interrupted(&out)
+                && let Ok(_alone) = Lock::acquire(&out)
+            {
+                crate::fsio::atomic::recover(&out)?;
+            }
+            Ok((s.name(), state(graph, *s, ctx, ShardSpec::ALL)?))
+        })
         .collect()
 }

@@ -42,6 +42,15 @@ impl ShardSpec {
 /// Folder names of the parts written by `--shard i/N` runs.
 pub const PART_PREFIX: &str = "part-";
 
+impl ShardSpec {
+    /// The part a folder name `part-i-of-N` stands for.
+    pub fn of_part_name(name: &str) -> Option<ShardSpec> {
+        let (i, n) = name.strip_prefix(PART_PREFIX)?.split_once("-of-")?;
+        let (index, count) = (i.parse().ok()?, n.parse().ok()?);
+        (index < count && count > 1).then_some(ShardSpec { index, count })
+    }
+}
+
 /// An upstream stage whose finished output a stage reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Upstream {
@@ -94,6 +103,11 @@ pub trait Stage<C>: Sync {
     }
     /// Whether `--shard i/N` may split the work (each part in its own folder).
     fn shardable(&self) -> bool {
+        false
+    }
+    /// Whether the stage rewrites its folder in place (resuming, keeping what is still fresh)
+    /// rather than replacing it whole: its manifest is removed before it starts.
+    fn in_place(&self) -> bool {
         false
     }
     /// Where the stage writes; its manifest.json goes in here, last.

@@ -62,7 +62,8 @@ fn column<'a>(b: &'a RecordBatch, name: &str, path: &Path) -> Result<&'a dyn Arr
         .ok_or_else(|| anyhow!("{}: missing column `{name}`", path.display()))
 }
 
-/// Every song of every shard in `dir`, in file order.
+/// Every song of every shard in `dir`, in the corpus' order (by source path): the same songs
+/// in the same order whether they were written whole or in parts.
 pub fn read_shards(dir: &Path) -> Result<Vec<SongRecord>> {
     let mut out = Vec::new();
     for path in shard_files(dir)? {
@@ -100,6 +101,7 @@ pub fn read_shards(dir: &Path) -> Result<Vec<SongRecord>> {
             }
         }
     }
+    out.sort_by(|a, b| a.source.cmp(&b.source));
     Ok(out)
 }
 

@@ -1,7 +1,7 @@
 //! evaluate: the generated pieces and the real reference split -> metrics tables
 //! (`crate::metrics`).
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use std::path::PathBuf;
 
 use super::{Ctx, config_hash};
@@ -33,6 +33,16 @@ pub fn scope_bars(cfg: &crate::config::Config) -> ScopeBars {
         excerpt: cfg.generate.unconditional_bars,
         continuation: cfg.generate.continuation_bars,
     }
+}
+
+/// Whether any partition under `generated` was written by the generate stage.
+fn written_by_generate(generated: &std::path::Path) -> bool {
+    crate::hash::tree_files(generated).is_ok_and(|files| {
+        files.iter().any(|f| {
+            f.file_name()
+                .is_some_and(|n| n == crate::generate::store::FINGERPRINT_FILE)
+        })
+    })
 }
 
 /// The stages whose outputs this one reads.
@@ -71,10 +81,21 @@ impl Stage<Ctx> for Evaluate {
     }
 
     fn run(&self, ctx: &Ctx, job: &Job) -> Result<StageOutput> {
+        let generated = ctx.layout.generated_dir();
+        // Partitions that generate wrote (their fingerprint.txt) without a finished generate
+        // are a store being rewritten, or a killed run's; pieces put there by hand are scored.
+        if !job.inputs.contains_key("generate") && written_by_generate(&generated) {
+            bail!(
+                "{} holds pieces but no finished generate output (a generate run was interrupted): \
+                 run `pipeline run generate` first, or score a folder of your own with \
+                 `pipeline evaluate --midi-dir`",
+                generated.display()
+            );
+        }
         let inputs = RunInputs {
             tokens_dir: ctx.layout.tokens_dir(),
             raw_dir: ctx.layout.raw_dir(),
-            generated_dir: &ctx.layout.generated_dir(),
+            generated_dir: &generated,
             reference_split: ctx.cfg.run.split(),
             real_train: ctx.cfg.generate.pieces_per_sampler,
             bars: scope_bars(&ctx.cfg),

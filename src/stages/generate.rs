@@ -9,9 +9,15 @@ use crate::audio::AudioConfig;
 use crate::generate::partition::soundfont_identity;
 use crate::generate::store::store_fingerprint;
 use crate::generate::{GenerateConfig, GenerateJob, generate};
+use crate::model::Checkpoint;
 use crate::pipeline::{Counts, Inputs, Job, Stage, StageOutput, Upstream};
 
 pub struct Generate;
+
+/// The files under `dir` by content, or why they cannot be read.
+fn content(dir: &std::path::Path) -> String {
+    crate::hash::tree_fingerprint(dir).unwrap_or_else(|e| format!("unreadable: {e:#}"))
+}
 
 #[derive(serde::Serialize)]
 struct Sections<'a> {
@@ -32,6 +38,9 @@ impl Stage<Ctx> for Generate {
     fn upstream(&self) -> &'static [Upstream] {
         UPSTREAM
     }
+    fn in_place(&self) -> bool {
+        true
+    }
     fn output_dir(&self, ctx: &Ctx) -> PathBuf {
         ctx.layout.generated_dir()
     }
@@ -46,13 +55,26 @@ impl Stage<Ctx> for Generate {
     }
 
     /// The SoundFont itself: installed (or replaced) after a run, it makes the stage stale, and
-    /// the rerun renders the missing audio without sampling again.
+    /// the rerun renders the missing audio without sampling again. The files of
+    /// `generate.prompt_dir` and of an external `generate.checkpoint` by content, since no
+    /// stage's fingerprint covers them.
     fn own_inputs(&self, ctx: &Ctx) -> Result<Inputs> {
-        let audio = &ctx.cfg.audio;
-        Ok(Inputs::from([(
+        let g = &ctx.cfg.generate;
+        let mut inputs = Inputs::from([(
             "soundfont".to_string(),
-            soundfont_identity(&audio.soundfont),
-        )]))
+            soundfont_identity(&ctx.cfg.audio.soundfont),
+        )]);
+        if let Some(dir) = &g.prompt_dir {
+            inputs.insert("prompt_dir".into(), content(dir));
+        }
+        if let Some(path) = &g.checkpoint {
+            let dir = Checkpoint::resolve(path).map(|c| c.dir);
+            inputs.insert(
+                "checkpoint".into(),
+                dir.map_or_else(|e| format!("unreadable: {e:#}"), |d| content(&d)),
+            );
+        }
+        Ok(inputs)
     }
 
     fn run(&self, ctx: &Ctx, job: &Job) -> Result<StageOutput> {

@@ -104,4 +104,32 @@ mod tests {
         assert_ne!(inputs(), before);
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    /// Prompts from `generate.prompt_dir` and an external `generate.checkpoint` are inputs by
+    /// content: editing a file in either makes generate stale.
+    #[test]
+    fn generate_follows_its_prompts_and_an_external_checkpoint() {
+        use crate::pipeline::Stage;
+        let dir = tempfile::tempdir().unwrap();
+        let (prompts, ckpt) = (dir.path().join("prompts"), dir.path().join("step-00000010"));
+        std::fs::create_dir_all(&prompts).unwrap();
+        std::fs::create_dir_all(&ckpt).unwrap();
+        std::fs::write(prompts.join("a.mid"), b"one").unwrap();
+        std::fs::write(ckpt.join("state.json"), b"{}").unwrap();
+        std::fs::write(ckpt.join("model.bin"), b"weights").unwrap();
+        let text = format!(
+            "[run]\nname = \"t\"\n[generate]\nprompt_dir = \"{}\"\ncheckpoint = \"{}\"\n",
+            prompts.display(),
+            ckpt.display()
+        );
+        let ctx = Ctx::new(Config::parse(&text, "t.toml".as_ref()).unwrap());
+        let inputs = || generate::Generate.own_inputs(&ctx).unwrap();
+        let before = inputs();
+        std::fs::write(prompts.join("a.mid"), b"two").unwrap();
+        let edited = inputs();
+        assert_ne!(edited["prompt_dir"], before["prompt_dir"]);
+        assert_eq!(edited["checkpoint"], before["checkpoint"]);
+        std::fs::write(ckpt.join("model.bin"), b"other weights").unwrap();
+        assert_ne!(inputs()["checkpoint"], edited["checkpoint"]);
+    }
 }

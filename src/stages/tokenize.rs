@@ -37,7 +37,7 @@ impl Stage<Ctx> for Tokenize {
         let sources = list_sources(ctx.layout.raw_dir())?;
         Ok(Inputs::from([(
             "raw_files".to_string(),
-            sources_fingerprint(&sources)?,
+            sources_fingerprint(&sources),
         )]))
     }
 

@@ -28,6 +28,9 @@ impl Stage<Ctx> for Train {
     fn upstream(&self) -> &'static [Upstream] {
         UPSTREAM
     }
+    fn in_place(&self) -> bool {
+        true
+    }
     fn output_dir(&self, ctx: &Ctx) -> PathBuf {
         ctx.layout.train_dir()
     }

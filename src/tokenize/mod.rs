@@ -110,12 +110,11 @@ fn read_and_encode(src: &Source) -> Result<SongRecord, Reject> {
         midi::read_bytes(&bytes).map_err(|e| reject(src, e.code(), format!("{}: {e}", src.rel)))?;
     let enc =
         remi::encode(&song).map_err(|e| reject(src, "encode", format!("{}: {e:#}", src.rel)))?;
-    let id = src.song_id();
     let meters: Vec<String> = song.meters.iter().map(|m| m.to_string()).collect();
     Ok(SongRecord {
-        split: Split::of(&id),
+        split: Split::of(&src.id),
         meters: meters.join(","),
-        song_id: id,
+        song_id: src.id.clone(),
         source: src.rel.clone(),
         source_sha256: hash::sha256_hex(&bytes),
         n_bars: enc.n_bars,

@@ -1,22 +1,38 @@
 //! The MIDI files under the raw folder, and the song id each one gets.
 
 use anyhow::{Context, Result};
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 /// A MIDI file found under the raw folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
     pub path: PathBuf,
-    /// Relative to the raw folder, `/`-separated: the stable key for ids, sharding and order.
+    /// Relative to the raw folder, `/`-separated: the stable key for sharding and order.
     pub rel: String,
+    /// The song id: `rel` without its extension (`src_001/12`), or the whole `rel` where two
+    /// files would otherwise share one (`x.mid` beside `x.MID`). Unique in a listing.
+    pub id: String,
 }
 
-impl Source {
-    /// The song id: the relative path without its extension (`src_001/12`).
-    pub fn song_id(&self) -> String {
-        match self.rel.rfind('.') {
-            Some(i) => self.rel[..i].to_string(),
-            None => self.rel.clone(),
+/// `rel` without its extension.
+fn stem(rel: &str) -> &str {
+    match rel.rfind('.') {
+        Some(i) if !rel[i..].contains('/') => &rel[..i],
+        _ => rel,
+    }
+}
+
+/// A path component as text, one-to-one: a name that is not UTF-8 keeps its readable part and
+/// gains a hash of its bytes, so two such names never become one.
+fn component_text(name: &OsStr) -> String {
+    match name.to_str() {
+        Some(s) => s.to_string(),
+        None => {
+            let bytes = name.as_encoded_bytes();
+            let hash = crate::hash::sha256_hex(bytes);
+            format!("{}#{}", name.to_string_lossy(), &hash[..8])
         }
     }
 }
@@ -27,7 +43,8 @@ fn is_midi(p: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi"))
 }
 
-/// All MIDI files under `root`, any depth, sorted by relative path.
+/// All MIDI files under `root`, any depth, sorted by relative path. A file that cannot be
+/// statted (a dangling link) is still listed: reading it makes it an `io` reject.
 pub fn list_sources(root: &Path) -> Result<Vec<Source>> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
@@ -39,37 +56,52 @@ pub fn list_sources(root: &Path) -> Result<Vec<Source>> {
             )
         })?;
         for e in entries {
-            let path = e?.path();
+            let path = e
+                .with_context(|| format!("cannot list {}", dir.display()))?
+                .path();
             if path.is_dir() {
                 stack.push(path);
             } else if is_midi(&path) {
                 let rel = path.strip_prefix(root).unwrap_or(&path);
                 let rel = rel
                     .components()
-                    .map(|c| c.as_os_str().to_string_lossy())
+                    .map(|c| component_text(c.as_os_str()))
                     .collect::<Vec<_>>()
                     .join("/");
-                out.push(Source { path, rel });
+                out.push(Source {
+                    path,
+                    id: stem(&rel).to_string(),
+                    rel,
+                });
             }
         }
     }
     out.sort_by(|a, b| a.rel.cmp(&b.rel));
+    let mut by_id: BTreeMap<String, usize> = BTreeMap::new();
+    for s in &out {
+        *by_id.entry(s.id.clone()).or_default() += 1;
+    }
+    for s in &mut out {
+        if by_id[&s.id] > 1 {
+            s.id = s.rel.clone();
+        }
+    }
     Ok(out)
 }
 
 /// A content hash of the files (relative path and bytes' hash of each), so a touched but
-/// identical file leaves it unchanged and an edited one does not.
-pub fn sources_fingerprint(sources: &[Source]) -> Result<String> {
+/// identical file leaves it unchanged and an edited one does not. A file that cannot be read
+/// enters as its error: tokenize then records it as rejected instead of stopping.
+pub fn sources_fingerprint(sources: &[Source]) -> String {
     use rayon::prelude::*;
     let lines: Vec<String> = sources
         .par_iter()
-        .map(|s| {
-            let bytes = std::fs::read(&s.path)
-                .with_context(|| format!("cannot read {}", s.path.display()))?;
-            Ok(format!("{} {}", s.rel, crate::hash::sha256_hex(&bytes)))
+        .map(|s| match std::fs::read(&s.path) {
+            Ok(bytes) => format!("{} {}", s.rel, crate::hash::sha256_hex(&bytes)),
+            Err(e) => format!("{} unreadable: {}", s.rel, e.kind()),
         })
-        .collect::<Result<_>>()?;
-    Ok(crate::hash::sha256_hex(lines.join("\n").as_bytes()))
+        .collect();
+    crate::hash::sha256_hex(lines.join("\n").as_bytes())
 }
 
 #[cfg(test)]
@@ -77,15 +109,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn song_id_drops_extension_only() {
-        let id = |rel: &str| {
-            Source {
-                path: PathBuf::new(),
-                rel: rel.into(),
-            }
-            .song_id()
-        };
-        assert_eq!(id("src_001/12.mid"), "src_001/12");
-        assert_eq!(id("a.b/c.midi"), "a.b/c");
+    fn ids_drop_the_extension_and_stay_unique() {
+        let d = tempfile::tempdir().unwrap();
+        for name in ["src_001/12.mid", "a.b/c.midi", "x.mid", "x.MID", "y"] {
+            let p = d.path().join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b"").unwrap();
+        }
+        let ids: Vec<String> = list_sources(d.path())
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(ids, ["a.b/c", "src_001/12", "x.MID", "x.mid"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn names_that_are_not_utf8_stay_apart() {
+        use std::os::unix::ffi::OsStrExt;
+        let d = tempfile::tempdir().unwrap();
+        for bytes in [&b"\xff1.mid"[..], &b"\xfe1.mid"[..]] {
+            std::fs::write(d.path().join(OsStr::from_bytes(bytes)), b"").unwrap();
+        }
+        let s = list_sources(d.path()).unwrap();
+        assert_eq!(s.len(), 2);
+        assert_ne!(s[0].id, s[1].id, "{s:?}");
+        assert_ne!(s[0].rel, s[1].rel);
     }
 }

@@ -243,6 +243,62 @@ fn a_required_soundfont_that_is_missing_stops_the_run_before_training() {
     );
 }
 
+/// A SoundFont that is there but no SoundFont (empty, truncated, or with a broken inside) is
+/// refused as a missing one is, before any work, naming the file and what is wrong with it.
+#[test]
+fn a_required_soundfont_that_is_damaged_stops_the_run_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let font = dir.path().join("gm.sf2");
+    let mut riff = b"RIFF\x20\x00\x00\x00sfbk".to_vec();
+    riff.extend([0xAB; 32]); // the declared size, full of nothing a SoundFont holds
+    let mut short = b"RIFF\x00\x10\x00\x00sfbk".to_vec();
+    short.extend([0; 100]);
+    let cases: [(&[u8], &str); 4] = [
+        (b"", "is not a SoundFont (0 bytes)"),
+        (b"just text, not RIFF", "no RIFF sfbk header"),
+        (&short, "is truncated (112 of 4104 bytes)"),
+        (&riff, "cannot read SoundFont"),
+    ];
+    for (bytes, why) in cases {
+        std::fs::write(&font, bytes).unwrap();
+        let cfg = AudioConfig {
+            soundfont: font.clone(),
+            required: true,
+            ..AudioConfig::default()
+        };
+        let err = format!("{:#}", cfg.check_available().unwrap_err());
+        assert!(err.contains("gm.sf2") && err.contains(why), "{why}: {err}");
+        // Not required: MIDI only, with the same reason.
+        let optional = AudioConfig {
+            required: false,
+            ..cfg
+        };
+        assert!(optional.check_available().is_ok());
+        if !why.starts_with("cannot read") {
+            assert!(optional.renderer().unwrap().is_none(), "{why}");
+        }
+    }
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[run]\nname = \"t\"\nartifacts_dir = \"{0}/artifacts\"\ntokens_dir = \"{0}/tokens\"\n\
+             [audio]\nsoundfont = \"{1}\"\nrequired = true\n",
+            dir.path().display(),
+            font.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(&font, b"").unwrap();
+    let o = crate::support::cli(&config, &["run", "all"], &[]);
+    let text = crate::support::text(&o);
+    assert!(
+        !o.status.success() && text.contains("gm.sf2 is not a SoundFont"),
+        "{text}"
+    );
+    assert!(!dir.path().join("tokens").exists(), "no work started");
+}
+
 /// The FLAC file decodes (claxon, an independent decoder) to exactly the samples the WAV holds,
 /// in fewer bytes.
 #[test]

@@ -145,7 +145,10 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
     let err = adhoc(Task::Unconditional, "nope", 1)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("nope") && err.contains("t1.0_k40_fam"), "{err}");
+    assert!(
+        err.contains("nope") && err.contains("t1.0_k40_fam"),
+        "{err}"
+    );
 
     // `--beam 2 --family pitch.temperature=0.8 --name beam2`: a beam search over the changed
     // settings, in its own partition, with the same bars.

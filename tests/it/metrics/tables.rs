@@ -159,6 +159,7 @@ fn a_failed_write_keeps_the_previous_tables() {
     let metrics_dir = dir.path().join("metrics");
     write_tables(&metrics_dir, &rows(), &OPTS).unwrap();
     std::fs::write(metrics_dir.join("manifest.json"), "{}").unwrap();
+    std::fs::write(metrics_dir.join("notes.txt"), "mine").unwrap();
     let before = std::fs::read(metrics_dir.join("summary.parquet")).unwrap();
     let mut bad = rows();
     bad.push(row("un=safe", "x", "0", Ok(metrics(1.0, 1.0, 1.0))));
@@ -177,9 +178,11 @@ fn a_failed_write_keeps_the_previous_tables() {
         leftovers.is_empty(),
         "no temporary folder is left behind: {leftovers:?}"
     );
-    // A successful rewrite carries other files (the stage manifest) over.
+    // A successful rewrite carries other files over, but not the stage manifest: it
+    // described the old tables, and the caller writes a new one.
     write_tables(&metrics_dir, &rows()[..3], &OPTS).unwrap();
-    assert!(metrics_dir.join("manifest.json").is_file());
+    assert!(metrics_dir.join("notes.txt").is_file());
+    assert!(!metrics_dir.join("manifest.json").exists());
     assert!(
         !metrics_dir.join("pieces/task=unconditional").exists(),
         "old partitions are replaced"

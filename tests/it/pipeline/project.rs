@@ -59,6 +59,7 @@ impl Project {
             "train" => self.path("artifacts/p/train"),
             "generate" => self.path("artifacts/p/generated"),
             "evaluate" => self.path("artifacts/p/metrics"),
+            "report" => self.path("artifacts/p/report"),
             other => panic!("no stage {other}"),
         }
     }

@@ -267,3 +267,43 @@ fn two_runs_are_byte_identical_and_shards_merge() {
     all_sorted.sort_by(|a, b| a.source.cmp(&b.source));
     assert_eq!(merged, all_sorted);
 }
+
+/// A file that cannot be read (a dangling link) is a rejected file, not a stopped stage; two
+/// files that would share a song id (`x.mid`, `x.MID`) both become songs, with distinct ids.
+#[cfg(unix)]
+#[test]
+fn unreadable_files_are_rejected_and_ids_never_collide() {
+    let p = Project::new(256);
+    add_corpus(&p);
+    std::os::unix::fs::symlink(p.root().join("nowhere.mid"), p.raw().join("a/dangling.mid"))
+        .unwrap();
+    write(&p.raw().join("a/one.MID"), &midi::write_bytes(&song(9)));
+    let o = p.pipeline(&["run", "tokenize"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("10 files, 5 rejected, 5 songs"),
+        "{}",
+        text(&o)
+    );
+    let rejects = shards::read_rejects(&p.tokens().join("rejects.parquet")).unwrap();
+    let dangling = rejects.iter().find(|r| r.source == "a/dangling.mid");
+    assert!(dangling.is_some_and(|r| r.reason == "io"), "{rejects:?}");
+    let mut ids: Vec<String> = shards::read_shards(&p.tokens())
+        .unwrap()
+        .into_iter()
+        .map(|s| s.song_id)
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        ["a/one.MID", "a/one.mid", "a/two", "b/three", "b/ünï-曲"]
+    );
+    // Once the link points at a file, the stage is stale and the file a song.
+    write(&p.root().join("nowhere.mid"), &midi::write_bytes(&song(4)));
+    let o = p.pipeline(&["status"], &[]);
+    assert!(
+        text(&o).contains("input `raw_files` changed"),
+        "{}",
+        text(&o)
+    );
+}
