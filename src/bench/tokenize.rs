@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use std::path::Path;
 use std::time::Instant;
 
-use crate::tokenize::{list_sources, tokenize, write_tokens};
+use crate::tokenize::{list_sources, tokenize_into};
 use crate::{midi, remi};
 
 /// Timed runs after one warm-up run. Wall times on a shared machine are noisy: the best run
@@ -89,7 +89,7 @@ fn time_stage(root: &Path, songs_per_shard: usize) -> Result<Timing> {
     let out = scratch.join("remi");
     let timing = time_runs(STAGE_RUNS, || {
         let sources = list_sources(root)?;
-        write_tokens(&out, &tokenize(&sources), songs_per_shard).map(|_| ())
+        tokenize_into(&out, &sources, songs_per_shard).map(|_| ())
     });
     // Clean up whatever happened; a failed run's error matters more than a cleanup error.
     let _ = std::fs::remove_dir_all(&scratch);

@@ -7,7 +7,7 @@ mod write;
 
 pub use read::{read_rejects, read_shards, shard_files};
 pub use split::Split;
-pub use write::{write_rejects, write_shards};
+pub use write::{write_rejects, write_shard, write_shards};
 
 /// Songs per shard file.
 pub const SONGS_PER_SHARD: usize = 256;

@@ -34,13 +34,19 @@ fn write_batch(path: &Path, batch: &RecordBatch) -> Result<()> {
 /// `per_shard` rows each. Returns the number of files written.
 pub fn write_shards(dir: &Path, songs: &[SongRecord], per_shard: usize) -> Result<usize> {
     let mut n = 0;
-    for (i, chunk) in songs.chunks(per_shard.max(1)).enumerate() {
-        let batch = shard_batch(chunk)?;
-        write_batch(&dir.join(format!("shard-{i:05}.parquet")), &batch)?;
-        crate::fsio::fault::point("shards:file-written")?;
+    for chunk in songs.chunks(per_shard.max(1)) {
+        write_shard(dir, n, chunk)?;
         n += 1;
     }
     Ok(n)
+}
+
+/// Writes `songs` as shard number `index` (shard-NNNNN.parquet) into `dir`.
+pub fn write_shard(dir: &Path, index: usize, songs: &[SongRecord]) -> Result<()> {
+    let batch = shard_batch(songs)?;
+    write_batch(&dir.join(format!("shard-{index:05}.parquet")), &batch)?;
+    crate::fsio::fault::point("shards:file-written")?;
+    Ok(())
 }
 
 fn shard_batch(songs: &[SongRecord]) -> Result<RecordBatch> {

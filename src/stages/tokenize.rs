@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::{Ctx, config_hash};
 use crate::pipeline::{Counts, Inputs, Job, Stage, StageOutput};
-use crate::tokenize::{Tokenized, list_sources, sources_fingerprint, tokenize, write_tokens};
+use crate::tokenize::{Tokenized, list_sources, sources_fingerprint, tokenize_into};
 
 pub struct Tokenize;
 
@@ -45,21 +45,20 @@ impl Stage<Ctx> for Tokenize {
         let t0 = Instant::now();
         let mut sources = list_sources(ctx.layout.raw_dir())?;
         sources.retain(|s| job.shard.owns(&s.rel));
-        let t = tokenize(&sources);
-        let fingerprint = write_tokens(job.out, &t, ctx.cfg.tokenize.songs_per_shard)?;
+        let t = tokenize_into(job.out, &sources, ctx.cfg.tokenize.songs_per_shard)?;
         let secs = t0.elapsed().as_secs_f64();
         let summary = format!(
             "{} files, {} rejected, {} songs ({} re-barred from 1/4 or 2/4), {} tokens, {secs:.2} s, {:.0} files/s",
             t.files,
             t.rejects.len(),
-            t.songs.len(),
-            t.n_rebarred(),
-            t.n_tokens(),
+            t.songs,
+            t.rebarred,
+            t.tokens,
             t.files as f64 / secs.max(1e-9)
         );
         Ok(StageOutput {
             counts: counts(&t),
-            fingerprint,
+            fingerprint: t.fingerprint.clone(),
             summary,
         })
     }
@@ -70,18 +69,14 @@ fn counts(t: &Tokenized) -> Counts {
     for r in &t.rejects {
         *by_reason.entry(r.reason.clone()).or_default() += 1;
     }
-    let mut by_split: BTreeMap<&str, u64> = BTreeMap::new();
-    for s in &t.songs {
-        *by_split.entry(s.split.as_str()).or_default() += 1;
-    }
     Counts::from([
         ("files".into(), t.files.into()),
-        ("songs".into(), t.songs.len().into()),
+        ("songs".into(), t.songs.into()),
         ("rejected".into(), t.rejects.len().into()),
-        ("rebarred".into(), t.n_rebarred().into()),
+        ("rebarred".into(), t.rebarred.into()),
         ("rejects_by_reason".into(), serde_json::json!(by_reason)),
-        ("songs_by_split".into(), serde_json::json!(by_split)),
-        ("notes".into(), t.n_notes().into()),
-        ("tokens".into(), t.n_tokens().into()),
+        ("songs_by_split".into(), serde_json::json!(t.songs_by_split)),
+        ("notes".into(), t.notes.into()),
+        ("tokens".into(), t.tokens.into()),
     ])
 }

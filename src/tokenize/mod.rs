@@ -1,5 +1,6 @@
-//! The tokenize work: every MIDI file under the raw folder -> REMI token shards, the rejects
-//! table and the vocabulary, written into one folder atomically.
+//! The tokenize work: every MIDI file under the raw folder -> REMI token shards (streamed, one
+//! shard in memory at a time), the rejects table and the vocabulary, written into one folder
+//! atomically.
 
 mod sources;
 
@@ -8,6 +9,7 @@ pub use sources::{Source, list_sources, sources_fingerprint};
 use anyhow::Result;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::check::{check, is_plain_name};
@@ -57,24 +59,32 @@ impl TokenizeConfig {
     }
 }
 
-/// What tokenizing a set of files gave.
+/// What tokenizing a set of files gave: counts and the rejects. The songs went to the shards
+/// as they were encoded.
 #[derive(Debug, Clone, Default)]
 pub struct Tokenized {
     pub files: usize,
-    pub songs: Vec<SongRecord>,
+    pub songs: usize,
+    pub tokens: u64,
+    pub notes: u64,
+    /// Songs whose file declared 1/4 or 2/4 and were re-barred into 4/4.
+    pub rebarred: usize,
+    pub songs_by_split: BTreeMap<String, u64>,
     pub rejects: Vec<Reject>,
+    /// A hash of the folder written.
+    pub fingerprint: String,
 }
 
 impl Tokenized {
-    pub fn n_tokens(&self) -> u64 {
-        self.songs.iter().map(|s| s.n_tokens as u64).sum()
-    }
-    pub fn n_notes(&self) -> u64 {
-        self.songs.iter().map(|s| s.n_notes as u64).sum()
-    }
-    /// Songs whose file declared 1/4 or 2/4 and were re-barred into 4/4.
-    pub fn n_rebarred(&self) -> usize {
-        self.songs.iter().filter(|s| s.rebarred()).count()
+    fn count(&mut self, s: &SongRecord) {
+        self.songs += 1;
+        self.tokens += s.n_tokens as u64;
+        self.notes += s.n_notes as u64;
+        self.rebarred += s.rebarred() as usize;
+        *self
+            .songs_by_split
+            .entry(s.split.as_str().to_string())
+            .or_default() += 1;
     }
 }
 
@@ -124,55 +134,71 @@ fn read_and_encode(src: &Source) -> Result<SongRecord, Reject> {
     })
 }
 
-/// Reads and encodes `sources` on all cores, with a progress bar; songs and rejects keep the
-/// order of `sources`.
-pub fn tokenize(sources: &[Source]) -> Tokenized {
+/// Reads and encodes `sources` on all cores, with a progress bar, into shards of
+/// `songs_per_shard` songs, the rejects table and the vocabulary: the new contents of `out`,
+/// written atomically (a failure leaves the previous folder as it was). Songs are streamed:
+/// each shard is written once its songs are encoded, so memory holds one shard and one batch
+/// of files, whatever the corpus size. The shards are those of encoding everything first
+/// (songs in source order, cut every `songs_per_shard`).
+pub fn tokenize_into(out: &Path, sources: &[Source], songs_per_shard: usize) -> Result<Tokenized> {
+    let per_shard = songs_per_shard.max(1);
+    let dir = AtomicDir::new(out)?;
     let pb = crate::progress::Bar::new(
         sources.len() as u64,
         "tokenize  [{bar:30}] {pos}/{len} {per_sec} eta {eta}",
         "tokenize",
         "files",
     );
-    let results: Vec<Result<SongRecord, Reject>> = sources
-        .par_iter()
-        .map(|s| {
-            let r = tokenize_one(s);
-            pb.inc(1);
-            r
-        })
-        .collect();
-    pb.finish_and_clear();
-    let mut out = Tokenized {
+    let mut t = Tokenized {
         files: sources.len(),
         ..Default::default()
     };
-    for r in results {
-        match r {
-            Ok(s) => out.songs.push(s),
-            Err(rej) => out.rejects.push(rej),
+    let mut pending: Vec<SongRecord> = Vec::with_capacity(per_shard);
+    let mut written = 0;
+    // A batch keeps every thread busy and stays small beside a shard.
+    let batch = per_shard.max(64 * rayon::current_num_threads());
+    for files in sources.chunks(batch) {
+        let results: Vec<Result<SongRecord, Reject>> = files
+            .par_iter()
+            .map(|s| {
+                let r = tokenize_one(s);
+                pb.inc(1);
+                r
+            })
+            .collect();
+        for r in results {
+            match r {
+                Ok(song) => {
+                    t.count(&song);
+                    pending.push(song);
+                }
+                Err(rej) => t.rejects.push(rej),
+            }
+        }
+        while pending.len() >= per_shard {
+            let rest = pending.split_off(per_shard);
+            shards::write_shard(dir.path(), written, &pending)?;
+            written += 1;
+            pending = rest;
         }
     }
-    for r in out.rejects.iter().take(5) {
+    if !pending.is_empty() {
+        shards::write_shard(dir.path(), written, &pending)?;
+    }
+    pb.finish_and_clear();
+    for r in t.rejects.iter().take(5) {
         eprintln!("warning: rejected {}", r.detail);
     }
-    if out.rejects.len() > 5 {
+    if t.rejects.len() > 5 {
         eprintln!(
             "warning: ... and {} more rejected files (see rejects.parquet)",
-            out.rejects.len() - 5
+            t.rejects.len() - 5
         );
     }
-    out
-}
-
-/// Writes shards, rejects.parquet and vocab.json as the new contents of `out` (atomically: a
-/// failure leaves the previous folder as it was). Returns the fingerprint of what was written.
-pub fn write_tokens(out: &Path, t: &Tokenized, songs_per_shard: usize) -> Result<String> {
-    let dir = AtomicDir::new(out)?;
-    shards::write_shards(dir.path(), &t.songs, songs_per_shard)?;
     shards::write_rejects(&dir.path().join("rejects.parquet"), &t.rejects)?;
     std::fs::write(dir.path().join("vocab.json"), remi::vocab_json())?;
-    let fingerprint = hash::tree_fingerprint(dir.path())?;
+    t.fingerprint = hash::tree_fingerprint(dir.path())?;
     fault::point("tokenize:before-commit")?;
     dir.commit()?;
-    Ok(fingerprint)
+    Ok(t)
 }
