@@ -1,16 +1,18 @@
-//! cadenza: Pop1K7 MIDI -> REMI token shards -> Transformer-XL -> generated MIDI/WAV -> metrics
-//! tables.
+//! cadenza: Pop1K7 MIDI -> REMI token shards -> Transformer-XL -> generated MIDI and audio ->
+//! metrics tables.
 //!
 //! Data flows one way, down this list: `midi` -> `remi` -> `features` -> `shards` -> `tokenize`
 //! -> `model` -> `sampling` -> `train` -> `generate` -> `metrics` -> `report`; a module calls
-//! those before it, never one after it. Beside them: `pipeline` runs stages (graph, manifests, freshness, locks) without
-//! knowing any; `stages` is the thin glue between the two; `commands` is one function per CLI
-//! command; `bench` measures the stages beside their peers. `layout` says where every output
+//! those before it, never one after it. Beside them: `pipeline` runs stages (graph, manifests,
+//! freshness, locks) without knowing any; `stages` is the thin glue between the two; `commands`
+//! is one function per CLI command, `cli` the argument parsing in front of them; `bench`
+//! measures the stages beside their peers. `layout` says where every output
 //! lives, `fsio` writes outputs atomically, `config` reads the config file.
 
 pub mod audio;
 pub mod bench;
 pub mod check;
+pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;

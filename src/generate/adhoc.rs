@@ -14,18 +14,19 @@ pub struct SamplerOverrides {
     /// Partition name for the changed sampler (default: the configured sampler's).
     #[arg(long)]
     pub name: Option<String>,
+    /// Softmax temperature (1 = the model's distribution).
     #[arg(long)]
     pub temperature: Option<f64>,
-    /// 0 = off.
+    /// Sample among the k likeliest tokens; 0 = off.
     #[arg(long)]
     pub top_k: Option<usize>,
-    /// 1 = off.
+    /// Nucleus sampling's mass; 1 = off.
     #[arg(long)]
     pub top_p: Option<f64>,
     /// Locally typical sampling's mass; 1 = off.
     #[arg(long)]
     pub typical_p: Option<f64>,
-    /// 0 = off.
+    /// Drop tokens below this share of the likeliest one's probability; 0 = off.
     #[arg(long)]
     pub min_p: Option<f64>,
     /// A family's override, FAMILY.SETTING=VALUE (bar_position | chord | tempo | pitch |

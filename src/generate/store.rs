@@ -92,7 +92,7 @@ pub fn stored_pieces(root: &Path, task: &str, sampler: &str) -> Result<Vec<Gener
         .collect()
 }
 
-/// Write one partition atomically; renders WAVs in parallel when a renderer is given.
+/// Write one partition atomically; renders the audio in parallel when a renderer is given.
 /// Returns the rows as written (with `has_wav`).
 pub fn write_partition(
     root: &Path,

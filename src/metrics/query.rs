@@ -5,7 +5,7 @@
 //! `runs_pieces` / `runs_summary`: the same two tables of every run under the artifacts folder,
 //! with a `run` column first, for comparing experiments.
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use polars::prelude::{
     CsvWriter, DataFrame, HiveOptions, JsonFormat, JsonWriter, LazyFrame, PlRefPath,
     ScanArgsParquet, SerWriter, UnionArgs, all, cols, concat, lit,
@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use super::store::{PIECES_DIR, SUMMARY_FILE, scan_pieces};
 
 /// How a query result is printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     /// Aligned text with every selected column (wrapped to the terminal's `COLUMNS`), long
     /// strings cut, up to 500 rows ([`super::table`]).
@@ -214,7 +214,17 @@ pub fn format_frame(df: &mut DataFrame, format: OutputFormat) -> Result<String> 
     }
 }
 
-/// `--out FILE.parquet`: write the result.
+/// `--out FILE`: write the result in the format its extension names (.parquet, .csv, .json).
 pub fn write_result(df: &mut DataFrame, path: &Path) -> Result<()> {
-    super::pieces::write_parquet(df, path)
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let text = match ext.to_ascii_lowercase().as_str() {
+        "parquet" => return super::pieces::write_parquet(df, path),
+        "csv" => format_frame(df, OutputFormat::Csv)?,
+        "json" => format_frame(df, OutputFormat::Json)?,
+        _ => bail!(
+            "cannot tell the format of {} from its extension: use .parquet, .csv or .json",
+            path.display()
+        ),
+    };
+    crate::fsio::write_file(path, text.as_bytes())
 }

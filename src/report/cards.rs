@@ -33,7 +33,7 @@ pub struct ContinuationPair {
 }
 
 /// Why a generated piece has no audio, said plainly.
-const NO_WAV_GENERATED: &str = "No audio for this piece: no WAV was rendered (no SoundFont was \
+const NO_WAV_GENERATED: &str = "No audio for this piece: no audio was rendered (no SoundFont was \
      found when it was generated; set [audio] in the config, then rerun generate). The MIDI file \
      below plays in any MIDI player.";
 const NO_WAV_REFERENCE: &str = "No audio for this real song (with a SoundFont, the first few \
@@ -112,7 +112,7 @@ fn audio_html(s: &mut String, wav_href: Option<&str>, reference: bool) {
 }
 
 /// Prompt, model continuation and real continuation side by side: media fragments of the
-/// model's WAV (its first bars are the prompt) and of the real continuation's.
+/// model's audio (its first bars are the prompt) and of the real continuation's.
 fn pair_html(s: &mut String, pair: &ContinuationPair, wav: &str, start_bar: u32) {
     let t = format!("{:.3}", pair.split_seconds);
     let real = pair.real_wav_href.as_deref().map(|w| format!("{w}#t={t}"));
@@ -141,7 +141,7 @@ fn pair_html(s: &mut String, pair: &ContinuationPair, wav: &str, start_bar: u32)
             None => {
                 let _ = write!(
                     s,
-                    r#"<figure><figcaption>{}</figcaption><p class="no-wav">no WAV</p></figure>"#,
+                    r#"<figure><figcaption>{}</figcaption><p class="no-wav">no audio</p></figure>"#,
                     html(&label)
                 );
             }

@@ -38,7 +38,7 @@ pub struct Piece {
     pub id: String,
     /// The MIDI file on disk.
     pub midi: PathBuf,
-    /// The WAV beside it, when one exists.
+    /// The audio file (FLAC or WAV) beside it, when one exists.
     pub wav: Option<PathBuf>,
     pub scores: Option<Scores>,
     /// Bar where generated music starts after the prompt (continuation).
@@ -317,7 +317,7 @@ fn read_gen_rows(path: &Path) -> Result<BTreeMap<String, GenRow>> {
     Ok(out)
 }
 
-/// Every generated MIDI file, by task, sampler and file name. A WAV counts when the file is
+/// Every generated MIDI file, by task, sampler and file name. An audio file counts when it is
 /// there (samples.parquet's `has_wav` could be stale after files are copied around).
 pub fn generated_pieces(
     generated: &Path,

@@ -28,7 +28,7 @@ pub const INDEX: &str = "index.html";
 /// How many real test-split songs get a card.
 pub const REFERENCE_CARDS: usize = 12;
 /// How many of those get audio (when a SoundFont is there), and how many bars of each: enough
-/// to hear the real thing beside the generated pieces without megabytes of WAV per song.
+/// to hear the real thing beside the generated pieces without megabytes of audio per song.
 pub const REFERENCE_AUDIO: usize = 4;
 pub const REFERENCE_AUDIO_BARS: u32 = 16;
 

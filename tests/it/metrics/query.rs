@@ -170,6 +170,16 @@ fn results_format_as_table_csv_and_json_and_write_parquet() {
         "{table}"
     );
     assert!("xml".parse::<OutputFormat>().is_err());
+    // --out writes the format its extension names, and refuses one it cannot tell.
+    let out_csv = dir.path().join("result.CSV");
+    write_result(&mut df, &out_csv).unwrap();
+    assert_eq!(std::fs::read_to_string(&out_csv).unwrap(), csv);
+    let out_json = dir.path().join("result.json");
+    write_result(&mut df, &out_json).unwrap();
+    assert_eq!(std::fs::read_to_string(&out_json).unwrap(), json);
+    let err = write_result(&mut df, &dir.path().join("result.txt")).unwrap_err();
+    assert!(format!("{err:#}").contains("result.txt") && format!("{err:#}").contains(".parquet"));
+    assert!(!dir.path().join("result.txt").exists());
     let out = dir.path().join("result.parquet");
     write_result(&mut df, &out).unwrap();
     let back = ParquetReader::new(std::fs::File::open(&out).unwrap())
