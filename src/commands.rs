@@ -169,7 +169,7 @@ pub fn generate(config: &Path, checkpoint: &Path, args: &AdhocArgs, out: &Path) 
     let job = GenerateJob {
         generate: &g,
         audio: &ctx.cfg.audio,
-        seed: ctx.cfg.run.seed,
+        seed: args.seed.unwrap_or(ctx.cfg.run.seed),
         split: ctx.cfg.run.split(),
         tokens_dir: ctx.layout.tokens_dir(),
         checkpoint,

@@ -142,6 +142,10 @@ pub struct AdhocArgs {
     /// Bars to generate: after the prompt (continuation) or in all (unconditional).
     #[arg(long)]
     pub bars: Option<u32>,
+    /// The seed of the pieces (default: the config's run.seed); the same seed gives the same
+    /// pieces.
+    #[arg(long)]
+    pub seed: Option<u64>,
     #[command(flatten)]
     pub overrides: SamplerOverrides,
 }
@@ -160,6 +164,7 @@ impl AdhocArgs {
             prompt: None,
             prompt_bars: None,
             bars: None,
+            seed: None,
             overrides: SamplerOverrides::default(),
         }
     }
