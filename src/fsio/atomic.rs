@@ -211,14 +211,19 @@ pub fn recover(target: &Path) -> Result<()> {
         );
     }
     for leftover in olds.into_iter().chain(tmps) {
-        let removed = if leftover.is_dir() {
-            std::fs::remove_dir_all(&leftover)
-        } else {
-            std::fs::remove_file(&leftover)
-        };
-        removed.with_context(|| format!("cannot remove the leftover {}", leftover.display()))?;
+        remove_entry(&leftover)
+            .with_context(|| format!("cannot remove the leftover {}", leftover.display()))?;
     }
     Ok(())
+}
+
+/// Removes a file, or a folder with everything in it.
+pub fn remove_entry(path: &Path) -> std::io::Result<()> {
+    if path.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    }
 }
 
 /// Writes a file atomically and durably: a temp file in the same folder, fsynced, renamed into

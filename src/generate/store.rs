@@ -177,12 +177,8 @@ pub fn remove_stale_partitions(
                 None => sname.starts_with(".sampler="),
             };
             if stale {
-                let gone = if s.path().is_dir() {
-                    std::fs::remove_dir_all(s.path())
-                } else {
-                    std::fs::remove_file(s.path())
-                };
-                gone.with_context(|| format!("cannot remove {}", s.path().display()))?;
+                crate::fsio::atomic::remove_entry(&s.path())
+                    .with_context(|| format!("cannot remove {}", s.path().display()))?;
                 if !sname.starts_with('.') {
                     removed.push(format!("{task}/{sname}"));
                 }

@@ -109,7 +109,8 @@ pub fn read_piece_jobs(metrics_dir: &Path) -> Result<Vec<PieceJob>> {
 
 /// Write the tables for `rows` as the new contents of `metrics_dir`, atomically. Plain files
 /// of the old folder that the tables do not replace are carried over; the old plot is dropped
-/// since it no longer matches, and so is the manifest, which the caller writes anew. Returns the summary that was written.
+/// since it no longer matches, and so is the manifest, which the caller writes anew. Returns
+/// the summary that was written.
 pub fn write_tables(
     metrics_dir: &Path,
     rows: &[ScoredPiece],

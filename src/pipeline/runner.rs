@@ -309,12 +309,8 @@ fn not_parts_of(whole: &std::path::Path, count: usize) -> Result<Vec<PathBuf>> {
 
 fn remove_foreign(whole: &std::path::Path, foreign: &[PathBuf]) -> Result<()> {
     for path in foreign {
-        let removed = if path.is_dir() {
-            std::fs::remove_dir_all(path)
-        } else {
-            std::fs::remove_file(path)
-        };
-        removed.with_context(|| format!("cannot remove {}", path.display()))?;
+        crate::fsio::atomic::remove_entry(path)
+            .with_context(|| format!("cannot remove {}", path.display()))?;
     }
     if !foreign.is_empty() {
         crate::fsio::atomic::sync(whole)?;

@@ -29,6 +29,13 @@ impl ShardSpec {
                 == self.index
     }
 
+    /// The part a folder name `part-i-of-N` stands for.
+    pub fn of_part_name(name: &str) -> Option<ShardSpec> {
+        let (i, n) = name.strip_prefix(PART_PREFIX)?.split_once("-of-")?;
+        let (index, count) = (i.parse().ok()?, n.parse().ok()?);
+        (index < count && count > 1).then_some(ShardSpec { index, count })
+    }
+
     /// The folder of this part inside a shardable stage's output folder (`part-i-of-N`).
     pub fn part_dir(&self, output: &Path) -> PathBuf {
         if self.count > 1 {
@@ -41,15 +48,6 @@ impl ShardSpec {
 
 /// Folder names of the parts written by `--shard i/N` runs.
 pub const PART_PREFIX: &str = "part-";
-
-impl ShardSpec {
-    /// The part a folder name `part-i-of-N` stands for.
-    pub fn of_part_name(name: &str) -> Option<ShardSpec> {
-        let (i, n) = name.strip_prefix(PART_PREFIX)?.split_once("-of-")?;
-        let (index, count) = (i.parse().ok()?, n.parse().ok()?);
-        (index < count && count > 1).then_some(ShardSpec { index, count })
-    }
-}
 
 /// An upstream stage whose finished output a stage reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
