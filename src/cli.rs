@@ -104,6 +104,33 @@ enum Command {
         #[arg(long, default_value_t = 2048)]
         tokens: usize,
     },
+    /// One MIDI file as REMI tokens (the encoder of the tokenize stage), printed or written.
+    Tokenize {
+        /// The MIDI file.
+        file: PathBuf,
+        /// How the tokens are written: names or ids (a line per bar), or JSON.
+        #[arg(long, value_enum, default_value = "names")]
+        format: crate::remi::TokenFormat,
+        /// Write the tokens to this file instead of printing them.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// REMI tokens back into a MIDI file: names or ids (spaces, commas or newlines between
+    /// them) or JSON (an array, or an object with "tokens"), as `pipeline tokenize` writes them.
+    Decode {
+        /// The file of tokens; `-` reads standard input.
+        #[arg(default_value = "-")]
+        tokens: PathBuf,
+        /// The MIDI file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The configuration as the run sees it: every key of every section, defaults filled in.
+    Config {
+        /// Print the resolved configuration as TOML (otherwise only check it).
+        #[arg(long)]
+        print: bool,
+    },
     /// Write the small built-in synthetic corpus (used when Pop1K7 cannot be had).
     DemoData {
         /// Where to write it.
@@ -222,6 +249,11 @@ fn dispatch(cli: Cli) -> Result<()> {
             songs,
             tokens,
         } => commands::bench(config, which.name(), steps, warmup, [songs, tokens]),
+        Command::Tokenize { file, format, out } => {
+            commands::tokenize_file(&file, format, out.as_deref())
+        }
+        Command::Decode { tokens, out } => commands::decode(&tokens, &out),
+        Command::Config { print } => commands::config(config, print),
         Command::DemoData { out, songs, seed } => commands::demo_data(&out, songs, seed),
     }
 }

@@ -211,6 +211,67 @@ pub fn bench(
     crate::bench::run(which, &inputs)
 }
 
+/// `pipeline tokenize FILE`: one MIDI file's tokens, printed or written to `out`.
+pub fn tokenize_file(
+    file: &Path,
+    format: crate::remi::TokenFormat,
+    out: Option<&Path>,
+) -> Result<()> {
+    let song =
+        crate::midi::read_file(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let enc =
+        crate::remi::encode(&song).with_context(|| format!("cannot encode {}", file.display()))?;
+    let text = crate::remi::format_tokens(&enc.tokens, format);
+    match out {
+        Some(path) => {
+            crate::fsio::write_file(path, text.as_bytes())?;
+            eprintln!(
+                "tokenize  {}: {} tokens, {} bars, {} notes -> {}",
+                file.display(),
+                enc.tokens.len(),
+                enc.n_bars,
+                enc.n_notes,
+                path.display()
+            );
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+/// `pipeline decode TOKENS --out FILE.mid`: tokens (a file, or `-` for standard input) as MIDI.
+pub fn decode(tokens: &Path, out: &Path) -> Result<()> {
+    let text = if tokens == Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
+    } else {
+        std::fs::read_to_string(tokens)
+            .with_context(|| format!("cannot read {}", tokens.display()))?
+    };
+    let name = tokens.display();
+    let ids = crate::remi::parse_tokens(&text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let song = crate::remi::decode(&ids).with_context(|| format!("cannot decode {name}"))?;
+    crate::fsio::write_file(out, &crate::midi::write_bytes(&song))?;
+    println!(
+        "decode  {} tokens, {} notes -> {}",
+        ids.len(),
+        song.notes.len(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// `pipeline config`: the config checked (a bad one is refused, naming the key), and with
+/// `print` written out in full as TOML.
+pub fn config(config: &Path, print: bool) -> Result<()> {
+    let cfg = Config::load(config)?;
+    if print {
+        print!("{}", cfg.to_toml()?);
+    } else {
+        println!("{}: a valid configuration", config.display());
+    }
+    Ok(())
+}
+
 /// `pipeline demo-data`: the built-in synthetic corpus.
 pub fn demo_data(out: &Path, songs: usize, seed: u64) -> Result<()> {
     let n = crate::demo::write_demo_corpus(out, songs, seed)

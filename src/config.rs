@@ -85,6 +85,12 @@ impl Config {
         Self::parse(&text, path)
     }
 
+    /// The whole config as TOML, every key with its value (defaults included); it parses
+    /// back to the same config.
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string(self).context("cannot write the config as TOML")
+    }
+
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
         let mut cfg: Config = toml::from_str(text).map_err(|e| {
             anyhow::anyhow!(

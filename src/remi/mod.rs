@@ -4,6 +4,7 @@ mod chord;
 mod decode;
 mod encode;
 pub mod grammar;
+mod text;
 mod transpose;
 pub mod vocab;
 
@@ -11,8 +12,11 @@ pub use chord::{Chord, Quality};
 pub use decode::decode;
 pub use encode::{Encoded, QuantNote, duration_bin, encode, quantise};
 pub use grammar::{Grammar, GrammarError, validate};
+pub use text::{TokenFormat, format_tokens, parse_tokens};
 pub use transpose::{shift_tempo, transpose};
-pub use vocab::{BAR, BOS, EOS, PAD, Token, VOCAB_NAME, Vocab, tempo_bin, vocab_json};
+pub use vocab::{
+    BAR, BOS, EOS, PAD, Token, VOCAB_NAME, Vocab, tempo_bin, tokenizer_json, vocab_json,
+};
 
 use crate::midi::TPB;
 

@@ -178,6 +178,46 @@ pub fn vocab_json() -> String {
         .expect("a map of strings serialises")
 }
 
+/// tokenizer.json: the vocabulary as name -> id (the direction HF tokenizers and MidiTok
+/// use) and the tokenizer's parameters in MidiTok's terms, so a reader outside Rust can map
+/// and interpret the shards without this crate.
+pub fn tokenizer_json() -> String {
+    let vocab: serde_json::Map<String, serde_json::Value> = (0..Vocab::SIZE as u16)
+        .map(|id| (Vocab::name(id), id.into()))
+        .collect();
+    let value = serde_json::json!({
+        "tokenization": "REMI",
+        "vocab_name": VOCAB_NAME,
+        "vocab_size": Vocab::SIZE,
+        "special_tokens": ["Pad", "Bos", "Eos"],
+        "pad_token_id": PAD,
+        "bos_token_id": BOS,
+        "eos_token_id": EOS,
+        "params": {
+            "time_signature": "4/4 only (1/4 and 2/4 files are re-barred into 4/4)",
+            "ticks_per_beat": 480,
+            "beat_res": { "0_4": N_POSITIONS / 4 },
+            "positions_per_bar": N_POSITIONS,
+            "pitch_range": [MIN_PITCH, MAX_PITCH as u16 + 1],
+            "num_velocities": N_VELOCITIES,
+            "velocity_bin": "velocity / 4 (bin v covers MIDI velocities 4v..4v+3)",
+            "duration_unit_beats": 0.125,
+            "durations": [1, MAX_DURATION],
+            "use_tempos": true,
+            "tempo_range": [MIN_TEMPO, MAX_TEMPO],
+            "tempo_step": TEMPO_STEP,
+            "num_tempos": N_TEMPOS,
+            "use_chords": true,
+            "num_chords": Chord::COUNT,
+            "use_programs": false,
+            "use_rests": false,
+            "use_time_signatures": false,
+        },
+        "vocab": vocab,
+    });
+    serde_json::to_string_pretty(&value).expect("a JSON value serialises")
+}
+
 /// Token classes, for fast checks in the grammar and elsewhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

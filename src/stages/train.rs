@@ -18,6 +18,32 @@ struct Sections<'a> {
     seed: u64,
 }
 
+/// `[train]` keys that change when and what the run logs and keeps, never the weights it
+/// trains (resumes are exact): a change neither makes the stage stale nor stops a resume.
+const BOOKKEEPING: [&str; 4] = [
+    "log_every",
+    "eval_every",
+    "checkpoint_every",
+    "keep_checkpoints",
+];
+
+/// The hash of the sections training reads, without `[train.monitor]` (it only logs: changing
+/// it neither makes the checkpoints stale nor stops a resume) and the `[train]` keys `left_out`.
+fn sections_hash(ctx: &Ctx, left_out: &[&str]) -> String {
+    let c = &ctx.cfg;
+    let mut train = serde_json::to_value(&c.train).unwrap_or_default();
+    if let Some(t) = train.as_object_mut() {
+        for key in left_out.iter().chain(&["monitor"]) {
+            t.remove(*key);
+        }
+    }
+    config_hash(&Sections {
+        model: &c.model,
+        train,
+        seed: c.run.seed,
+    })
+}
+
 /// The stages whose outputs this one reads.
 const UPSTREAM: &[Upstream] = &[Upstream::required("tokenize")];
 
@@ -35,18 +61,7 @@ impl Stage<Ctx> for Train {
         ctx.layout.train_dir()
     }
     fn config_hash(&self, ctx: &Ctx) -> String {
-        let c = &ctx.cfg;
-        // The monitor only logs: changing it neither makes the checkpoints stale nor stops a
-        // resume.
-        let mut train = serde_json::to_value(&c.train).unwrap_or_default();
-        if let Some(t) = train.as_object_mut() {
-            t.remove("monitor");
-        }
-        config_hash(&Sections {
-            model: &c.model,
-            train,
-            seed: c.run.seed,
-        })
+        sections_hash(ctx, &BOOKKEEPING)
     }
 
     fn run(&self, ctx: &Ctx, job: &Job) -> Result<StageOutput> {
@@ -54,9 +69,10 @@ impl Stage<Ctx> for Train {
         let (train_songs, valid_songs) =
             loader::split_songs(ctx.layout.tokens_dir(), model.vocab_size)?;
         // A checkpoint resumes only into the run that made it: same sections, inputs and shape.
+        // `max_minutes` is left out: raising it makes the stage stale and the rerun continues.
         let key = format!(
             "{}|{}|{}",
-            self.config_hash(ctx),
+            sections_hash(ctx, &[BOOKKEEPING.as_slice(), &["max_minutes"]].concat()),
             serde_json::to_string(job.inputs)?,
             serde_json::to_string(&model)?
         );

@@ -197,6 +197,7 @@ pub fn tokenize_into(out: &Path, sources: &[Source], songs_per_shard: usize) -> 
     }
     shards::write_rejects(&dir.path().join("rejects.parquet"), &t.rejects)?;
     std::fs::write(dir.path().join("vocab.json"), remi::vocab_json())?;
+    std::fs::write(dir.path().join("tokenizer.json"), remi::tokenizer_json())?;
     t.fingerprint = hash::tree_fingerprint(dir.path())?;
     fault::point("tokenize:before-commit")?;
     dir.commit()?;

@@ -38,10 +38,24 @@ impl Run {
         self.dir.path().join(p)
     }
     fn config(&self, second_temperature: f64) {
+        self.config_with(second_temperature, "");
+    }
+    /// The config with the `[train]` keys of `train` (`key = value` lines) set or replaced.
+    fn config_with(&self, second_temperature: f64, train: &str) {
+        let base = "batch_size = 2\nmax_steps = 4\nwarmup_steps = 1\neval_every = 2\n\
+                    checkpoint_every = 2\nvalid_tokens = 256\n";
+        let set: Vec<&str> = train.lines().filter_map(|l| l.split(" =").next()).collect();
+        let kept = base
+            .lines()
+            .filter(|l| !set.contains(&l.split(" =").next().unwrap()));
+        let train: String = kept
+            .chain(train.lines())
+            .map(|l| format!("{l}\n"))
+            .collect();
         let text = format!(
             "[run]\nname = \"e2e\"\nseed = 7\nraw_dir = \"{raw}\"\ntokens_dir = \"{tok}\"\nartifacts_dir = \"{art}\"\n\
              [model]\npreset = \"tiny\"\n\
-             [train]\nbatch_size = 2\nmax_steps = 4\nwarmup_steps = 1\neval_every = 2\ncheckpoint_every = 2\nvalid_tokens = 256\n\
+             [train]\n{train}\
              [generate]\npieces_per_sampler = 2\nunconditional_bars = 2\nprompt_bars = 2\ncontinuation_bars = 1\nn_prompts = 2\n\
              {s1}{s2}",
             raw = self.path("raw").display(),
@@ -286,4 +300,62 @@ fn killed_runs_then_rerun_give_the_same_tables() {
             "{gp} differs between the interrupted and the straight run"
         );
     }
+}
+
+/// Keys that only say when to log, validate and checkpoint leave the finished run fresh; raising
+/// the time cap makes it stale, and the rerun resumes its last checkpoint instead of starting
+/// over (the model stays the same bytes).
+#[test]
+fn bookkeeping_keys_resume_instead_of_starting_over() {
+    let run = Run::new();
+    for stage in ["tokenize", "train"] {
+        let o = run.cli(&["run", stage]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let model = |run: &Run| {
+        let ckpt = run
+            .run_dir()
+            .join("train/checkpoints/step-00000004/model.bin");
+        std::fs::read(&ckpt).unwrap_or_else(|e| panic!("{}: {e}", ckpt.display()))
+    };
+    let before = model(&run);
+    let train_line = |o: &Output| {
+        text(o)
+            .lines()
+            .find(|l| l.trim_start().starts_with("train"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    run.config_with(
+        0.9,
+        "log_every = 3\neval_every = 3\ncheckpoint_every = 1\nkeep_checkpoints = 5\n",
+    );
+    let o = run.cli(&["status"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(train_line(&o).contains("fresh"), "{}", text(&o));
+
+    run.config_with(0.9, "max_minutes = 30\n");
+    let o = run.cli(&["status"]);
+    assert!(train_line(&o).contains("stale"), "{}", text(&o));
+    let o = run.cli(&["run", "train"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("already trained: checkpoint reused"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        model(&run),
+        before,
+        "a resume at the last step trains nothing"
+    );
+
+    run.config_with(0.9, "max_minutes = 30\nlr = 0.002\n");
+    let o = run.cli(&["run", "train"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        !t.contains("resumed") && !t.contains("reused"),
+        "a changed lr starts over: {t}"
+    );
 }

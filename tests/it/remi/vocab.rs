@@ -1,6 +1,8 @@
 //! The vocabulary layout, names and vocab.json.
 
-use cadenza::remi::{BAR, BOS, Chord, EOS, PAD, Quality, Token, Vocab, tempo_bin, vocab_json};
+use cadenza::remi::{
+    BAR, BOS, Chord, EOS, PAD, Quality, Token, Vocab, tempo_bin, tokenizer_json, vocab_json,
+};
 
 #[test]
 fn specials_and_size() {
@@ -74,6 +76,55 @@ fn vocab_json_maps_every_id_to_its_name() {
         quality: Quality::Major7,
     }));
     assert_eq!(v[&a_m7.to_string()], "Chord_A_M7");
+}
+
+/// tokenizer.json's name -> id map is vocab.json's inverse, and its parameters are those the
+/// encoder uses: every Pitch, Velocity, Duration and Tempo value they name has an id.
+#[test]
+fn tokenizer_json_maps_names_to_ids_with_the_encoder_parameters() {
+    let t: serde_json::Value = serde_json::from_str(&tokenizer_json()).unwrap();
+    let by_id: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&vocab_json()).unwrap();
+    let vocab = t["vocab"].as_object().unwrap();
+    assert_eq!(vocab.len(), Vocab::SIZE);
+    assert_eq!(t["vocab_size"], Vocab::SIZE);
+    for (name, id) in vocab {
+        assert_eq!(by_id[&id.to_string()], name.as_str());
+        assert_eq!(
+            Vocab::parse(name).map(|t| Vocab::id(&t)),
+            Some(id.as_u64().unwrap() as u16)
+        );
+    }
+    assert_eq!(vocab["Bos"], BOS);
+    let p = &t["params"];
+    let n = |v: &serde_json::Value| v.as_u64().unwrap();
+    let (lo, hi) = (n(&p["pitch_range"][0]), n(&p["pitch_range"][1]));
+    assert_eq!(
+        vocab.keys().filter(|k| k.starts_with("Pitch_")).count() as u64,
+        hi - lo
+    );
+    assert!(
+        vocab.contains_key(&format!("Pitch_{lo}"))
+            && vocab.contains_key(&format!("Pitch_{}", hi - 1))
+    );
+    let velocities = vocab.keys().filter(|k| k.starts_with("Velocity_")).count() as u64;
+    assert_eq!(velocities, n(&p["num_velocities"]));
+    let positions = vocab.keys().filter(|k| k.starts_with("Position_")).count() as u64;
+    assert_eq!(positions, n(&p["positions_per_bar"]));
+    assert_eq!(positions, 4 * n(&p["beat_res"]["0_4"]));
+    let (t0, t1, step) = (
+        n(&p["tempo_range"][0]),
+        n(&p["tempo_range"][1]),
+        n(&p["tempo_step"]),
+    );
+    let tempos = vocab.keys().filter(|k| k.starts_with("Tempo_")).count() as u64;
+    assert_eq!(tempos, (t1 - t0) / step + 1);
+    assert_eq!(tempos, n(&p["num_tempos"]));
+    let durations = vocab.keys().filter(|k| k.starts_with("Duration_")).count() as u64;
+    assert_eq!(durations, n(&p["durations"][1]));
+    // Duration_8 is one beat: 8 units of an eighth of a beat.
+    assert_eq!(p["duration_unit_beats"].as_f64().unwrap() * 8.0, 1.0);
+    assert_eq!(Vocab::parse("Duration_8"), Some(Token::Duration(8)));
 }
 
 #[test]

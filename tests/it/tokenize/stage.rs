@@ -163,6 +163,10 @@ fn bad_files_are_rejected_and_the_rest_is_written_then_fresh_then_stale() {
             .unwrap()
             .contains("Pitch_60")
     );
+    let tokenizer: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.tokens().join("tokenizer.json")).unwrap())
+            .unwrap();
+    assert_eq!(tokenizer["vocab"]["Pitch_60"], 202 + 60 - 21);
 
     // A second run does nothing.
     let o = p.pipeline(&["run", "tokenize"], &[]);
