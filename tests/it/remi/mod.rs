@@ -1,3 +1,4 @@
+mod cli;
 mod encode;
 mod grammar;
 mod roundtrip;
