@@ -1,9 +1,10 @@
 //! cadenza: Pop1K7 MIDI -> REMI token shards -> Transformer-XL -> generated MIDI and audio ->
 //! metrics tables.
 //!
-//! Data flows one way, down this list: `midi` -> `remi` -> `features` -> `shards` -> `tokenize`
-//! -> `model` -> `sampling` -> `train` -> `generate` -> `metrics` -> `report`; a module calls
-//! those before it, never one after it. Beside them: `pipeline` runs stages (graph, manifests,
+//! Data flows one way, down this list: `midi` -> `remi` -> `features` -> `shards` -> `samples`
+//! -> `tokenize` -> `audio` -> `model` -> `sampling` -> `train` -> `generate` -> `metrics` ->
+//! `report`; a module calls those before it, never one after it, and no stage's work calls
+//! into another's (`samples`, the generated store's table, is below generate and evaluate). Beside them: `pipeline` runs stages (graph, manifests,
 //! freshness, locks) without knowing any; `stages` is the thin glue between the two; `commands`
 //! is one function per CLI command, `cli` the argument parsing in front of them; `bench`
 //! measures the stages beside their peers. `layout` says where every output
@@ -29,6 +30,7 @@ pub mod progress;
 pub mod remi;
 pub mod report;
 pub mod rng;
+pub mod samples;
 pub mod sampling;
 pub mod shards;
 pub mod stages;

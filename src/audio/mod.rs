@@ -199,7 +199,7 @@ impl AudioConfig {
     pub fn renderer(&self) -> anyhow::Result<Option<Renderer>> {
         if let Some(msg) = self.missing() {
             anyhow::ensure!(!self.required, "{msg} (audio.required = true)");
-            eprintln!("warning: {msg}; writing MIDI only (has_wav = false)");
+            eprintln!("warning: {msg}; writing MIDI only (has_audio = false)");
             return Ok(None);
         }
         Renderer::load(self).map(Some)

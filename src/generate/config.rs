@@ -218,7 +218,7 @@ fn validate_sampler(s: &SamplerConfig, key: &dyn Fn(&str) -> String) -> Result<(
         "must be non-empty and use only letters, digits, '-', '_', '.'",
     )?;
     check(
-        s.name != super::store::REAL_SAMPLER,
+        s.name != crate::samples::REAL_SAMPLER,
         &key("name"),
         "cannot be `real`: that partition holds the real continuations",
     )?;

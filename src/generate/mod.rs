@@ -14,7 +14,6 @@ mod adhoc;
 mod config;
 pub mod partition;
 pub mod prompts;
-pub mod samples;
 pub mod store;
 pub mod unigram;
 
@@ -28,7 +27,6 @@ pub use partition::{
     PartitionPlan, audio_fingerprint, generate_pieces, partition_fingerprint, piece_seed, song_bars,
 };
 pub use prompts::{Prompt, cut_bars, dir_prompts, split_prompts};
-pub use samples::{SampleRow, read_samples, write_samples};
 pub use store::{Fingerprinted, GenerateSummary, StoreSpec, write_store};
 
 use anyhow::{Context, Result};

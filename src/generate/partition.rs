@@ -4,13 +4,13 @@
 use anyhow::{Result, anyhow};
 
 use super::prompts::Prompt;
-use super::samples::SampleRow;
 use super::{GenerateConfig, SamplerConfig, Task};
 use crate::audio::{AudioConfig, song_seconds};
 use crate::midi::Song;
 use crate::model::NextToken;
 use crate::remi::{Grammar, STEPS_PER_BAR, onset_step};
 use crate::rng::Rng;
+use crate::samples::SampleRow;
 use crate::sampling::{DecodeOptions, Request, decode_batch, remi_specials};
 
 /// A decoded piece ready to be written.
@@ -103,7 +103,7 @@ pub fn generate_pieces<M: NextToken>(
                     prompt_source: sources[i].clone(),
                     start_bar: d.start_bar,
                     seconds: song_seconds(&song),
-                    has_wav: false,
+                    has_audio: false,
                     tokens: d.tokens,
                 },
                 song,
@@ -133,7 +133,7 @@ pub fn real_pieces(prompts: &[Prompt]) -> Result<Vec<GeneratedPiece>> {
                     prompt_source: Some(p.source.clone()),
                     start_bar: p.bars(sp),
                     seconds: song_seconds(&song),
-                    has_wav: false,
+                    has_audio: false,
                     tokens: p.real.clone(),
                 },
                 song,

@@ -8,30 +8,21 @@
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::partition::{
     GeneratedPiece, PartitionPlan, audio_fingerprint, generate_pieces, partition_fingerprint,
     real_fingerprint, real_pieces,
 };
 use super::prompts::Prompt;
-use super::samples::{SampleRow, read_samples, write_samples};
 use super::{GenerateConfig, SamplerConfig, Task};
 use crate::audio::{AudioConfig, Renderer};
 use crate::fsio::{AtomicDir, fault};
 use crate::model::NextToken;
-
-pub const FINGERPRINT_FILE: &str = "fingerprint.txt";
-pub const SAMPLES_FILE: &str = "samples.parquet";
-
-pub fn partition_dir(root: &Path, task: &str, sampler: &str) -> PathBuf {
-    root.join(format!("task={task}"))
-        .join(format!("sampler={sampler}"))
-}
-
-pub fn piece_stem(index: u32) -> String {
-    format!("{index:03}")
-}
+use crate::samples::{
+    FINGERPRINT_FILE, REAL_SAMPLER, SAMPLES_FILE, SampleRow, partition_dir, piece_stem,
+    read_samples, write_samples,
+};
 
 /// What a partition's files depend on: its pieces (tokens, MIDI) and their audio. Written to
 /// fingerprint.txt as two lines.
@@ -93,7 +84,7 @@ pub fn stored_pieces(root: &Path, task: &str, sampler: &str) -> Result<Vec<Gener
 }
 
 /// Write one partition atomically; renders the audio in parallel when a renderer is given.
-/// Returns the rows as written (with `has_wav`).
+/// Returns the rows as written (with `has_audio`).
 pub fn write_partition(
     root: &Path,
     task: &str,
@@ -113,13 +104,13 @@ pub fn write_partition(
             std::fs::write(&mid, crate::midi::write_bytes(&p.song))
                 .with_context(|| format!("cannot write {}", mid.display()))?;
             let mut row = p.row.clone();
-            row.has_wav = false;
+            row.has_audio = false;
             if let Some(r) = renderer {
                 let audio = r
                     .render(&p.song)
                     .with_context(|| format!("rendering {task}/{sampler}/{stem}"))?;
                 r.write(&tmp.join(&stem), &audio)?;
-                row.has_wav = true;
+                row.has_audio = true;
             }
             Ok(row)
         })
@@ -244,10 +235,6 @@ pub struct Fingerprinted<'a, M> {
 pub fn baseline_sampler() -> SamplerConfig {
     SamplerConfig::new("unigram", 1.0, 0, 1.0)
 }
-
-/// The sampler name of the real continuations' partition (reserved: no configured sampler may
-/// take it).
-pub const REAL_SAMPLER: &str = "real";
 
 /// Generate every task × sampler partition of the spec with `model`, with `baseline` the
 /// partition task=baseline/sampler=unigram, and with the continuation task the real
@@ -381,7 +368,7 @@ impl Writer<'_> {
                 s.tokens += rows.iter().map(|r| r.n_tokens as usize).sum::<usize>();
             }
         }
-        s.audio_files += rows.iter().filter(|r| r.has_wav).count();
+        s.audio_files += rows.iter().filter(|r| r.has_audio).count();
         self.bar.inc(1);
         Ok(())
     }

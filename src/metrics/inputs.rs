@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::pieces::{Group, PieceJob};
-use crate::generate::read_samples;
-use crate::generate::store::{SAMPLES_FILE, piece_stem};
 use crate::rng::Rng;
+use crate::samples::{SAMPLES_FILE, piece_stem, read_samples};
 use crate::shards::{SongRecord, Split};
 
 /// Every `*.mid` directly under `<generated>/task=T/sampler=S/`, sorted; the piece is the file

@@ -77,7 +77,7 @@ pub const REFERENCE_TASK: &str = "reference";
 /// The sampler name of the real training songs in [`Group::real_train`].
 pub const TRAIN_SAMPLER: &str = "train";
 /// The sampler name of real music: the reference songs, and the real continuations.
-pub use crate::generate::store::REAL_SAMPLER;
+pub use crate::samples::REAL_SAMPLER;
 /// The task whose pieces continue a prompt.
 pub const CONTINUATION_TASK: &str = "continuation";
 /// Task name of folders scored with `pipeline evaluate --midi-dir`.

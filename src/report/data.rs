@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 
 use super::tables::{f64s, files_with_ext, hive_children, piece_key, read_frame, strs};
 use crate::features::Feature;
-use crate::generate::store::SAMPLES_FILE;
 use crate::metrics::plot::read_summary;
 use crate::metrics::store::read_pieces;
 use crate::metrics::{ScoredPiece, SummaryRow};
 use crate::model::TransformerXlConfig;
 use crate::model::checkpoint::{CHECKPOINTS_DIR, Checkpoint};
+use crate::samples::SAMPLES_FILE;
 use crate::shards::{self, Split};
 
 pub use crate::metrics::pieces::{CONTINUATION_TASK, REAL_SAMPLER, REFERENCE_TASK};
@@ -318,7 +318,7 @@ fn read_gen_rows(path: &Path) -> Result<BTreeMap<String, GenRow>> {
 }
 
 /// Every generated MIDI file, by task, sampler and file name. An audio file counts when it is
-/// there (samples.parquet's `has_wav` could be stale after files are copied around).
+/// there (samples.parquet's `has_audio` could be stale after files are copied around).
 pub fn generated_pieces(
     generated: &Path,
     scores: &BTreeMap<ScoreKey, Scores>,

@@ -159,7 +159,7 @@ fn order_by_rank(cards: &mut [Card], summary: &[crate::metrics::SummaryRow]) {
         let row = summary
             .iter()
             .find(|r| r.group.task == p.task && r.group.sampler == p.sampler);
-        let last = p.task == crate::generate::Task::Baseline.as_str()
+        let last = p.task == crate::sampling::Task::Baseline.as_str()
             || row.is_none_or(|r| r.group.is_reference());
         (last, row.and_then(|r| r.rank).unwrap_or(u32::MAX))
     };

@@ -40,7 +40,7 @@ fn written_by_generate(generated: &std::path::Path) -> bool {
     crate::hash::tree_files(generated).is_ok_and(|files| {
         files.iter().any(|f| {
             f.file_name()
-                .is_some_and(|n| n == crate::generate::store::FINGERPRINT_FILE)
+                .is_some_and(|n| n == crate::samples::FINGERPRINT_FILE)
         })
     })
 }

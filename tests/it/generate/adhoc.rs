@@ -2,15 +2,15 @@
 //! store layout, samples.parquet contents.
 
 use cadenza::config::Config;
-use cadenza::generate::store::{SAMPLES_FILE, partition_dir};
 use cadenza::generate::{
-    AdhocArgs, GenerateJob, GenerateSummary, SamplerOverrides, Task, generate, read_samples,
+    AdhocArgs, GenerateJob, GenerateSummary, SamplerOverrides, Task, generate,
 };
 use cadenza::layout::RunLayout;
 use cadenza::midi::{Note, Song, Tempo};
 use cadenza::model::checkpoint::{STATE_FILE, write_model};
 use cadenza::model::{CpuBackend, TransformerXlConfig};
 use cadenza::remi::Vocab;
+use cadenza::samples::{SAMPLES_FILE, partition_dir, read_samples};
 
 fn song(bars: u32, base: u8) -> Song {
     let mut notes = Vec::new();

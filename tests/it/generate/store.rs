@@ -1,15 +1,13 @@
-//! The artifact store: layout, samples.parquet, WAVs, skip when unchanged, regenerate one changed
+//! The artifact store: layout, samples.parquet, audio files, skip when unchanged, regenerate one changed
 //! sampler alone, remove partitions no longer configured.
 
 use cadenza::audio::AudioConfig;
-use cadenza::generate::store::{FINGERPRINT_FILE, partition_dir};
-use cadenza::generate::store::{
-    Fingerprinted, GenerateSummary, SAMPLES_FILE, StoreSpec, write_store,
-};
+use cadenza::generate::store::{Fingerprinted, GenerateSummary, StoreSpec, write_store};
 use cadenza::generate::unigram::Unigram;
-use cadenza::generate::{GenerateConfig, SamplerConfig, Task, read_samples};
+use cadenza::generate::{GenerateConfig, SamplerConfig, Task};
 use cadenza::model::{CpuBackend, KvDecoder, NextToken, TransformerXlConfig, Window};
 use cadenza::remi::Vocab;
+use cadenza::samples::{FINGERPRINT_FILE, SAMPLES_FILE, partition_dir, read_samples};
 use std::path::Path;
 
 fn mtime(p: &Path) -> std::time::SystemTime {
@@ -80,7 +78,7 @@ fn store_layout_skip_regenerate_and_remove() {
             assert_eq!(r.prompt_source, None);
             assert_eq!(r.n_tokens as usize, r.tokens.len());
             assert!(r.seconds > 0.0);
-            assert_eq!(r.has_wav, wav_on);
+            assert_eq!(r.has_audio, wav_on);
             assert!(part.join(format!("{i:03}.mid")).is_file());
             assert_eq!(part.join(format!("{i:03}.flac")).is_file(), wav_on);
         }
@@ -167,7 +165,7 @@ fn a_soundfont_installed_later_renders_the_audio_only() {
     let s = store(&cached, "ckpt-1", &gcfg, &audio, root);
     assert_eq!((s.partitions_written, s.audio_files), (1, 0));
     let (rows, midi) = snapshot();
-    assert!(rows.iter().all(|r| !r.has_wav));
+    assert!(rows.iter().all(|r| !r.has_audio));
     // Unchanged and still without a SoundFont: fresh.
     let s = store(&cached, "ckpt-1", &gcfg, &audio, root);
     assert_eq!(s.partitions_skipped, 1);
@@ -189,7 +187,7 @@ fn a_soundfont_installed_later_renders_the_audio_only() {
     assert_eq!(midi, midi2, "MIDI bytes unchanged");
     for (a, b) in rows.iter().zip(&rows2) {
         assert_eq!((&a.tokens, a.seed, a.n_bars), (&b.tokens, b.seed, b.n_bars));
-        assert!(b.has_wav && part.join(format!("{:03}.flac", b.piece)).is_file());
+        assert!(b.has_audio && part.join(format!("{:03}.flac", b.piece)).is_file());
     }
     let s = store(&cached, "ckpt-1", &gcfg, &audio, root);
     assert_eq!(s.partitions_skipped, 1, "then fresh");

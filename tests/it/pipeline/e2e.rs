@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::support::{cli, text};
-use cadenza::generate::store::SAMPLES_FILE;
 use cadenza::pipeline::manifest::Manifest;
+use cadenza::samples::SAMPLES_FILE;
 
 struct Run {
     dir: tempfile::TempDir,
@@ -150,7 +150,7 @@ fn whole_pipeline_on_demo_data() {
     for task in ["unconditional", "continuation"] {
         for sampler in ["a", "b"] {
             let part = generated.join(format!("task={task}/sampler={sampler}"));
-            let rows = cadenza::generate::read_samples(&part.join(SAMPLES_FILE)).unwrap();
+            let rows = cadenza::samples::read_samples(&part.join(SAMPLES_FILE)).unwrap();
             assert_eq!(rows.len(), 2, "{}", part.display());
             for i in 0..2 {
                 let song = cadenza::midi::read_file(&part.join(format!("{i:03}.mid"))).unwrap();
@@ -160,14 +160,14 @@ fn whole_pipeline_on_demo_data() {
     }
     // The real continuations of the same prompts, beside the model's.
     let real = generated.join("task=continuation/sampler=real");
-    let real_rows = cadenza::generate::read_samples(&real.join(SAMPLES_FILE)).unwrap();
-    let model_rows = cadenza::generate::read_samples(
+    let real_rows = cadenza::samples::read_samples(&real.join(SAMPLES_FILE)).unwrap();
+    let model_rows = cadenza::samples::read_samples(
         &generated
             .join("task=continuation/sampler=a")
             .join(SAMPLES_FILE),
     )
     .unwrap();
-    let key = |r: &cadenza::generate::SampleRow| (r.prompt_source.clone(), r.start_bar);
+    let key = |r: &cadenza::samples::SampleRow| (r.prompt_source.clone(), r.start_bar);
     assert_eq!(
         real_rows.iter().map(key).collect::<Vec<_>>(),
         model_rows.iter().map(key).collect::<Vec<_>>()

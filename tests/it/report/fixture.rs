@@ -194,12 +194,12 @@ impl Run {
                 "prompt_source" => vec![cont.then_some("src_001/7.mid"); n],
                 "start_bar" => vec![if cont { START_BAR } else { 0 }; n],
                 "seconds" => vec![8.0f64; n],
-                "has_wav" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+                "has_audio" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
             )
             .unwrap();
             parquet(
                 &run.partition(task, sampler)
-                    .join(cadenza::generate::store::SAMPLES_FILE),
+                    .join(cadenza::samples::SAMPLES_FILE),
                 df,
             );
         }
