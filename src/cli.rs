@@ -104,6 +104,16 @@ enum Command {
         #[arg(long, default_value_t = 2048)]
         tokens: usize,
     },
+    /// A checkpoint's model as safetensors (PyTorch-style names, the model config and the
+    /// tokenizer in the metadata), for use outside this program.
+    Export {
+        /// A checkpoint folder (artifacts/<run>/train/checkpoints/step-N) or a train folder.
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// The file to write, e.g. model.safetensors.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// One MIDI file as REMI tokens (the encoder of the tokenize stage), printed or written.
     Tokenize {
         /// The MIDI file.
@@ -249,6 +259,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             songs,
             tokens,
         } => commands::bench(config, which.name(), steps, warmup, [songs, tokens]),
+        Command::Export { checkpoint, out } => commands::export(&checkpoint, &out),
         Command::Tokenize { file, format, out } => {
             commands::tokenize_file(&file, format, out.as_deref())
         }

@@ -211,6 +211,14 @@ pub fn bench(
     crate::bench::run(which, &inputs)
 }
 
+/// `pipeline export --checkpoint DIR --out FILE`: the model as safetensors.
+pub fn export(checkpoint: &Path, out: &Path) -> Result<()> {
+    let n =
+        crate::model::export::export_checkpoint(checkpoint, out, &crate::remi::tokenizer_json())?;
+    println!("export  {n} tensors -> {}", out.display());
+    Ok(())
+}
+
 /// `pipeline tokenize FILE`: one MIDI file's tokens, printed or written to `out`.
 pub fn tokenize_file(
     file: &Path,

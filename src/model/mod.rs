@@ -17,6 +17,7 @@ pub mod checkpoint;
 mod config;
 pub mod decoder;
 pub mod dropout;
+pub mod export;
 pub mod fused;
 mod linear;
 mod pass;

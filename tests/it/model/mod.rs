@@ -1,3 +1,4 @@
 mod burn_path;
 mod decoder;
+mod export;
 mod transformer_xl;
