@@ -4,21 +4,16 @@
 use anyhow::Result;
 use std::path::PathBuf;
 
-use super::{Ctx, config_hash};
+use super::{Ctx, checkpoint_content, config_hash, content};
 use crate::audio::AudioConfig;
 use crate::generate::partition::soundfont_identity;
 use crate::generate::store::store_fingerprint;
 use crate::generate::{GenerateConfig, GenerateJob, generate};
-use crate::model::Checkpoint;
 use crate::pipeline::{Counts, Inputs, Job, Stage, StageOutput, Upstream};
 
 pub struct Generate;
 
 /// The files under `dir` by content, or why they cannot be read.
-fn content(dir: &std::path::Path) -> String {
-    crate::hash::tree_fingerprint(dir).unwrap_or_else(|e| format!("unreadable: {e:#}"))
-}
-
 #[derive(serde::Serialize)]
 struct Sections<'a> {
     generate: &'a GenerateConfig,
@@ -68,11 +63,7 @@ impl Stage<Ctx> for Generate {
             inputs.insert("prompt_dir".into(), content(dir));
         }
         if let Some(path) = &g.checkpoint {
-            let dir = Checkpoint::resolve(path).map(|c| c.dir);
-            inputs.insert(
-                "checkpoint".into(),
-                dir.map_or_else(|e| format!("unreadable: {e:#}"), |d| content(&d)),
-            );
+            inputs.insert("checkpoint".into(), checkpoint_content(path));
         }
         Ok(inputs)
     }

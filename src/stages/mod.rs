@@ -59,6 +59,17 @@ pub fn config_hash<T: Serialize>(sections: &T) -> String {
     crate::hash::sha256_hex(text.as_bytes())
 }
 
+/// A folder's content hash, as a stage input (an unreadable folder is an input too: its error).
+fn content(dir: &std::path::Path) -> String {
+    crate::hash::tree_fingerprint(dir).unwrap_or_else(|e| format!("unreadable: {e:#}"))
+}
+
+/// The content hash of the checkpoint `path` names (a checkpoint or a train folder's newest).
+fn checkpoint_content(path: &std::path::Path) -> String {
+    crate::model::Checkpoint::resolve(path)
+        .map_or_else(|e| format!("unreadable: {e:#}"), |c| content(&c.dir))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,9 +4,9 @@ use anyhow::Result;
 use serde_json::json;
 use std::path::PathBuf;
 
-use super::{Ctx, config_hash};
+use super::{Ctx, checkpoint_content, config_hash};
 use crate::model::{Checkpoint, ModelConfig};
-use crate::pipeline::{Counts, Job, Stage, StageOutput, Upstream};
+use crate::pipeline::{Counts, Inputs, Job, Stage, StageOutput, Upstream};
 use crate::train::{TrainSpec, loader, train_on_configured_backend};
 
 pub struct Train;
@@ -62,6 +62,14 @@ impl Stage<Ctx> for Train {
     }
     fn config_hash(&self, ctx: &Ctx) -> String {
         sections_hash(ctx, &BOOKKEEPING)
+    }
+
+    /// The checkpoint a fine-tune starts from, by content: retraining it makes this run stale.
+    fn own_inputs(&self, ctx: &Ctx) -> Result<Inputs> {
+        Ok(match &ctx.cfg.train.init_from {
+            Some(path) => Inputs::from([("init_from".to_string(), checkpoint_content(path))]),
+            None => Inputs::new(),
+        })
     }
 
     fn run(&self, ctx: &Ctx, job: &Job) -> Result<StageOutput> {

@@ -18,6 +18,7 @@ pub use trainer::{TrainReport, TrainSpec, cross_entropy, train};
 use anyhow::Result;
 use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 use crate::check::check;
 use crate::model::Compute;
@@ -104,6 +105,10 @@ pub struct TrainConfig {
     pub keep_checkpoints: usize,
     /// Sample pieces scored at every validation (TensorBoard `samples/...`).
     pub monitor: MonitorConfig,
+    /// Start from this checkpoint's weights (a checkpoint or a train folder, of a model of the
+    /// same shape) with a fresh optimizer and schedule: fine-tuning on another corpus.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init_from: Option<PathBuf>,
 }
 
 impl Default for TrainConfig {
@@ -135,6 +140,7 @@ impl Default for TrainConfig {
             checkpoint_every: 250,
             keep_checkpoints: 2,
             monitor: MonitorConfig::default(),
+            init_from: None,
         }
     }
 }
@@ -216,6 +222,13 @@ impl TrainConfig {
             self.keep_checkpoints > 0,
             "train.keep_checkpoints",
             "must be > 0",
+        )?;
+        check(
+            self.init_from
+                .as_ref()
+                .is_none_or(|p| !p.as_os_str().is_empty()),
+            "train.init_from",
+            "must name a checkpoint or train folder",
         )?;
         self.monitor.validate()
     }

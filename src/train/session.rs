@@ -20,7 +20,7 @@ use super::monitor::{MONITORED, Monitor};
 use super::resume::{self, BudgetPlan, Snapshot, TrainState, resume_first};
 use super::trainer::{TrainSpec, cross_entropy, evaluate, tensors};
 use crate::model::checkpoint::Checkpoint;
-use crate::model::{Memory, Pass, TransformerXl, dropout};
+use crate::model::{Memory, Pass, TransformerXl, TransformerXlConfig, dropout};
 use crate::remi::BOS;
 use crate::rng::Rng;
 
@@ -105,7 +105,12 @@ impl<'a, B: AutodiffBackend> Session<'a, B> {
                 (model, optim, mems, loader, state) = r;
                 resumed_from = Some(state.step);
             }
-            None => remove_outputs(&[&ckpts, &spec.out_dir.join("tensorboard")])?,
+            None => {
+                remove_outputs(&[&ckpts, &spec.out_dir.join("tensorboard")])?;
+                if let Some(from) = &tc.init_from {
+                    model = init_from(model, from, &spec.model, device)?;
+                }
+            }
         }
         let no_decay = model.position_bias_ids().into_iter().collect();
         let valid = valid_batches(
@@ -445,4 +450,41 @@ fn progress_bar(show: bool, max_steps: usize, at: usize) -> Bar {
         Bar::hidden("train")
     };
     bar.starting_at(at as u64)
+}
+
+/// `model` with the weights of the checkpoint at `from` (`train.init_from`), which must have
+/// the same shape; segment and memory lengths and dropout may differ.
+fn init_from<B: AutodiffBackend>(
+    model: TransformerXl<B>,
+    from: &Path,
+    config: &TransformerXlConfig,
+    device: &B::Device,
+) -> Result<TransformerXl<B>> {
+    let ckpt = Checkpoint::resolve(from).context("train.init_from")?;
+    ckpt.verify()?;
+    let theirs = ckpt.model_config()?;
+    let shape = |c: &TransformerXlConfig| {
+        (
+            c.vocab_size,
+            c.n_layer,
+            c.d_model,
+            c.n_head,
+            c.d_head,
+            c.d_inner,
+            c.pre_norm,
+        )
+    };
+    anyhow::ensure!(
+        shape(&theirs) == shape(config),
+        "train.init_from: {} is a model of another shape (vocab, layers, d_model, heads, \
+         d_head, d_inner, pre_norm: {:?} against this run's {:?})",
+        ckpt.dir.display(),
+        shape(&theirs),
+        shape(config)
+    );
+    eprintln!(
+        "train     starting from the weights of {}",
+        ckpt.dir.display()
+    );
+    ckpt.load_weights(model, device)
 }

@@ -1,5 +1,6 @@
 mod decay;
 mod events;
+mod finetune;
 mod mixed;
 mod songs;
 mod trainer;
