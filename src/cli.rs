@@ -23,7 +23,7 @@ const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\nbackends: cpu")
 #[command(name = "pipeline", version, long_version = LONG_VERSION, about, long_about)]
 struct Cli {
     /// Run configuration (one section per stage).
-    #[arg(long, global = true, default_value = "configs/default.toml")]
+    #[arg(long, global = true, default_value = commands::DEFAULT_CONFIG)]
     config: PathBuf,
     #[command(subcommand)]
     command: Command,

@@ -10,6 +10,9 @@ use crate::metrics::OutputFormat;
 use crate::pipeline::{RunOptions, ShardSpec, StageRun};
 use crate::stages::{self, Ctx};
 
+/// The config a command reads when `--config` is not given.
+pub const DEFAULT_CONFIG: &str = "configs/default.toml";
+
 fn context(config: &Path) -> Result<Ctx> {
     Ok(Ctx::new(Config::load(config)?))
 }
@@ -160,7 +163,14 @@ pub fn report(config: &Path) -> Result<()> {
 /// settings changed, the user's prompts) from any checkpoint, into `out/task=…/sampler=…/`
 /// (outside the run's store).
 pub fn generate(config: &Path, checkpoint: &Path, args: &AdhocArgs, out: &Path) -> Result<()> {
-    let ctx = context(config)?;
+    // Outside the repository (no configs/default.toml, no --config) the built-in defaults
+    // serve: a checkpoint alone is enough to generate.
+    let ctx = if config == Path::new(DEFAULT_CONFIG) && !config.exists() {
+        eprintln!("note: no {}; using the built-in defaults", config.display());
+        Ctx::new(Config::builtin())
+    } else {
+        context(config)?
+    };
     let g = ctx.cfg.generate.adhoc(args)?;
     // The same lock as any writer of `out` (its commits clear what other writers left), and
     // the token shards' read lock, as a stage that reads them holds it.

@@ -85,6 +85,16 @@ impl Config {
         Self::parse(&text, path)
     }
 
+    /// The config of a file that sets nothing but `run.name`: every default, the default
+    /// sampler grid included.
+    pub fn builtin() -> Config {
+        Self::parse(
+            "[run]\nname = \"default\"\n",
+            Path::new("(built-in defaults)"),
+        )
+        .expect("the built-in defaults validate")
+    }
+
     /// The whole config as TOML, every key with its value (defaults included); it parses
     /// back to the same config.
     pub fn to_toml(&self) -> Result<String> {

@@ -333,3 +333,36 @@ fn generate_seed_picks_the_pieces() {
     assert_eq!(a, again);
     assert_ne!(a, other);
 }
+
+/// A checkpoint alone is enough: outside the repository (no configs/default.toml, no
+/// --config) `pipeline generate` uses the built-in defaults and their sampler grid.
+#[test]
+fn generate_needs_only_a_checkpoint() {
+    let p = crate::pipeline::project::Project::new();
+    p.ok(&["run", "tokenize"], &[]);
+    p.ok(&["run", "train"], &[]);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let ckpt = p.path("artifacts/p/train");
+    let out = elsewhere.path().join("mine");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_pipeline"))
+        .current_dir(elsewhere.path())
+        .args([
+            "generate",
+            "--checkpoint",
+            ckpt.to_str().unwrap(),
+            "--task",
+            "unconditional",
+        ])
+        .args(["--n", "2", "--bars", "2", "--out", "mine"])
+        .output()
+        .unwrap();
+    let t = crate::support::text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("built-in defaults"), "{t}");
+    // The default sampler of `--sampler` is one of the built-in grid.
+    let part = out.join("task=unconditional/sampler=t1.0_k40_fam");
+    assert!(
+        part.join("000.mid").is_file() && part.join("001.mid").is_file(),
+        "{t}"
+    );
+}
