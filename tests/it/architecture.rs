@@ -1,4 +1,4 @@
-//! The module graph flows one way (docs/design.md, README "Code layout"): read from the
+//! The module graph flows one way (docs/design.md, "Code layout"): read from the
 //! sources, every top-level module's `crate::…` references form no cycle, the domain modules
 //! use only those before them, nothing but the glue sees the whole config, and the runner is
 //! never imported by the domain, and no stage's work calls into another stage's.
