@@ -14,9 +14,13 @@ use crate::pipeline::ShardSpec;
 /// stage whose config sections and inputs are unchanged is fresh and skipped.
 /// `pipeline --version`: the version and the training backends built in (batch scripts ask
 /// for a GPU when `cuda` is among them).
-#[cfg(feature = "cuda")]
+#[cfg(all(feature = "cuda", feature = "wgpu"))]
+const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\nbackends: cpu cuda wgpu");
+#[cfg(all(feature = "cuda", not(feature = "wgpu")))]
 const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\nbackends: cpu cuda");
-#[cfg(not(feature = "cuda"))]
+#[cfg(all(not(feature = "cuda"), feature = "wgpu"))]
+const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\nbackends: cpu wgpu");
+#[cfg(not(any(feature = "cuda", feature = "wgpu")))]
 const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\nbackends: cpu");
 
 #[derive(Parser)]

@@ -1,5 +1,6 @@
 //! The Burn backend named by the `backend` / `checkpointing` keys of `[train]`, picked at run
-//! time: Burn's flex backend on the CPU, or CUDA in a binary built with `--features cuda`; each
+//! time: Burn's flex backend on the CPU, CUDA in a binary built with `--features cuda`, or wgpu
+//! (Vulkan, Metal, DX12) in one built with `--features wgpu`; each
 //! with Burn's autodiff either keeping every activation (`none`) or recomputing some in the
 //! backward pass to save memory (`balanced`, Burn's gradient checkpointing). The backend's
 //! default float type is f32 (the master weights); mixed precision casts inside the model
@@ -21,6 +22,10 @@ pub trait BackendWork {
 
 /// Whether this binary can run on CUDA.
 pub const CUDA_COMPILED: bool = cfg!(feature = "cuda");
+/// Whether this binary can run on wgpu.
+pub const WGPU_COMPILED: bool = cfg!(feature = "wgpu");
+/// The `train.backend` values.
+pub const BACKENDS: [&str; 3] = ["cpu", "cuda", "wgpu"];
 
 /// The `train.checkpointing` values.
 pub const CHECKPOINTING: [&str; 2] = ["none", "balanced"];
@@ -34,7 +39,8 @@ pub fn on_backend<W: BackendWork>(
     match backend {
         "cpu" => with_checkpointing::<CpuBackend, W>(work, &Default::default(), checkpointing),
         "cuda" => on_cuda(work, checkpointing),
-        b => bail!("`train.backend` must be \"cpu\" or \"cuda\", got {b:?}"),
+        "wgpu" => on_wgpu(work, checkpointing),
+        b => bail!("`train.backend` must be \"cpu\", \"cuda\" or \"wgpu\", got {b:?}"),
     }
 }
 
@@ -70,5 +76,19 @@ fn on_cuda<W: BackendWork>(_work: W, _checkpointing: &str) -> Result<W::Output> 
     bail!(
         "`train.backend` = \"cuda\" but this binary was built without CUDA support; rebuild with \
          `cargo build --release --features cuda` (or set train.backend = \"cpu\")"
+    )
+}
+
+#[cfg(feature = "wgpu")]
+fn on_wgpu<W: BackendWork>(work: W, checkpointing: &str) -> Result<W::Output> {
+    let device = burn::backend::wgpu::WgpuDevice::default();
+    with_checkpointing::<super::WgpuBackend, W>(work, &device, checkpointing)
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn on_wgpu<W: BackendWork>(_work: W, _checkpointing: &str) -> Result<W::Output> {
+    bail!(
+        "`train.backend` = \"wgpu\" but this binary was built without wgpu support; rebuild with \
+         `cargo build --release --features wgpu` (or set train.backend = \"cpu\")"
     )
 }

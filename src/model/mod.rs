@@ -39,3 +39,7 @@ pub type CpuTrainBackend = burn::backend::Autodiff<CpuBackend>;
 /// the model.
 #[cfg(feature = "cuda")]
 pub type CudaBackend = burn::backend::Cuda<f32, i32>;
+/// Burn's wgpu backend (only with `--features wgpu`): the same CubeCL kernels as CUDA, compiled
+/// for Vulkan, Metal or DX12 (on a Linux machine without a GPU, Mesa's lavapipe).
+#[cfg(feature = "wgpu")]
+pub type WgpuBackend = burn::backend::Wgpu<f32, i32>;

@@ -47,7 +47,8 @@ pub const PRECISIONS: [&str; 3] = ["f32", "bf16-mixed", "f16-mixed"];
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
-    /// "cpu" (Burn's flex backend) or "cuda" (needs a binary built with `--features cuda`).
+    /// "cpu" (Burn's flex backend), "cuda" or "wgpu" (each needs a binary built with that
+    /// feature).
     pub backend: String,
     /// "f32", "bf16-mixed" or "f16-mixed": the float type of the forward and backward passes.
     /// Mixed keeps f32 master weights and AdamW state, and LayerNorm statistics, softmax, loss
@@ -236,9 +237,12 @@ impl TrainConfig {
     /// Backend, precision and checkpointing: the keys that pick the Burn backend.
     fn validate_backend(&self) -> anyhow::Result<()> {
         check(
-            ["cpu", "cuda"].contains(&self.backend.as_str()),
+            crate::model::backend::BACKENDS.contains(&self.backend.as_str()),
             "train.backend",
-            format!("must be \"cpu\" or \"cuda\", got {:?}", self.backend),
+            format!(
+                "must be \"cpu\", \"cuda\" or \"wgpu\", got {:?}",
+                self.backend
+            ),
         )?;
         check(
             PRECISIONS.contains(&self.precision.as_str()),
