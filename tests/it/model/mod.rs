@@ -2,3 +2,5 @@ mod burn_path;
 mod decoder;
 mod export;
 mod transformer_xl;
+#[cfg(feature = "wgpu")]
+mod wgpu;
