@@ -13,7 +13,6 @@ use crate::pipeline::{Counts, Inputs, Job, Stage, StageOutput, Upstream};
 
 pub struct Generate;
 
-/// The files under `dir` by content, or why they cannot be read.
 #[derive(serde::Serialize)]
 struct Sections<'a> {
     generate: &'a GenerateConfig,

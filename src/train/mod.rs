@@ -253,6 +253,13 @@ impl TrainConfig {
                 self.precision
             ),
         )?;
+        // cubecl's WGSL compiler has no bf16 element: it would panic at the first kernel.
+        check(
+            !(self.backend == "wgpu" && self.precision == "bf16-mixed"),
+            "train.precision",
+            "bf16-mixed is not available on wgpu: WGSL, the shader language of Burn's wgpu \
+             backend, has no bf16 type (use f16-mixed or f32)",
+        )?;
         check(self.loss_scale >= 1.0, "train.loss_scale", "must be >= 1")?;
         check(
             self.loss_scale_window > 0,
@@ -365,6 +372,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(unknown.contains("learning_rate"), "{unknown}");
+    }
+
+    /// WGSL has no bf16: the config is refused before any work, whatever the build.
+    #[test]
+    fn bf16_mixed_on_wgpu_is_refused_with_the_reason() {
+        let t = TrainConfig {
+            backend: "wgpu".into(),
+            precision: "bf16-mixed".into(),
+            ..Default::default()
+        };
+        let msg = format!("{:#}", t.validate().unwrap_err());
+        assert!(
+            msg.contains("train.precision") && msg.contains("no bf16 type"),
+            "{msg}"
+        );
+        let f16 = TrainConfig {
+            precision: "f16-mixed".into(),
+            ..t
+        };
+        assert!(f16.validate().is_ok());
     }
 
     #[test]
