@@ -106,7 +106,15 @@ pub fn to_safetensors<B: Backend>(
     config: &TransformerXlConfig,
     tokenizer_json: &str,
 ) -> Result<Vec<u8>> {
-    let tensors = tensors(model);
+    encode(&tensors(model), config, tokenizer_json)
+}
+
+/// The safetensors bytes of `tensors` (a model's, from [`tensors`]).
+fn encode(
+    tensors: &[Named],
+    config: &TransformerXlConfig,
+    tokenizer_json: &str,
+) -> Result<Vec<u8>> {
     let mut header = serde_json::Map::new();
     header.insert(
         "__metadata__".into(),
@@ -119,7 +127,7 @@ pub fn to_safetensors<B: Backend>(
         }),
     );
     let mut offset = 0usize;
-    for t in &tensors {
+    for t in tensors {
         let end = offset + 4 * t.values.len();
         header.insert(
             t.name.clone(),
@@ -135,7 +143,7 @@ pub fn to_safetensors<B: Backend>(
     let mut out = Vec::with_capacity(8 + head.len() + offset);
     out.extend((head.len() as u64).to_le_bytes());
     out.extend(head);
-    for t in &tensors {
+    for t in tensors {
         for v in &t.values {
             out.extend(v.to_le_bytes());
         }
@@ -218,7 +226,10 @@ pub fn from_safetensors<B: Backend>(
     )
     .context("bad model_config in the metadata")?;
     let mut model = config.init::<B>(device);
+    // How many tensors the model took: the file must hold no others.
+    let taken = std::cell::Cell::new(0usize);
     let take = |name: &str, like: &[usize]| -> Result<TensorData> {
+        taken.set(taken.get() + 1);
         let t = st
             .tensors
             .get(name)
@@ -293,7 +304,7 @@ pub fn from_safetensors<B: Backend>(
     if let Some(n) = &mut model.final_norm {
         norm(n, "final_norm")?;
     }
-    let expected = tensors(&model).len();
+    let expected = taken.get();
     ensure!(
         st.tensors.len() == expected,
         "{} tensors in the file, the config gives {expected}",
@@ -307,7 +318,7 @@ pub fn export_checkpoint(checkpoint: &Path, out: &Path, tokenizer_json: &str) ->
     let ckpt = super::Checkpoint::resolve(checkpoint)?;
     let config = ckpt.model_config()?;
     let model = ckpt.load_model::<super::CpuBackend>(&Default::default())?;
-    let bytes = to_safetensors(&model, &config, tokenizer_json)?;
-    crate::fsio::write_file(out, &bytes)?;
-    Ok(tensors(&model).len())
+    let tensors = tensors(&model);
+    crate::fsio::write_file(out, &encode(&tensors, &config, tokenizer_json)?)?;
+    Ok(tensors.len())
 }
