@@ -4,22 +4,26 @@ use burn::nn::Linear;
 use burn::tensor::backend::Backend;
 use burn::tensor::{FloatDType, Tensor};
 
-use super::fused::matmul;
+use super::fused::{Inputs, matmul};
 use super::pass::to_dtype;
 
 /// A linear layer applied to `[B, T, in]` as one `[B*T, in]` matmul: Burn's weight gradient of a
 /// 3-D input is B matmuls of depth T and a sum over B; flat, it is one matmul of depth B*T.
-pub(super) fn flat<B: Backend>(linear: &Linear<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
+pub(super) fn flat<B: Backend>(linear: &Linear<B>, x: Tensor<B, 3>, mm: Inputs) -> Tensor<B, 3> {
     let [b, t, d] = x.dims();
-    let y = linear_2d(linear, x.reshape([b * t, d]));
+    let y = linear_2d(linear, x.reshape([b * t, d]), mm);
     let out = y.dims()[1];
     y.reshape([b, t, out])
 }
 
-/// `x W + b` for `x` `[rows, in]`, in `x`'s float type.
-pub(super) fn linear_2d<B: Backend>(linear: &Linear<B>, x: Tensor<B, 2>) -> Tensor<B, 2> {
+/// `x W + b` for `x` `[rows, in]`, in `x`'s float type, the product multiplying `mm`.
+pub(super) fn linear_2d<B: Backend>(
+    linear: &Linear<B>,
+    x: Tensor<B, 2>,
+    mm: Inputs,
+) -> Tensor<B, 2> {
     let dt = h_dtype(&x);
-    let y = matmul(x, to_dtype(linear.weight.val(), dt));
+    let y = matmul(x, to_dtype(linear.weight.val(), dt), mm);
     match &linear.bias {
         Some(bias) => y + to_dtype(bias.val(), dt).unsqueeze::<2>(),
         None => y,

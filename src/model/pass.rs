@@ -5,6 +5,8 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{DType, FloatDType, Tensor};
 use std::sync::Arc;
 
+use super::fused::{Inputs, Kernels, kernels};
+
 /// The float type of the forward and backward passes; parameters and optimizer state stay f32.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Compute {
@@ -20,6 +22,26 @@ impl Compute {
             Compute::F32 => FloatDType::F32,
             Compute::Bf16 => FloatDType::BF16,
             Compute::F16 => FloatDType::F16,
+        }
+    }
+
+    /// The float type of the activations on backend `B`. bf16-mixed on the CPU keeps them f32
+    /// and rounds only the inputs of the matrix products (see [`Compute::products`]), as
+    /// PyTorch's CPU autocast runs bf16 matmuls between f32 layer norms and residuals. On a GPU
+    /// backend the activations themselves are half precision, which halves their memory.
+    pub fn activations<B: Backend>(self) -> FloatDType {
+        match (self, kernels::<B>()) {
+            (Compute::Bf16, Kernels::Cpu | Kernels::CpuAutodiff) => FloatDType::F32,
+            (c, _) => c.dtype(),
+        }
+    }
+
+    /// What the model's matrix products multiply on backend `B` (all but the logits' one,
+    /// which stays f32).
+    pub fn products<B: Backend>(self) -> Inputs {
+        match (self, kernels::<B>()) {
+            (Compute::Bf16, Kernels::Cpu | Kernels::CpuAutodiff) => Inputs::Bf16,
+            _ => Inputs::F32,
         }
     }
 }

@@ -16,11 +16,13 @@
 //! The matmuls, head permutes, concatenation, layer norms and the shift-mask-softmax go through
 //! `super::fused`: on the CPU backend each is one kernel, elsewhere the plain Burn ops.
 //!
-//! Mixed precision ([`Compute`]): the parameters stay f32 (the master weights); the forward casts
-//! the embedding, the sinusoids and each weight to the compute type where it is used, so the
-//! matmuls, activations and memory are bf16 or f16 and their gradients flow back to f32 through
-//! the casts. Layer-norm statistics and the attention softmax run in f32 (`fused` casts in and
-//! out), and the logits come out f32 for the loss. In f32 no cast is made at all.
+//! Mixed precision ([`Compute`](super::Compute)): the parameters stay f32 (the master weights). On the CPU,
+//! bf16-mixed keeps every activation f32 and the matrix products round their inputs to bf16
+//! (the AVX-512 BF16 kernel of `fused`). On a GPU backend the forward casts the embedding, the
+//! sinusoids and each weight to the compute type where it is used, so the matmuls, activations
+//! and memory are bf16 or f16 and their gradients flow back to f32 through the casts; layer-norm
+//! statistics and the attention softmax run in f32 (`fused` casts in and out). On every backend
+//! the logits' product is f32, for the loss. In f32 no cast is made at all.
 
 use burn::config::Config;
 use burn::module::{Module, Param, ParamId};
@@ -32,7 +34,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{FloatDType, Int, Tensor};
 
 use super::dropout::Dropout;
-use super::fused::{cat_time, layer_norm, matmul, permute, rel_softmax};
+use super::fused::{Inputs, cat_time, layer_norm, matmul, permute, rel_softmax};
 use super::linear::{flat, h_dtype, linear_2d};
 use super::pass::{Lookback, Pass, to_dtype};
 use super::position::sinusoids;
@@ -252,7 +254,7 @@ impl<B: Backend> TransformerXl<B> {
         let device = tokens.device();
         let [_, t] = tokens.dims();
         let klen = mems.map_or(0, |m| m.len()) + t;
-        let dt = pass.compute.dtype();
+        let dt = pass.compute.activations::<B>();
 
         // Scaled embedding (Vaswani et al.); sinusoids of the distances klen-1 .. 0.
         let x = to_dtype(self.embed.forward(tokens), dt).mul_scalar((self.d_model as f64).sqrt());
@@ -270,7 +272,7 @@ impl<B: Backend> TransformerXl<B> {
             if keep > 0 {
                 new_mems.push(update_memory(mem.as_ref(), &h, keep));
             }
-            h = layer.forward(h, mem.as_ref(), pos.clone(), pass.lookback);
+            h = layer.forward(h, mem.as_ref(), pos.clone(), pass);
         }
         if let Some(norm) = &self.final_norm {
             h = layer_norm(norm, h);
@@ -278,15 +280,14 @@ impl<B: Backend> TransformerXl<B> {
         (self.drop.forward(h), Memory { layers: new_mems })
     }
 
-    /// Tied output projection: logits = h Eᵀ + b, in f32.
+    /// Tied output projection: logits = h Eᵀ + b, in f32 whatever the hidden states' type.
     pub fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
         let [b, t, d] = hidden.dims();
-        let dt = h_dtype(&hidden);
-        let w = to_dtype(self.embed.weight.val(), dt); // [vocab, d]
+        let hidden = to_dtype(hidden, FloatDType::F32).reshape([b * t, d]);
+        let w = self.embed.weight.val(); // [vocab, d]
         let vocab = w.dims()[0];
-        let logits = matmul(hidden.reshape([b * t, d]), w.transpose())
-            + to_dtype(self.out_bias.val(), dt).unsqueeze::<2>();
-        to_dtype(logits.reshape([b, t, vocab]), FloatDType::F32)
+        let logits = matmul(hidden, w.transpose(), Inputs::F32) + self.out_bias.val().unsqueeze();
+        logits.reshape([b, t, vocab])
     }
 
     pub fn vocab_size(&self) -> usize {
@@ -300,9 +301,10 @@ impl<B: Backend> XlLayer<B> {
         h: Tensor<B, 3>,
         mem: Option<&Tensor<B, 3>>,
         pos: Tensor<B, 2>,
-        lookback: Option<&Lookback>,
+        pass: Pass,
     ) -> Tensor<B, 3> {
-        let attn = self.attention(h.clone(), mem, pos, lookback);
+        let mm = pass.compute.products::<B>();
+        let attn = self.attention(h.clone(), mem, pos, pass.lookback, mm);
         let h = if self.pre_norm {
             h + attn
         } else {
@@ -313,8 +315,8 @@ impl<B: Backend> XlLayer<B> {
         } else {
             h.clone()
         };
-        let inner = self.drop.forward(relu(flat(&self.ff1, ff_in)));
-        let ff = self.drop.forward(flat(&self.ff2, inner));
+        let inner = self.drop.forward(relu(flat(&self.ff1, ff_in, mm)));
+        let ff = self.drop.forward(flat(&self.ff2, inner, mm));
         if self.pre_norm {
             h + ff
         } else {
@@ -329,6 +331,7 @@ impl<B: Backend> XlLayer<B> {
         mem: Option<&Tensor<B, 3>>,
         pos: Tensor<B, 2>,
         lookback: Option<&Lookback>,
+        mm: Inputs,
     ) -> Tensor<B, 3> {
         let [b, t, _] = h.dims();
         let (nh, dh) = (self.n_head, self.d_head);
@@ -349,9 +352,9 @@ impl<B: Backend> XlLayer<B> {
         let w_kv = to_dtype(self.kv_net.weight.val(), dt); // [d_model, 2 H Dh]
         let [_, _, d] = cat.dims();
         let cat = cat.reshape([b * klen, d]);
-        let k = matmul(cat.clone(), w_kv.clone().narrow(1, 0, nh * dh));
-        let v = matmul(cat, w_kv.narrow(1, nh * dh, nh * dh));
-        let q = linear_2d(&self.q_net, seg.reshape([b * t, d]));
+        let k = matmul(cat.clone(), w_kv.clone().narrow(1, 0, nh * dh), mm);
+        let v = matmul(cat, w_kv.narrow(1, nh * dh, nh * dh), mm);
+        let q = linear_2d(&self.q_net, seg.reshape([b * t, d]), mm);
         // [B len, H Dh] -> [B, H, len, Dh] (queries, values) or [B, H, Dh, len] (keys).
         let heads = |x: Tensor<B, 2>, rows: usize, len: usize, axes: [usize; 4]| {
             permute(x.reshape([rows, len, nh, dh]), axes)
@@ -360,7 +363,8 @@ impl<B: Backend> XlLayer<B> {
         const SPLIT_T: [usize; 4] = [0, 2, 3, 1];
         let k_t = heads(k, b, klen, SPLIT_T);
         let v = heads(v, b, klen, SPLIT);
-        let r_t = heads(linear_2d(&self.r_net, pos), 1, klen, SPLIT_T).expand([b, nh, dh, klen]);
+        let r_t =
+            heads(linear_2d(&self.r_net, pos, mm), 1, klen, SPLIT_T).expand([b, nh, dh, klen]);
 
         // The biases are added before the split (a row broadcast, where flex has a fast path),
         // and the 1/sqrt(d_head) scale goes on the queries rather than the larger scores.
@@ -370,13 +374,13 @@ impl<B: Backend> XlLayer<B> {
             let q = (q.clone() + bias).mul_scalar(scale);
             heads(q, b, t, SPLIT)
         };
-        let ac = matmul(biased(&self.r_w_bias), k_t); // content: (a) + (c)
-        let bd = matmul(biased(&self.r_r_bias), r_t); // position: (b) + (d), unshifted
+        let ac = matmul(biased(&self.r_w_bias), k_t, mm); // content: (a) + (c)
+        let bd = matmul(biased(&self.r_r_bias), r_t, mm); // position: (b) + (d), unshifted
         // Relative shift of bd, causal mask (and lookback), softmax: see
         // fused::rel_softmax_composed.
         let prob = self.dropatt.forward(rel_softmax(ac, bd, lookback));
-        let out = permute(matmul(prob, v), SPLIT).reshape([b, t, nh * dh]);
-        self.drop.forward(flat(&self.o_net, out))
+        let out = permute(matmul(prob, v, mm), SPLIT).reshape([b, t, nh * dh]);
+        self.drop.forward(flat(&self.o_net, out, mm))
     }
 }
 

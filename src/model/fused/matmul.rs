@@ -3,7 +3,12 @@
 //! into an aligned one: two extra passes over each output, about 9% of a training step. Here the
 //! output is one zeroed allocation, and the backward products read their operands transposed
 //! through strides instead of copying them.
+//!
+//! With [`Inputs::Bf16`] the products (forward and both gradients) go through [`super::bf16`]
+//! where the CPU has AVX-512 BF16: inputs rounded to bf16, sums in f32, outputs f32. Elsewhere,
+//! or inside [`f32_fallback`], they are the f32 products, bit for bit.
 
+use std::cell::Cell;
 use std::mem::MaybeUninit;
 
 use burn::backend::flex::FlexTensor;
@@ -12,31 +17,80 @@ use burn::tensor::backend::Backend;
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use super::{Kernel, dims, f32_tensor, run};
+use super::{Kernel, bf16, dims, f32_tensor, run};
+
+/// What a matrix product multiplies: its f32 inputs as they are, or rounded to bf16 (mixed
+/// precision). The sums and the output are f32 either way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Inputs {
+    #[default]
+    F32,
+    Bf16,
+}
 
 /// `lhs.matmul(rhs)` for `[.., M, K] x [.., K, N]` with equal batch dims (expand first to
-/// broadcast).
-pub fn matmul<B: Backend, const D: usize>(lhs: Tensor<B, D>, rhs: Tensor<B, D>) -> Tensor<B, D> {
-    run(Matmul, [lhs, rhs], |[lhs, rhs]| lhs.matmul(rhs))
+/// broadcast). Off the CPU backend, `Inputs::Bf16` casts the operands to bf16 and the product
+/// back to f32.
+pub fn matmul<B: Backend, const D: usize>(
+    lhs: Tensor<B, D>,
+    rhs: Tensor<B, D>,
+    inputs: Inputs,
+) -> Tensor<B, D> {
+    let bf16 = inputs == Inputs::Bf16 && bf16_kernel();
+    run(Matmul { bf16 }, [lhs, rhs], |[lhs, rhs]| match inputs {
+        Inputs::F32 => lhs.matmul(rhs),
+        Inputs::Bf16 => {
+            let bf = burn::tensor::FloatDType::BF16;
+            lhs.cast(bf)
+                .matmul(rhs.cast(bf))
+                .cast(burn::tensor::FloatDType::F32)
+        }
+    })
+}
+
+thread_local! {
+    static FALLBACK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether bf16 products on this thread run the AVX-512 BF16 kernel (the CPU has it and no
+/// [`f32_fallback`] is in force).
+pub fn bf16_kernel() -> bool {
+    bf16::available() && !FALLBACK.get()
+}
+
+/// Runs `f` with every product started on this thread in f32, as on a CPU without AVX-512
+/// BF16 (a product's gradients follow its forward).
+pub fn f32_fallback<R>(f: impl FnOnce() -> R) -> R {
+    let before = FALLBACK.replace(true);
+    let out = f();
+    FALLBACK.set(before);
+    out
 }
 
 #[derive(Debug)]
-struct Matmul;
+struct Matmul {
+    /// Through the bf16 kernel (decided once, so the gradients match the forward).
+    bf16: bool,
+}
 
 impl Kernel<2> for Matmul {
-    /// Both operands.
-    type State = (FlexTensor, FlexTensor);
+    /// Both operands, and whether through the bf16 kernel.
+    type State = (FlexTensor, FlexTensor, bool);
 
     fn forward(&self, [lhs, rhs]: [&FlexTensor; 2]) -> (FlexTensor, Self::State) {
-        let out = product(&Operand::of(lhs, false), &Operand::of(rhs, false));
-        (out, (lhs.clone(), rhs.clone()))
+        let out = product(
+            &Operand::of(lhs, false),
+            &Operand::of(rhs, false),
+            self.bf16,
+        );
+        (out, (lhs.clone(), rhs.clone(), self.bf16))
     }
 
-    fn backward((lhs, rhs): Self::State, grad: &FlexTensor) -> [FlexTensor; 2] {
+    fn backward((lhs, rhs, bf16): Self::State, grad: &FlexTensor) -> [FlexTensor; 2] {
         let g = Operand::of(grad, false);
         [
-            product(&g, &Operand::of(&rhs, true)),
-            product(&Operand::of(&lhs, true), &g),
+            product(&g, &Operand::of(&rhs, true), bf16),
+            product(&Operand::of(&lhs, true), &g, bf16),
         ]
     }
 }
@@ -96,7 +150,7 @@ const PARALLEL_MATRIX: usize = 192 * 192 * 192;
 /// From this many multiply-adds in all, a batch runs one matrix per task (flex's threshold).
 const PARALLEL_BATCH: usize = 128 * 128 * 128;
 
-fn product(lhs: &Operand, rhs: &Operand) -> FlexTensor {
+fn product(lhs: &Operand, rhs: &Operand, bf16: bool) -> FlexTensor {
     assert_eq!(lhs.batch, rhs.batch, "matmul: batch dims differ");
     assert_eq!(lhs.cols, rhs.rows, "matmul: inner dims differ");
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
@@ -109,6 +163,19 @@ fn product(lhs: &Operand, rhs: &Operand) -> FlexTensor {
     // Not zeroed: gemm writes every element of dst when it does not read it.
     let mut out: Vec<f32> = Vec::with_capacity(len);
     let one = |i: usize, dst: &mut [MaybeUninit<f32>], parallelism: Parallelism| {
+        if bf16 {
+            let view = |x: &Operand, data, offset| bf16::View {
+                data,
+                offset,
+                rows: x.rows,
+                cols: x.cols,
+                row_stride: x.row_stride,
+                col_stride: x.col_stride,
+            };
+            let parallel = matches!(parallelism, Parallelism::Rayon(_));
+            let (va, vb) = (view(lhs, a, lhs.offset(i)), view(rhs, b, rhs.offset(i)));
+            return bf16::product(va, vb, dst, parallel);
+        }
         let (pa, pb) = (a[lhs.offset(i)..].as_ptr(), b[rhs.offset(i)..].as_ptr());
         // SAFETY: the operands' shapes and strides describe views inside their buffers (flex
         // layouts), and dst holds exactly m x n elements, written row-major.
@@ -190,7 +257,7 @@ mod tests {
             let run = |fused: bool| {
                 let (l, r) = (lhs.clone().require_grad(), rhs.clone().require_grad());
                 let y = if fused {
-                    matmul(l.clone(), r.clone())
+                    matmul(l.clone(), r.clone(), Inputs::F32)
                 } else {
                     l.clone().matmul(r.clone())
                 };

@@ -7,6 +7,7 @@
 //! compare it against. [`kernels`] is the one place that tells the backends apart, for these
 //! kernels, the dropout masks and AdamW alike.
 
+pub mod bf16;
 mod cat;
 mod layer_norm;
 mod matmul;
@@ -15,7 +16,7 @@ mod rel_softmax;
 
 pub use cat::cat_time;
 pub use layer_norm::layer_norm;
-pub use matmul::matmul;
+pub use matmul::{Inputs, bf16_kernel, f32_fallback, matmul};
 pub use permute::permute;
 pub use rel_softmax::{rel_softmax, rel_softmax_composed};
 

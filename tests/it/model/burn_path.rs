@@ -14,7 +14,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
 use cadenza::model::fused::{Kernels, kernels};
-use cadenza::model::{CpuTrainBackend, TransformerXl, TransformerXlConfig};
+use cadenza::model::{Compute, CpuTrainBackend, Pass, TransformerXl, TransformerXlConfig};
 use cadenza::train::trainer::{TrainSpec, cross_entropy, train};
 
 type Fused = CpuTrainBackend;
@@ -30,7 +30,7 @@ const TOL: f32 = 1e-5;
 /// 6e-7).
 const TOL_TRAINED: f32 = 1e-4;
 
-fn config() -> TransformerXlConfig {
+pub(super) fn config() -> TransformerXlConfig {
     TransformerXlConfig::tiny(VOCAB)
         .with_tgt_len(12)
         .with_mem_len(12)
@@ -61,12 +61,19 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for Grads<'_> {
 }
 
 /// Logits of two segments (the second attending to the first's memory), and every gradient of
-/// the second segment's loss.
-fn run<B: AutodiffBackend>(model: &TransformerXl<B>) -> (Vec<f32>, Vec<f32>) {
+/// the second segment's loss, the passes in `compute`.
+pub(super) fn run<B: AutodiffBackend>(
+    model: &TransformerXl<B>,
+    compute: Compute,
+) -> (Vec<f32>, Vec<f32>) {
     let (x1, _) = tokens::<B>(1);
     let (x2, y2) = tokens::<B>(2);
-    let (_, mem) = model.forward(x1, None);
-    let (logits, _) = model.forward(x2, Some(&mem));
+    let pass = Pass {
+        compute,
+        ..Pass::default()
+    };
+    let (_, mem) = model.forward_with(x1, None, pass);
+    let (logits, _) = model.forward_with(x2, Some(&mem), pass);
     let values = logits.clone().into_data().to_vec::<f32>().unwrap();
     let grads = GradientsParams::from_grads(cross_entropy(logits, y2).backward(), model);
     let mut g = Grads(&grads, Vec::new());
@@ -87,7 +94,7 @@ fn the_burn_compositions_match_the_fused_cpu_path_end_to_end() {
     );
     assert_eq!(wf, wc, "the same weights on both paths");
 
-    let ((lf, gf), (lc, gc)) = (run(&fused), run(&composed));
+    let ((lf, gf), (lc, gc)) = (run(&fused, Compute::F32), run(&composed, Compute::F32));
     let (dl, dg) = (max_abs_diff(&lf, &lc), max_abs_diff(&gf, &gc));
     eprintln!(
         "logits max |diff| {dl:.2e}, gradients max |diff| {dg:.2e} over {} values",

@@ -1,3 +1,4 @@
+mod bf16;
 mod burn_path;
 mod decoder;
 mod export;
