@@ -19,9 +19,9 @@ const NR: usize = 16 * NV;
 /// Depth of a packed block: a strip (MR x KC bf16, 6 KiB) and a panel (KC x NR, 16 KiB) stay in
 /// the core's 32 KiB L1 while a tile is summed.
 const KC: usize = 256;
-/// Rows per task: a task's strips of one block (MC x KC bf16, 48 KiB) stay in L2 while every
-/// panel passes over them.
-const MC: usize = 8 * MR;
+/// Most rows per task: a task's strips of one block (MC x KC bf16, 192 KiB) stay in L2 while
+/// every panel passes over them.
+const MC: usize = 32 * MR;
 
 /// Whether this CPU runs the kernel (AVX-512 F, BW, VL and BF16).
 pub fn available() -> bool {
@@ -136,53 +136,121 @@ mod kernel {
     }
 
     /// [`super::product`] for non-empty, checked views on a CPU that has the kernel.
+    ///
+    /// The right operand is packed once, every block at once; then each task sums its
+    /// rectangle of the output over all blocks in order (so a task's rows of `a` are packed
+    /// once per block and the tasks meet only at the end). The rectangles split the rows
+    /// evenly over the threads (and the columns too when there are too few rows), so no
+    /// thread waits on a last, larger share.
     pub fn product(a: View, b: View, dst: &mut [MaybeUninit<f32>], parallel: bool) {
+        let (m, k, n) = (a.rows, a.cols, b.cols);
+        let threads = if parallel {
+            rayon::current_num_threads()
+        } else {
+            1
+        };
+        let grid = Grid::new(m, n.div_ceil(NR), threads);
         // Taken out while in use: a nested product on this thread (rayon may run another task
         // while this one waits) gets a fresh buffer instead of a borrow error.
         let mut packed_b = PACKED_B.take();
-        product_with(a, b, dst, parallel, &mut packed_b);
+        pack_b(&b, &mut packed_b, parallel);
+        let out = Out(dst.as_mut_ptr().cast());
+        let task = |t: usize| {
+            let (rows, panels) = grid.task(t);
+            let mut packed_a = PACKED_A.take();
+            for (kb, k0) in (0..k).step_by(KC).enumerate() {
+                let kc = KC.min(k - k0);
+                let kp = kc.div_ceil(2);
+                // SAFETY: the caller checked available().
+                let layout = unsafe { pack_a(&a, rows.start, rows.len(), k0, kc, &mut packed_a) };
+                let block = &packed_b[kb * grid.panels * PANEL..];
+                for p in panels.clone() {
+                    let panel = &block[p * PANEL..][..kp * NR];
+                    let cols = NR.min(n - p * NR);
+                    for (s, i) in rows.clone().step_by(MR).enumerate() {
+                        let strip = &packed_a[s * kp * MR..][..kp * MR];
+                        let r = MR.min(rows.end - i);
+                        // SAFETY: available(); the strip and panel hold kp pairs of MR rows and
+                        // NR columns; rows i .. i + r and columns p NR .. p NR + cols are
+                        // inside the m x n output, in this task's rectangle alone, and the
+                        // first block writes them before later blocks read them.
+                        unsafe {
+                            let c = out.at(i * n + p * NR);
+                            tile(kp, strip, layout, panel, c, n, r, cols, k0 > 0)
+                        };
+                    }
+                }
+            }
+            PACKED_A.set(packed_a);
+        };
+        if parallel {
+            (0..grid.tasks()).into_par_iter().for_each(task);
+        } else {
+            (0..grid.tasks()).for_each(task);
+        }
         PACKED_B.set(packed_b);
     }
 
-    fn product_with(
-        a: View,
-        b: View,
-        dst: &mut [MaybeUninit<f32>],
-        parallel: bool,
-        packed_b: &mut Vec<u32>,
-    ) {
-        let (k, n) = (a.cols, b.cols);
-        let panels = n.div_ceil(NR);
-        for k0 in (0..k).step_by(KC) {
-            let kc = KC.min(k - k0);
-            let kp = kc.div_ceil(2);
-            pack_b(&b, k0, kc, packed_b, parallel);
-            let packed_b = &packed_b[..];
-            let block = |(c, rows): (usize, &mut [MaybeUninit<f32>])| {
-                let mc = rows.len() / n;
-                let mut packed_a = PACKED_A.take();
-                // SAFETY: the caller checked available().
-                let layout = unsafe { pack_a(&a, c * MC, mc, k0, kc, &mut packed_a) };
-                for p in 0..panels {
-                    let panel = &packed_b[p * kp * NR..][..kp * NR];
-                    let cols = NR.min(n - p * NR);
-                    for s in 0..mc.div_ceil(MR) {
-                        let strip = &packed_a[s * kp * MR..][..kp * MR];
-                        let r = MR.min(mc - s * MR);
-                        let c = &mut rows[s * MR * n + p * NR..];
-                        // SAFETY: available(); the strip and panel hold kp pairs of MR rows and
-                        // NR columns; c has r rows of n from column p NR, cols of them in the
-                        // matrix, and the first block writes them before later blocks read them.
-                        unsafe { tile(kp, strip, layout, panel, c, n, r, cols, k0 > 0) };
-                    }
-                }
-                PACKED_A.set(packed_a);
-            };
-            if parallel {
-                dst.par_chunks_mut(MC * n).enumerate().for_each(block);
-            } else {
-                dst.chunks_mut(MC * n).enumerate().for_each(block);
+    /// The output, written by the tasks in disjoint rectangles.
+    #[derive(Clone, Copy)]
+    struct Out(*mut f32);
+    // SAFETY: every task writes only its own rectangle (`Grid`), and `product` returns only
+    // after all of them.
+    unsafe impl Send for Out {}
+    unsafe impl Sync for Out {}
+
+    impl Out {
+        /// # Safety
+        /// `offset` is inside the output.
+        unsafe fn at(self, offset: usize) -> *mut f32 {
+            // SAFETY: the caller's promise.
+            unsafe { self.0.add(offset) }
+        }
+    }
+
+    /// Words of one packed panel: a whole block's k pairs of NR columns (a shorter last block
+    /// leaves the rest unused).
+    const PANEL: usize = KC / 2 * NR;
+
+    /// The tasks of a product: `row_tasks` even runs of whole strips by `col_tasks` even runs
+    /// of panels.
+    struct Grid {
+        m: usize,
+        panels: usize,
+        rows_per_task: usize,
+        row_tasks: usize,
+        col_tasks: usize,
+    }
+
+    impl Grid {
+        fn new(m: usize, panels: usize, threads: usize) -> Self {
+            // Each thread's rows in runs of at most MC (their packed blocks stay in L2).
+            let row_tasks = threads * m.div_ceil(threads).div_ceil(MC);
+            let rows_per_task = m.div_ceil(row_tasks).next_multiple_of(MR);
+            let row_tasks = m.div_ceil(rows_per_task);
+            let col_tasks = threads.div_ceil(row_tasks).min(panels);
+            Grid {
+                m,
+                panels,
+                rows_per_task,
+                row_tasks,
+                col_tasks,
             }
+        }
+
+        fn tasks(&self) -> usize {
+            self.row_tasks * self.col_tasks
+        }
+
+        /// Task t's rows and panels.
+        fn task(&self, t: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+            let (r, c) = (t / self.col_tasks, t % self.col_tasks);
+            let i = r * self.rows_per_task;
+            let span = |c: usize| c * self.panels / self.col_tasks;
+            (
+                i..(i + self.rows_per_task).min(self.m),
+                span(c)..span(c + 1),
+            )
         }
     }
 
@@ -242,20 +310,23 @@ mod kernel {
         }
     }
 
-    /// Rows `k0 .. k0 + kc` of `b` as panels of NR columns: for each k pair, NR words (each a
-    /// column's pair), zero past the matrix.
-    fn pack_b(b: &View, k0: usize, kc: usize, out: &mut Vec<u32>, parallel: bool) {
-        let kp = kc.div_ceil(2);
+    /// `b` as panels of NR columns, block after block of KC rows: for each k pair of a block,
+    /// NR words (each a column's pair), zero past the matrix. Panel p of block kb starts at
+    /// word `(kb * panels + p) * PANEL`.
+    fn pack_b(b: &View, out: &mut Vec<u32>, parallel: bool) {
+        let panels = b.cols.div_ceil(NR);
         out.clear();
-        out.resize(b.cols.div_ceil(NR) * kp * NR, 0);
-        // SAFETY: the caller checked available().
-        let panel = |(p, panel): (usize, &mut [u32])| unsafe { pack_panel(b, k0, kc, p, panel) };
+        out.resize(b.rows.div_ceil(KC) * panels * PANEL, 0);
+        let panel = |(t, panel): (usize, &mut [u32])| {
+            let (k0, p) = (t / panels * KC, t % panels);
+            let kc = KC.min(b.rows - k0);
+            // SAFETY: the caller checked available().
+            unsafe { pack_panel(b, k0, kc, p, &mut panel[..kc.div_ceil(2) * NR]) }
+        };
         if parallel {
-            out.par_chunks_exact_mut(kp * NR)
-                .enumerate()
-                .for_each(panel);
+            out.par_chunks_exact_mut(PANEL).enumerate().for_each(panel);
         } else {
-            out.chunks_exact_mut(kp * NR).enumerate().for_each(panel);
+            out.chunks_exact_mut(PANEL).enumerate().for_each(panel);
         }
     }
 
@@ -372,12 +443,12 @@ mod kernel {
     }
 
     /// One MR x NR tile over kp k pairs: `c = sum` (or `c += sum` when `accumulate`) for the
-    /// first `rows` rows and `cols` columns of `c` (row stride `ldc`).
+    /// first `rows` rows and `cols` columns at `c` (row stride `ldc`).
     ///
     /// # Safety
     /// AVX-512 F and BF16; `strip` holds kp x MR words as `layout` says, `panel` kp x NR words;
-    /// `c` reaches row `rows - 1`, column `cols - 1`, and holds written values there when
-    /// accumulating.
+    /// those rows and columns at `c` are writable, no other thread touches them, and they hold
+    /// written values when accumulating.
     #[target_feature(enable = "avx512f,avx512bf16")]
     #[allow(clippy::too_many_arguments)]
     unsafe fn tile(
@@ -385,14 +456,13 @@ mod kernel {
         strip: &[u32],
         layout: Strides,
         panel: &[u32],
-        c: &mut [MaybeUninit<f32>],
+        c: *mut f32,
         ldc: usize,
         rows: usize,
         cols: usize,
         accumulate: bool,
     ) {
         debug_assert!(strip.len() >= kp * MR && panel.len() >= kp * NR);
-        debug_assert!(c.len() >= (rows - 1) * ldc + cols);
         let mut acc = [[_mm512_setzero_ps(); NV]; MR];
         let (a, b) = (strip.as_ptr(), panel.as_ptr());
         let (rs, qs) = (layout.row, layout.pair);
@@ -410,7 +480,6 @@ mod kernel {
                 }
             }
         }
-        let c = c.as_mut_ptr().cast::<f32>();
         for (r, acc) in acc.iter().enumerate().take(rows) {
             for (v, &sum) in acc.iter().enumerate() {
                 let col = v * 16;
@@ -418,7 +487,7 @@ mod kernel {
                     break;
                 }
                 let mask = lanes(cols - col);
-                // SAFETY: row r < rows and the mask's columns < cols, inside c (asserted).
+                // SAFETY: row r < rows and the mask's columns < cols (the caller's promise).
                 unsafe {
                     let p = c.add(r * ldc + col);
                     let sum = if accumulate {

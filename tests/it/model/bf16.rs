@@ -97,7 +97,8 @@ fn the_bf16_kernel_matches_an_f64_reference_on_awkward_shapes() {
     }
     let mut rng = cadenza::rng::Rng::new(7);
     // (M, K, N): one element; below one tile; K past a packed block (256) by one and odd; M and
-    // N not multiples of the 12 x 32 tile; exact tiles; several blocks and row tasks.
+    // N not multiples of the 12 x 32 tile; exact tiles; several blocks and row tasks; too few
+    // rows for a task per thread (the columns split); uneven row tasks of several strips.
     let shapes = [
         (1, 1, 1),
         (7, 5, 3),
@@ -105,6 +106,8 @@ fn the_bf16_kernel_matches_an_f64_reference_on_awkward_shapes() {
         (12, 256, 32),
         (25, 513, 65),
         (200, 300, 70),
+        (5, 300, 100),
+        (800, 40, 20),
     ];
     let layouts = [Layout::Rows, Layout::Columns, Layout::Strided];
     let (mut worst_kernel, mut worst_f32) = (0f64, 0f64);
