@@ -36,8 +36,8 @@ impl Compute {
         }
     }
 
-    /// What the model's matrix products multiply on backend `B` (all but the logits' one,
-    /// which stays f32).
+    /// What the model's weight products multiply on backend `B` (the projections and the
+    /// feed-forward; the attention's products and the logits' stay f32).
     pub fn products<B: Backend>(self) -> Inputs {
         match (self, kernels::<B>()) {
             (Compute::Bf16, Kernels::Cpu | Kernels::CpuAutodiff) => Inputs::Bf16,
