@@ -18,8 +18,9 @@ pub mod store;
 pub mod unigram;
 
 pub use crate::sampling::{
-    BeamConfig, DecodeOptions, Decoded, Families, Family, FamilySettings, Request, SamplerConfig,
-    Specials, TokenGrammar, decode, decode_batch, distribution, remi_specials, sampler,
+    BeamConfig, DecodeOptions, Decoded, Families, Family, FamilySettings, PiecePitches, PitchPrior,
+    Request, SamplerConfig, Specials, TokenGrammar, decode, decode_batch, distribution,
+    remi_specials, sampler,
 };
 pub use adhoc::{AdhocArgs, SamplerOverrides};
 pub use config::{GenerateConfig, Task, default_samplers};

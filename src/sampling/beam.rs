@@ -173,7 +173,8 @@ impl<G: TokenGrammar + Clone> Search<G> {
                 continue;
             }
             r.next_mask(opts, mask);
-            let dist = distribution(&logits[j * vocab..(j + 1) * vocab], mask, &opts.sampler)
+            let row_logits = &logits[j * vocab..(j + 1) * vocab];
+            let dist = distribution(row_logits, mask, &opts.sampler, &r.pitches)
                 .with_context(|| format!("token {}", r.tokens.len()))?;
             let parent = (j, r.log_prob, self.keys[j]);
             proposals.extend(propose(parent, &dist, beam, &mut self.rng));

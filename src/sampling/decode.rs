@@ -17,6 +17,7 @@
 use anyhow::{Context, Result, bail};
 
 use super::distribution::{distribution, draw};
+use super::prior::PiecePitches;
 use super::sampler::SamplerConfig;
 use crate::model::NextToken;
 use crate::rng::Rng;
@@ -93,6 +94,8 @@ pub(super) struct Row<G> {
     pub start_bar: u32,
     pub target: u32,
     pub grammar: G,
+    /// The pitches of the piece so far (the sampler's pitch prior reads them).
+    pub pitches: PiecePitches,
     pub rng: Rng,
     pub log_prob: f64,
     pub done: bool,
@@ -117,6 +120,7 @@ impl<G: TokenGrammar> Row<G> {
             .push(id)
             .with_context(|| format!("token {id} rejected by the grammar"))?;
         self.tokens.push(id);
+        self.pitches.push(id);
         self.log_prob += p.ln();
         self.done = id == opts.specials.eos;
         Ok(())
@@ -197,6 +201,7 @@ pub(super) fn start_rows<G: TokenGrammar>(
             start_bar,
             target: r.target_bars,
             grammar: g,
+            pitches: PiecePitches::of(&r.prompt),
             rng: Rng::new(r.seed),
             log_prob: 0.0,
             done: false,
@@ -249,7 +254,7 @@ where
             }
             r.next_mask(opts, &mut mask);
             let row_logits = &logits[b * vocab..(b + 1) * vocab];
-            let dist = distribution(row_logits, &mask, &opts.sampler)
+            let dist = distribution(row_logits, &mask, &opts.sampler, &r.pitches)
                 .with_context(|| format!("piece {b}, token {}", r.tokens.len()))?;
             let id = draw(&dist, &mut r.rng);
             let p = dist.iter().find(|c| c.0 == id).map_or(1.0, |c| c.1);

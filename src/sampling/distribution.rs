@@ -1,4 +1,4 @@
-//! One step's processed distribution: grammar mask -> temperature -> top-k -> top-p ->
+//! One step's processed distribution: grammar mask -> pitch prior -> temperature -> top-k -> top-p ->
 //! typical-p -> min-p, and drawing from it with the piece's own [`Rng`].
 //!
 //! With per-family overrides, temperature, top-k and top-p work inside each family instead:
@@ -8,14 +8,17 @@
 
 use anyhow::{Result, bail};
 
+use super::prior::PiecePitches;
 use super::sampler::{Family, SamplerConfig, Shaping};
 use crate::rng::Rng;
 
-/// Candidate tokens with their renormalised probabilities, most likely first (ties: lower id first).
+/// Candidate tokens with their renormalised probabilities, most likely first (ties: lower id
+/// first); `piece` is what the pitch prior reads of the piece so far.
 pub fn distribution(
     logits: &[f32],
     allowed: &[bool],
     s: &SamplerConfig,
+    piece: &PiecePitches,
 ) -> Result<Vec<(u16, f64)>> {
     if logits.len() != allowed.len() {
         bail!(
@@ -36,6 +39,9 @@ pub fn distribution(
     }
     if cand.is_empty() {
         bail!("no token is allowed here (grammar and bar constraints exclude everything)");
+    }
+    if let Some(prior) = &s.pitch_prior {
+        prior.apply(&mut cand, piece, s.temperature);
     }
     let mut cand = if s.family.is_empty() {
         shaped(cand, s.shaping())
@@ -165,6 +171,12 @@ pub fn draw(dist: &[(u16, f64)], rng: &mut Rng) -> u16 {
     dist.last().map(|c| c.0).unwrap_or(0)
 }
 
-pub fn sample(logits: &[f32], allowed: &[bool], s: &SamplerConfig, rng: &mut Rng) -> Result<u16> {
-    Ok(draw(&distribution(logits, allowed, s)?, rng))
+pub fn sample(
+    logits: &[f32],
+    allowed: &[bool],
+    s: &SamplerConfig,
+    piece: &PiecePitches,
+    rng: &mut Rng,
+) -> Result<u16> {
+    Ok(draw(&distribution(logits, allowed, s, piece)?, rng))
 }

@@ -7,10 +7,12 @@ mod beam;
 pub mod decode;
 pub mod distribution;
 mod grammar;
+pub mod prior;
 pub mod sampler;
 mod task;
 
 pub use decode::{DecodeOptions, Decoded, Request, Specials, TokenGrammar, decode_batch};
 pub use grammar::remi_specials;
+pub use prior::{PiecePitches, PitchPrior};
 pub use sampler::{BeamConfig, Families, Family, FamilySettings, SamplerConfig};
 pub use task::Task;

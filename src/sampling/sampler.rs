@@ -6,10 +6,11 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use super::Task;
+use super::prior::PitchPrior;
 use crate::check::check;
 use crate::remi::vocab::{Kind, kind};
 
-/// A sampler: grammar mask -> temperature -> top-k -> top-p -> typical-p -> min-p -> draw, or
+/// A sampler: grammar mask -> pitch prior -> temperature -> top-k -> top-p -> typical-p -> min-p -> draw, or
 /// a beam search over the same processed distribution. Settings at their "off" value are left
 /// out when serialised (the partition fingerprint), so adding an option keeps older
 /// partitions fresh.
@@ -41,6 +42,10 @@ pub struct SamplerConfig {
     /// Per-family temperature, top-k and top-p (`family.pitch = { temperature = 0.9 }`).
     #[serde(default, skip_serializing_if = "Families::is_empty")]
     pub family: Families,
+    /// Pitches off the piece's scale or beyond its range so far lose probability
+    /// (`pitch_prior = { out_of_scale = 0.7 }`; [`PitchPrior`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pitch_prior: Option<PitchPrior>,
     /// Beam search instead of sampling (`beam = { width = 4 }`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub beam: Option<BeamConfig>,
@@ -218,6 +223,7 @@ impl SamplerConfig {
             typical_p: 1.0,
             min_p: 0.0,
             family: Families::default(),
+            pitch_prior: None,
             beam: None,
         }
     }
@@ -268,6 +274,9 @@ impl SamplerConfig {
             &key("min_p"),
             "must be in [0, 1) (0 = off)",
         )?;
+        if let Some(c) = &self.pitch_prior {
+            c.validate(key)?;
+        }
         if let Some(b) = &self.beam {
             check(
                 (1..=MAX_BEAM).contains(&b.width),

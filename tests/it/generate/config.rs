@@ -59,23 +59,30 @@ fn sampler_tables_parse_and_bad_values_name_the_key() {
         parse("[[generate.sampler]]\nname = \"x\"\ntop_p = 1.5\n").unwrap_err()
     );
     assert!(err.contains("generate.sampler[0].top_p"), "{err}");
-    for bad in [
-        "typical_p = 0",
-        "typical_p = 1.2",
-        "min_p = 1",
-        "min_p = -0.1",
+    for (bad, key) in [
+        ("typical_p = 0", "typical_p"),
+        ("typical_p = 1.2", "typical_p"),
+        ("min_p = 1", "min_p"),
+        ("min_p = -0.1", "min_p"),
+        (
+            "pitch_prior = { out_of_scale = -1 }",
+            "pitch_prior.out_of_scale",
+        ),
+        (
+            "pitch_prior = { beyond_range = nan }",
+            "pitch_prior.beyond_range",
+        ),
     ] {
         let err = format!(
             "{:#}",
             parse(&format!("[[generate.sampler]]\nname = \"x\"\n{bad}\n")).unwrap_err()
         );
-        let key = bad.split(' ').next().unwrap();
         assert!(err.contains(&format!("generate.sampler[0].{key}")), "{err}");
     }
     // Off by default, and then left out of the partition fingerprint (older stores stay fresh).
     let plain = serde_json::to_string(&s[0]).unwrap();
     assert!(
-        !plain.contains("typical_p") && !plain.contains("min_p"),
+        !plain.contains("typical_p") && !plain.contains("min_p") && !plain.contains("pitch_prior"),
         "{plain}"
     );
     let err = format!(

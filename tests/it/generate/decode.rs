@@ -3,8 +3,9 @@
 //! continuations keep their prompt.
 
 use cadenza::generate::{
-    BeamConfig, DecodeOptions, GenerateConfig, PartitionPlan, Prompt, Request, SamplerConfig, Task,
-    cut_bars, decode_batch, default_samplers, generate_pieces, remi_specials, song_bars,
+    BeamConfig, DecodeOptions, GenerateConfig, PartitionPlan, PitchPrior, Prompt, Request,
+    SamplerConfig, Task, cut_bars, decode_batch, default_samplers, generate_pieces, remi_specials,
+    song_bars,
 };
 use cadenza::midi::{Note, Song, Tempo};
 use cadenza::model::{
@@ -57,6 +58,14 @@ fn hundreds_of_random_model_pieces_are_grammatical_with_exact_bars() {
         ..SamplerConfig::new("t1.5_min0.1", 1.5, 0, 1.0)
     });
     samplers.push(SamplerConfig {
+        pitch_prior: Some(PitchPrior {
+            out_of_scale: 1.0,
+            beyond_range: 2.0,
+            after_notes: 4,
+        }),
+        ..SamplerConfig::new("t1.0_k40_prior", 1.0, 40, 1.0)
+    });
+    samplers.push(SamplerConfig {
         family: toml::from_str(
             "pitch = { temperature = 0.7, top_k = 5 }\nvelocity = { top_p = 0.5 }\nduration = { temperature = 1.5 }",
         )
@@ -93,8 +102,84 @@ fn hundreds_of_random_model_pieces_are_grammatical_with_exact_bars() {
     assert_eq!(total, 60 * n_samplers);
     assert_eq!(
         n_samplers,
-        default_samplers().len() + 6,
+        default_samplers().len() + 7,
         "every option: the default grid and the extra entries"
+    );
+}
+
+#[test]
+fn the_pitch_prior_keeps_pieces_in_their_scale_and_range() {
+    // An untrained model scatters notes over every pitch; the prior holds each piece to the
+    // scale and range of its notes so far. Same model, same seeds, 8-bar pieces, judged by a
+    // plain reading of the tokens: the share of notes outside the piece's best major set, and
+    // the share of notes (after the first 8) beyond the range of the notes before them. (Notes
+    // rise in pitch inside a position, so after a chord's top note every allowed pitch may lie
+    // beyond the range; the prior then changes nothing, as the pitch family keeps its mass.)
+    let model = tiny(16, 3);
+    let cached = KvDecoder::new(&model, 16, Window::Memory).unwrap();
+    let judge = |prior: Option<PitchPrior>| -> (f64, f64) {
+        let reqs: Vec<Request> = (0..24)
+            .map(|i| Request {
+                prompt: vec![remi::BOS],
+                target_bars: 8,
+                seed: 500 + i,
+            })
+            .collect();
+        let s = SamplerConfig {
+            pitch_prior: prior,
+            ..SamplerConfig::new("s", 1.0, 0, 1.0)
+        };
+        let out = decode_batch(&cached, Grammar::new, &reqs, &opts(s, 800)).unwrap();
+        let (mut off_scale, mut beyond, mut notes, mut later) = (0, 0, 0, 0);
+        for d in &out {
+            let pitches: Vec<u8> = d
+                .tokens
+                .iter()
+                .filter_map(|&t| match Vocab::token(t) {
+                    Some(remi::Token::Pitch(p)) => Some(p),
+                    _ => None,
+                })
+                .collect();
+            assert!(
+                pitches.len() > 20,
+                "too few notes to judge: {}",
+                pitches.len()
+            );
+            let in_major =
+                |root: u8, p: u8| [0, 2, 4, 5, 7, 9, 11].contains(&((p + 12 - root) % 12));
+            let held = |root| pitches.iter().filter(|&&p| in_major(root, p)).count();
+            let best = (0..12).max_by_key(|&r| held(r)).unwrap();
+            off_scale += pitches.len() - held(best);
+            notes += pitches.len();
+            for i in 8..pitches.len() {
+                let before = &pitches[..i];
+                let (lo, hi) = (before.iter().min().unwrap(), before.iter().max().unwrap());
+                beyond += usize::from(pitches[i] < *lo || pitches[i] > *hi);
+                later += 1;
+            }
+        }
+        (
+            off_scale as f64 / notes as f64,
+            beyond as f64 / later as f64,
+        )
+    };
+    let (plain_off, plain_beyond) = judge(None);
+    let prior = |out_of_scale, beyond_range| PitchPrior {
+        out_of_scale,
+        beyond_range,
+        after_notes: 8,
+    };
+    let (scale_off, scale_beyond) = judge(Some(prior(6.0, 0.0)));
+    let (range_off, range_beyond) = judge(Some(prior(0.0, 6.0)));
+    assert!(
+        scale_off < 0.5 * plain_off && range_beyond < 0.6 * plain_beyond,
+        "notes off the scale: plain {plain_off:.3}, scale prior {scale_off:.3}; \
+         notes beyond the range so far: plain {plain_beyond:.3}, range prior {range_beyond:.3}"
+    );
+    // Each term leaves the other measure roughly where it was.
+    assert!(
+        range_off > 0.7 * plain_off && scale_beyond > 0.7 * plain_beyond,
+        "off-scale with the range prior {range_off:.3}, beyond with the scale prior {scale_beyond:.3}"
     );
 }
 

@@ -3,9 +3,14 @@
 //! a family's override changes only that family's probabilities.
 
 use cadenza::generate::distribution::{distribution, sample};
-use cadenza::generate::{Family, FamilySettings, SamplerConfig};
+use cadenza::generate::{Family, FamilySettings, PiecePitches, SamplerConfig};
 use cadenza::remi::Vocab;
 use cadenza::rng::Rng;
+
+/// A piece with no notes yet: the pitch prior has nothing to say.
+fn none() -> PiecePitches {
+    PiecePitches::default()
+}
 
 fn random_logits(rng: &mut Rng, n: usize) -> Vec<f32> {
     (0..n)
@@ -26,7 +31,10 @@ fn top_k_one_is_greedy_under_the_mask() {
         for t in [0.5, 1.0, 3.0] {
             let s = SamplerConfig::new("g", t, 1, 1.0);
             let mut r = Rng::new(trial as u64);
-            assert_eq!(sample(&logits, &mask, &s, &mut r).unwrap() as usize, greedy);
+            assert_eq!(
+                sample(&logits, &mask, &s, &none(), &mut r).unwrap() as usize,
+                greedy
+            );
         }
     }
 }
@@ -46,7 +54,7 @@ fn top_p_keeps_the_smallest_set_reaching_p() {
         (0.9, 4),
         (1.0, 5),
     ] {
-        let d = distribution(&logits, &mask, &SamplerConfig::new("p", 1.0, 0, p)).unwrap();
+        let d = distribution(&logits, &mask, &SamplerConfig::new("p", 1.0, 0, p), &none()).unwrap();
         assert_eq!(d.len(), want, "top_p {p}: {d:?}");
         let kept: f64 = probs[..want].iter().sum();
         for (i, &(id, q)) in d.iter().enumerate() {
@@ -96,7 +104,7 @@ fn typical_p_keeps_the_tokens_nearest_the_entropy() {
             typical_p: p,
             ..SamplerConfig::new("typ", 1.0, 0, 1.0)
         };
-        let d = distribution(&logits, &mask, &s).unwrap();
+        let d = distribution(&logits, &mask, &s, &none()).unwrap();
         assert_keeps(&d, &ids, &probs, &format!("typical_p {p}"));
     }
 }
@@ -116,7 +124,7 @@ fn min_p_keeps_the_tokens_over_its_share_of_the_top() {
             min_p: m,
             ..SamplerConfig::new("min", 1.0, 0, 1.0)
         };
-        let d = distribution(&logits, &mask, &s).unwrap();
+        let d = distribution(&logits, &mask, &s, &none()).unwrap();
         assert_keeps(&d, &ids, &probs, &format!("min_p {m}"));
     }
 }
@@ -127,7 +135,7 @@ fn temperature_scales_log_odds_and_top_k_truncates() {
     let logits = random_logits(&mut rng, 20);
     let mask = vec![true; 20];
     for t in [0.5f64, 1.0, 2.0] {
-        let d = distribution(&logits, &mask, &SamplerConfig::new("t", t, 0, 1.0)).unwrap();
+        let d = distribution(&logits, &mask, &SamplerConfig::new("t", t, 0, 1.0), &none()).unwrap();
         let p = |id: usize| d.iter().find(|c| c.0 as usize == id).unwrap().1;
         let total: f64 = d.iter().map(|c| c.1).sum();
         assert!((total - 1.0).abs() < 1e-9);
@@ -136,7 +144,13 @@ fn temperature_scales_log_odds_and_top_k_truncates() {
             assert!(((p(a) / p(b)).ln() - want).abs() < 1e-6, "t {t}");
         }
     }
-    let d = distribution(&logits, &mask, &SamplerConfig::new("k", 1.0, 5, 1.0)).unwrap();
+    let d = distribution(
+        &logits,
+        &mask,
+        &SamplerConfig::new("k", 1.0, 5, 1.0),
+        &none(),
+    )
+    .unwrap();
     let mut sorted = logits.clone();
     sorted.sort_by(|a, b| b.total_cmp(a));
     assert_eq!(d.len(), 5);
@@ -150,11 +164,11 @@ fn sampling_follows_the_distribution_and_never_leaves_the_mask() {
     let logits = vec![0.0f32, 1.0, 2.0, 10.0];
     let mask = vec![true, true, true, false];
     let s = SamplerConfig::new("s", 1.0, 0, 1.0);
-    let d = distribution(&logits, &mask, &s).unwrap();
+    let d = distribution(&logits, &mask, &s, &none()).unwrap();
     let mut rng = Rng::new(3);
     let mut counts = [0usize; 4];
     for _ in 0..20_000 {
-        counts[sample(&logits, &mask, &s, &mut rng).unwrap() as usize] += 1;
+        counts[sample(&logits, &mask, &s, &none(), &mut rng).unwrap() as usize] += 1;
     }
     assert_eq!(counts[3], 0);
     for &(id, p) in &d {
@@ -162,7 +176,7 @@ fn sampling_follows_the_distribution_and_never_leaves_the_mask() {
         assert!((f - p).abs() < 0.02, "token {id}: {f} vs {p}");
     }
     assert!(
-        sample(&logits, &[false; 4], &s, &mut rng).is_err(),
+        sample(&logits, &[false; 4], &s, &none(), &mut rng).is_err(),
         "empty mask is an error"
     );
 }
@@ -190,7 +204,13 @@ fn with_family(f: Family, o: FamilySettings) -> SamplerConfig {
 #[test]
 fn a_family_override_changes_only_its_familys_probabilities() {
     let (logits, mask) = vocab_logits(21);
-    let plain = distribution(&logits, &mask, &SamplerConfig::new("f", 0.9, 0, 1.0)).unwrap();
+    let plain = distribution(
+        &logits,
+        &mask,
+        &SamplerConfig::new("f", 0.9, 0, 1.0),
+        &none(),
+    )
+    .unwrap();
     let overrides = [
         FamilySettings {
             temperature: Some(0.5),
@@ -208,7 +228,7 @@ fn a_family_override_changes_only_its_familys_probabilities() {
     ];
     for f in Family::ALL {
         for o in overrides {
-            let d = distribution(&logits, &mask, &with_family(f, o)).unwrap();
+            let d = distribution(&logits, &mask, &with_family(f, o), &none()).unwrap();
             let (mut mass_plain, mut mass_d, mut changed) = (0.0, 0.0, 0);
             for id in 0..Vocab::SIZE {
                 let (p, q) = (prob(&plain, id), prob(&d, id));
@@ -228,12 +248,24 @@ fn a_family_override_changes_only_its_familys_probabilities() {
         }
     }
     // Within a family, its temperature scales log-odds as a sampler's does.
-    let d = distribution(&logits, &mask, &with_family(Family::Pitch, overrides[0])).unwrap();
+    let d = distribution(
+        &logits,
+        &mask,
+        &with_family(Family::Pitch, overrides[0]),
+        &none(),
+    )
+    .unwrap();
     let (a, b) = (210, 250);
     let want = (logits[a] as f64 - logits[b] as f64) / 0.5;
     assert!(((prob(&d, a) / prob(&d, b)).ln() - want).abs() < 1e-6);
     // Top-k 3 of velocity keeps exactly the three likeliest velocities.
-    let d = distribution(&logits, &mask, &with_family(Family::Velocity, overrides[1])).unwrap();
+    let d = distribution(
+        &logits,
+        &mask,
+        &with_family(Family::Velocity, overrides[1]),
+        &none(),
+    )
+    .unwrap();
     let kept = d
         .iter()
         .filter(|c| Family::of(c.0) == Some(Family::Velocity))
@@ -273,8 +305,8 @@ fn an_empty_family_override_changes_nothing() {
     .unwrap();
     assert!(empty.family.pitch.is_some(), "the entry was read");
     assert_eq!(
-        distribution(&logits, &mask, &plain).unwrap(),
-        distribution(&logits, &mask, &empty).unwrap()
+        distribution(&logits, &mask, &plain, &none()).unwrap(),
+        distribution(&logits, &mask, &empty, &none()).unwrap()
     );
     assert_eq!(
         serde_json::to_string(&plain).unwrap(),
@@ -286,7 +318,7 @@ fn an_empty_family_override_changes_nothing() {
     )
     .unwrap();
     assert_ne!(
-        distribution(&logits, &mask, &plain).unwrap(),
-        distribution(&logits, &mask, &pitch).unwrap()
+        distribution(&logits, &mask, &plain, &none()).unwrap(),
+        distribution(&logits, &mask, &pitch, &none()).unwrap()
     );
 }

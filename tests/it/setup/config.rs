@@ -112,7 +112,7 @@ fn fields(toml: &str) -> Vec<String> {
 }
 
 /// A config that sets `key` (a docs/config.md path) to `value`, or leaves it out when `value`
-/// is None; sampler keys go into one sampler entry (beam keys into its beam).
+/// is None; sampler keys go into one sampler entry (beam and pitch-prior keys into theirs).
 fn setting(key: &str, value: Option<&str>) -> String {
     let set = |k: &str| value.map_or(String::new(), |v| format!("{k} = {v}\n"));
     let head = "[run]\nname = \"x\"\n";
@@ -122,6 +122,10 @@ fn setting(key: &str, value: Option<&str>) -> String {
             "{head}[generate]\ntasks = [\"continuation\"]\n[[generate.sampler]]\nname = \"a\"\ntasks = [\"continuation\"]\n\
              beam = {{ width = 2{extra} }}\n"
         );
+    }
+    if let Some(k) = key.strip_prefix("generate.sampler[].pitch_prior.") {
+        let inner = value.map_or(String::new(), |v| format!("{k} = {v}"));
+        return format!("{head}[[generate.sampler]]\nname = \"a\"\npitch_prior = {{ {inner} }}\n");
     }
     if let Some(k) = key.strip_prefix("generate.sampler[].") {
         return format!("{head}[[generate.sampler]]\nname = \"a\"\n{}", set(k));
@@ -179,6 +183,10 @@ fn docs_config_md_lists_every_key_with_its_default() {
         fields(&format!(
             "{entry}tasks = [\"continuation\"]\nbeam = {{ width = 2, zzz = 1 }}\n"
         )),
+    ));
+    tables.push((
+        "generate.sampler[].pitch_prior".into(),
+        fields(&format!("{entry}pitch_prior = {{ zzz = 1 }}\n")),
     ));
     for f in &families {
         assert!(
