@@ -1,5 +1,5 @@
-//! A pitch prior from the piece so far: a pitch outside the piece's scale, or outside the range
-//! it has used, loses some log-probability.
+//! A pitch prior from the piece so far: a pitch outside the piece's scale, of a pitch class it
+//! has not used yet, or beyond the range it has used, loses some log-probability.
 //!
 //! The small model's pieces stray where real songs do not: a few notes off the key and beyond
 //! the register per piece (docs/study.md "Pitch prior"). The prior takes membership, not
@@ -21,7 +21,8 @@ use crate::remi::vocab::Vocab;
 /// up, so the 12 roots cover the 24 keys of `scale_consistency`.
 const MAJOR: [usize; 7] = [0, 2, 4, 5, 7, 9, 11];
 
-/// `pitch_prior = { out_of_scale = 0.7, beyond_range = 0.7 }` in a `[[generate.sampler]]`.
+/// `pitch_prior = { out_of_scale = 0.7, new_class = 0.5, beyond_range = 0.3 }` in a
+/// `[[generate.sampler]]`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PitchPrior {
@@ -29,8 +30,12 @@ pub struct PitchPrior {
     /// the piece's notes so far (0 = off).
     #[serde(default)]
     pub out_of_scale: f64,
-    /// Nats taken from a pitch below the piece's lowest or above its highest note so far
-    /// (0 = off).
+    /// Nats taken from a pitch whose class the piece has not used so far (0 = off): real songs
+    /// reuse the few chromatic notes they have, where sampled pieces scatter new ones.
+    #[serde(default)]
+    pub new_class: f64,
+    /// Nats taken per semitone that a pitch lies below the piece's lowest or above its highest
+    /// note so far (0 = off): a step past the range costs little, a leap much.
     #[serde(default)]
     pub beyond_range: f64,
     /// Notes the piece (its prompt included) must have before the prior applies: a scale and a
@@ -47,6 +52,7 @@ impl PitchPrior {
     pub fn validate(&self, key: &dyn Fn(&str) -> String) -> Result<()> {
         for (name, v) in [
             ("out_of_scale", self.out_of_scale),
+            ("new_class", self.new_class),
             ("beyond_range", self.beyond_range),
         ] {
             check(
@@ -81,9 +87,11 @@ impl PitchPrior {
             if !scale[p as usize % 12] {
                 penalty += self.out_of_scale;
             }
-            if p < lo || p > hi {
-                penalty += self.beyond_range;
+            if piece.classes[p as usize % 12] == 0 {
+                penalty += self.new_class;
             }
+            let beyond = lo.saturating_sub(p).max(p.saturating_sub(hi));
+            penalty += self.beyond_range * beyond as f64;
             c.1 -= penalty;
             moved |= penalty > 0.0;
         }
@@ -205,30 +213,43 @@ mod tests {
     fn penalised_pitches_lose_exactly_their_nats_and_the_family_keeps_its_mass() {
         let prior = PitchPrior {
             out_of_scale: 0.7,
-            beyond_range: 1.1,
+            new_class: 0.4,
+            beyond_range: 0.3,
             after_notes: 8,
         };
+        // C major without A so far, C4..C5.
+        let piece = PiecePitches::of(&[60, 62, 64, 65, 67, 71, 72, 60].map(id));
         let others = [crate::remi::BAR, Vocab::id(&Token::Position(3))];
-        // In scale and range, out of scale, beyond range, both; then two other tokens.
-        let start = vec![
-            (id(64), 0.3),
-            (id(63), 0.1),
-            (id(74), -0.2),
-            (id(73), 0.4),
-            (others[0], 0.2),
-            (others[1], -0.5),
+        // E4 (in scale, used, in range) first, then each penalised pitch and its nats.
+        let penalised = [
+            (69, 0.4),              // A4: a new class
+            (63, 0.7 + 0.4),        // Eb4: off the scale, new
+            (76, 4.0 * 0.3),        // E5: 4 semitones above the range
+            (85, 1.1 + 13.0 * 0.3), // C#6: off the scale, new, 13 above
+            (55, 5.0 * 0.3),        // G3: 5 below
         ];
+        let mut start = vec![(id(64), 0.3)];
+        start.extend(
+            penalised
+                .iter()
+                .enumerate()
+                .map(|(i, &(p, _))| (id(p), 0.1 * i as f64)),
+        );
+        start.extend([(others[0], 0.2), (others[1], -0.5)]);
         for t in [1.0, 0.8] {
             let mut cand = start.clone();
-            prior.apply(&mut cand, &c_major(), t);
+            prior.apply(&mut cand, &piece, t);
             let (p0, p1) = (softmax(&start, t), softmax(&cand, t));
-            for i in 4..6 {
+            for i in start.len() - 2..start.len() {
                 assert!((p0[i] - p1[i]).abs() < 1e-12, "{i}: {} vs {}", p0[i], p1[i]);
             }
-            // Against the in-scale, in-range E4: ratio × e^(-nats / t).
-            for (i, nats) in [(1, 0.7), (2, 1.1), (3, 1.8)] {
-                let want = p0[i] / p0[0] * (-nats / t).exp();
-                assert!((p1[i] / p1[0] / want - 1.0).abs() < 1e-9, "{i} at t {t}");
+            // Against E4: the model's ratio × e^(-nats / t).
+            for (i, &(p, nats)) in penalised.iter().enumerate() {
+                let want = p0[i + 1] / p0[0] * (-nats / t).exp();
+                assert!(
+                    (p1[i + 1] / p1[0] / want - 1.0).abs() < 1e-9,
+                    "{p} at t {t}"
+                );
             }
         }
     }
@@ -238,11 +259,13 @@ mod tests {
         let start = vec![(id(61), 0.5), (id(100), 0.1), (crate::remi::BAR, 0.0)];
         let on = PitchPrior {
             out_of_scale: 2.0,
+            new_class: 2.0,
             beyond_range: 2.0,
             after_notes: 9,
         };
         let off = PitchPrior {
             out_of_scale: 0.0,
+            new_class: 0.0,
             beyond_range: 0.0,
             after_notes: 0,
         };

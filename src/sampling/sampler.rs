@@ -42,8 +42,8 @@ pub struct SamplerConfig {
     /// Per-family temperature, top-k and top-p (`family.pitch = { temperature = 0.9 }`).
     #[serde(default, skip_serializing_if = "Families::is_empty")]
     pub family: Families,
-    /// Pitches off the piece's scale or beyond its range so far lose probability
-    /// (`pitch_prior = { out_of_scale = 0.7 }`; [`PitchPrior`]).
+    /// Pitches off the piece's scale, of a new class, or beyond its range so far lose probability
+    /// (`pitch_prior = { out_of_scale = 0.7, beyond_range = 0.3 }`; [`PitchPrior`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pitch_prior: Option<PitchPrior>,
     /// Beam search instead of sampling (`beam = { width = 4 }`).

@@ -60,7 +60,8 @@ fn hundreds_of_random_model_pieces_are_grammatical_with_exact_bars() {
     samplers.push(SamplerConfig {
         pitch_prior: Some(PitchPrior {
             out_of_scale: 1.0,
-            beyond_range: 2.0,
+            new_class: 0.5,
+            beyond_range: 0.5,
             after_notes: 4,
         }),
         ..SamplerConfig::new("t1.0_k40_prior", 1.0, 40, 1.0)
@@ -112,9 +113,8 @@ fn the_pitch_prior_keeps_pieces_in_their_scale_and_range() {
     // An untrained model scatters notes over every pitch; the prior holds each piece to the
     // scale and range of its notes so far. Same model, same seeds, 8-bar pieces, judged by a
     // plain reading of the tokens: the share of notes outside the piece's best major set, and
-    // the share of notes (after the first 8) beyond the range of the notes before them. (Notes
-    // rise in pitch inside a position, so after a chord's top note every allowed pitch may lie
-    // beyond the range; the prior then changes nothing, as the pitch family keeps its mass.)
+    // the semitones by which a note (after the first 8) lies beyond the range of the notes
+    // before it, a note on average.
     let model = tiny(16, 3);
     let cached = KvDecoder::new(&model, 16, Window::Memory).unwrap();
     let judge = |prior: Option<PitchPrior>| -> (f64, f64) {
@@ -154,7 +154,7 @@ fn the_pitch_prior_keeps_pieces_in_their_scale_and_range() {
             for i in 8..pitches.len() {
                 let before = &pitches[..i];
                 let (lo, hi) = (before.iter().min().unwrap(), before.iter().max().unwrap());
-                beyond += usize::from(pitches[i] < *lo || pitches[i] > *hi);
+                beyond += lo.saturating_sub(pitches[i]).max(pitches[i].saturating_sub(*hi)) as usize;
                 later += 1;
             }
         }
@@ -166,15 +166,16 @@ fn the_pitch_prior_keeps_pieces_in_their_scale_and_range() {
     let (plain_off, plain_beyond) = judge(None);
     let prior = |out_of_scale, beyond_range| PitchPrior {
         out_of_scale,
+        new_class: 0.0,
         beyond_range,
         after_notes: 8,
     };
     let (scale_off, scale_beyond) = judge(Some(prior(6.0, 0.0)));
-    let (range_off, range_beyond) = judge(Some(prior(0.0, 6.0)));
+    let (range_off, range_beyond) = judge(Some(prior(0.0, 2.0)));
     assert!(
         scale_off < 0.5 * plain_off && range_beyond < 0.6 * plain_beyond,
         "notes off the scale: plain {plain_off:.3}, scale prior {scale_off:.3}; \
-         notes beyond the range so far: plain {plain_beyond:.3}, range prior {range_beyond:.3}"
+         semitones beyond the range so far: plain {plain_beyond:.3}, range prior {range_beyond:.3}"
     );
     // Each term leaves the other measure roughly where it was.
     assert!(
