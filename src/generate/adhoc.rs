@@ -128,7 +128,7 @@ pub struct AdhocArgs {
     pub task: Option<Task>,
     /// A sampler name from the config's [[generate.sampler]] entries; the options below change
     /// its settings.
-    #[arg(long, default_value = "t1.0_k40_fam")]
+    #[arg(long, default_value = "t1.0_k40_pitchp0.95_prior")]
     pub sampler: String,
     /// Pieces (each prompt in turn when there are several).
     #[arg(long, default_value_t = 4)]

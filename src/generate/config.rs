@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::check::{check, is_plain_name};
 use crate::model::Window;
 pub use crate::sampling::Task;
-use crate::sampling::{Families, FamilySettings, SamplerConfig};
+use crate::sampling::{Families, FamilySettings, PitchPrior, SamplerConfig};
 
 /// `[generate]` section of the config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,30 +79,33 @@ fn default_max_tokens() -> usize {
 }
 /// The grid of configs/default.toml (docs/study.md says why each entry is there).
 pub fn default_samplers() -> Vec<SamplerConfig> {
-    let settings = |temperature, top_p| FamilySettings {
-        temperature,
-        top_p,
-        ..Default::default()
-    };
-    let pitch_nucleus = |name, p| {
+    // Top-k 40, durations untruncated (the long notes are the tail of their family), and the
+    // piece's own scale, classes and range as a prior (docs/study.md "Pitch prior").
+    let sampler = |name, pitch_top_p: Option<f64>, new_class| {
         let mut family = Families::default();
-        family.pitch = Some(settings(None, Some(p)));
+        family.duration = Some(FamilySettings {
+            top_k: Some(0),
+            ..Default::default()
+        });
+        family.pitch = pitch_top_p.map(|p| FamilySettings {
+            top_p: Some(p),
+            ..Default::default()
+        });
         SamplerConfig {
             family,
+            pitch_prior: Some(PitchPrior {
+                out_of_scale: 0.5,
+                new_class,
+                beyond_range: 0.4,
+                after_notes: 8,
+            }),
             ..SamplerConfig::new(name, 1.0, 40, 1.0)
         }
     };
-    let mut family = Families::default();
-    family.pitch = Some(settings(Some(0.9), None));
-    family.velocity = Some(settings(Some(1.2), None));
-    family.duration = Some(settings(Some(1.2), None));
     vec![
-        pitch_nucleus("t1.0_k40_pitchp0.9", 0.9),
-        pitch_nucleus("t1.0_k40_pitchp0.8", 0.8),
-        SamplerConfig {
-            family,
-            ..SamplerConfig::new("t1.0_k40_fam", 1.0, 40, 1.0)
-        },
+        sampler("t1.0_k40_pitchp0.95_prior", Some(0.95), 1.0),
+        sampler("t1.0_k40_pitchp0.95_prior_n1.5", Some(0.95), 1.5),
+        sampler("t1.0_k40_prior", None, 1.0),
     ]
 }
 

@@ -101,12 +101,13 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
             generate(&job, &out, false)
         };
     let adhoc = |task, sampler: &str, n| adhoc_with(task, sampler, &Default::default(), n);
-    let s = adhoc(Task::Continuation, "t1.0_k40_fam", 3).unwrap();
+    let s = adhoc(Task::Continuation, "t1.0_k40_pitchp0.95_prior", 3).unwrap();
     // The continuations and, beside them, the real continuations of the same prompts.
     assert_eq!((s.partitions_written, s.pieces), (2, 6));
-    let rows =
-        read_samples(&partition_dir(&out, "continuation", "t1.0_k40_fam").join(SAMPLES_FILE))
-            .unwrap();
+    let rows = read_samples(
+        &partition_dir(&out, "continuation", "t1.0_k40_pitchp0.95_prior").join(SAMPLES_FILE),
+    )
+    .unwrap();
     assert_eq!(rows.len(), 3);
     let srcs: Vec<_> = rows
         .iter()
@@ -146,7 +147,7 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("nope") && err.contains("t1.0_k40_fam"),
+        err.contains("nope") && err.contains("t1.0_k40_pitchp0.95_prior"),
         "{err}"
     );
 
@@ -158,7 +159,7 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
         family: vec!["pitch.temperature=0.8".into()],
         ..Default::default()
     };
-    let s = adhoc_with(Task::Continuation, "t1.0_k40_fam", &beam, 3).unwrap();
+    let s = adhoc_with(Task::Continuation, "t1.0_k40_pitchp0.95_prior", &beam, 3).unwrap();
     assert_eq!(
         (s.partitions_written, s.pieces),
         (1, 3),
@@ -201,14 +202,14 @@ fn adhoc_continuation_from_checkpoint_and_prompt_dir() {
     ] {
         let err = format!(
             "{:#}",
-            adhoc_with(Task::Continuation, "t1.0_k40_fam", &o, 1).unwrap_err()
+            adhoc_with(Task::Continuation, "t1.0_k40_pitchp0.95_prior", &o, 1).unwrap_err()
         );
         assert!(err.contains(flag), "{err}");
     }
     // A deterministic beam from Bos would repeat one piece: refused.
     let err = format!(
         "{:#}",
-        adhoc_with(Task::Unconditional, "t1.0_k40_fam", &beam, 2).unwrap_err()
+        adhoc_with(Task::Unconditional, "t1.0_k40_pitchp0.95_prior", &beam, 2).unwrap_err()
     );
     assert!(err.contains("beam"), "{err}");
 }
@@ -259,7 +260,7 @@ fn the_cli_continues_a_users_midi_file() {
         text.contains("has 4 bars, fewer than the 8 asked for: used whole"),
         "{text}"
     );
-    let part = partition_dir(&out, "continuation", "t1.0_k40_fam");
+    let part = partition_dir(&out, "continuation", "t1.0_k40_pitchp0.95_prior");
     for i in 0..2 {
         let got = cadenza::midi::read_file(&part.join(format!("{i:03}.mid"))).unwrap();
         let head: Vec<_> = got
@@ -360,7 +361,7 @@ fn generate_needs_only_a_checkpoint() {
     assert!(o.status.success(), "{t}");
     assert!(t.contains("built-in defaults"), "{t}");
     // The default sampler of `--sampler` is one of the built-in grid.
-    let part = out.join("task=unconditional/sampler=t1.0_k40_fam");
+    let part = out.join("task=unconditional/sampler=t1.0_k40_pitchp0.95_prior");
     assert!(
         part.join("000.mid").is_file() && part.join("001.mid").is_file(),
         "{t}"

@@ -154,7 +154,9 @@ fn the_pitch_prior_keeps_pieces_in_their_scale_and_range() {
             for i in 8..pitches.len() {
                 let before = &pitches[..i];
                 let (lo, hi) = (before.iter().min().unwrap(), before.iter().max().unwrap());
-                beyond += lo.saturating_sub(pitches[i]).max(pitches[i].saturating_sub(*hi)) as usize;
+                beyond += lo
+                    .saturating_sub(pitches[i])
+                    .max(pitches[i].saturating_sub(*hi)) as usize;
                 later += 1;
             }
         }

@@ -114,7 +114,7 @@ fn wgpu_trains_like_the_cpu_and_its_checkpoint_decodes_on_the_cpu() {
                 &args[..],
                 &[
                     "--sampler",
-                    "t1.0_k40_fam",
+                    "t1.0_k40_pitchp0.95_prior",
                     "--n",
                     "2",
                     "--bars",
@@ -128,7 +128,7 @@ fn wgpu_trains_like_the_cpu_and_its_checkpoint_decodes_on_the_cpu() {
         );
         assert!(o.status.success(), "{}", text(&o));
         let rows = cadenza::samples::read_samples(
-            &out.join("task=unconditional/sampler=t1.0_k40_fam")
+            &out.join("task=unconditional/sampler=t1.0_k40_pitchp0.95_prior")
                 .join(cadenza::samples::SAMPLES_FILE),
         )
         .unwrap();

@@ -93,7 +93,11 @@ fn the_default_config_runs_end_to_end() {
     assert!(report.status.success(), "{}", text(&report));
     let table = text(&report);
     // Every default sampler in both tasks, the baseline and the real-music ceiling row.
-    for sampler in ["t1.0_k40_pitchp0.9", "t1.0_k40_pitchp0.8", "t1.0_k40_fam"] {
+    for sampler in [
+        "t1.0_k40_pitchp0.95_prior",
+        "t1.0_k40_pitchp0.95_prior_n1.5",
+        "t1.0_k40_prior",
+    ] {
         for task in ["unconditional", "continuation"] {
             assert!(
                 table

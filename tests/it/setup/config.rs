@@ -53,8 +53,8 @@ fn a_bad_value_in_any_section_is_refused_before_any_work() {
             "generate.pieces_per_sampler",
         ),
         (
-            "name = \"t1.0_k40_pitchp0.9\"",
-            "name = \"t1.0_k40_pitchp0.9\"\ntemperature = 0.0",
+            "name = \"t1.0_k40_pitchp0.95_prior\"",
+            "name = \"t1.0_k40_pitchp0.95_prior\"\ntemperature = 0.0",
             "generate.sampler[0].temperature",
         ),
         ("required = true", "sample_rate = 10", "audio.sample_rate"),
