@@ -5,10 +5,10 @@
 //! the register per piece (docs/study.md "Pitch prior"). The prior takes membership, not
 //! frequency: every pitch class of the scale keeps its share relative to the others (a prior
 //! proportional to how often each class was used pulls the harmony towards the tonic and
-//! flattens H1). The pitch family keeps the probability it had without the prior, so the prior
-//! moves notes between pitches and never changes how many notes there are. (Notes rise in pitch
-//! inside a position, so after a chord's top note every allowed pitch may lie beyond the range:
-//! there the range term changes nothing.)
+//! flattens H1). The pitch family keeps the probability it had without the prior, so at each
+//! step the prior moves probability between pitches, never between a note and the tokens that
+//! end a position or bar. (Notes rise in pitch inside a position, so after a chord's top note
+//! every allowed pitch may lie beyond the range: there the range term only favours the nearest.)
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -64,8 +64,9 @@ impl PitchPrior {
         Ok(())
     }
 
-    /// Lowers the logits of the pitch tokens among `cand` (id, logit) that leave `piece`'s scale
-    /// or range, then shifts every pitch logit so the family keeps its mass at `temperature`.
+    /// Lowers the logits of the pitch tokens among `cand` (id, logit) that leave `piece`'s scale,
+    /// classes or range, then shifts every pitch logit so the family keeps its mass at
+    /// `temperature`.
     pub fn apply(&self, cand: &mut [(u16, f64)], piece: &PiecePitches, temperature: f64) {
         if piece.notes < self.after_notes.max(1) {
             return;
